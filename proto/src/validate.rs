@@ -1,0 +1,444 @@
+//! Validation of what callers and peers send, field by field.
+//!
+//! Each check names the field that is wrong and why, in words safe to return to the caller and to
+//! log: messages never quote the value, because values may be personal data.
+
+use crate::ids::{is_plan_id, is_slug, is_user_id};
+use crate::personnummer;
+use crate::v1::{
+    Category, Consent, ConsentForm, Contact, Fragment, Grant, PlanHeader, Revocation, WheelArea,
+    fragment::Body,
+};
+
+/// Longest name, title, phone or e-mail, in characters.
+pub const MAX_SHORT_TEXT: usize = 200;
+/// Longest free-text field, in characters.
+pub const MAX_LONG_TEXT: usize = 10_000;
+/// Most items in a repeated field.
+pub const MAX_ITEMS: usize = 100;
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    /// Path of the field, e.g. `fragment.header.child.personal_identity_number`.
+    pub field: String,
+    /// What is wrong, without quoting the value.
+    pub problem: String,
+}
+
+impl FieldError {
+    /// A new error for `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { field: field.into(), problem: problem.into() }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, FieldError>;
+
+/// Days in `month` of `year` (Gregorian).
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Parses an ISO 8601 calendar date `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i32 = s[..4].parse().ok()?;
+    let m: u32 = s[5..7].parse().ok()?;
+    let d: u32 = s[8..].parse().ok()?;
+    if !s[..4].bytes().chain(s[5..7].bytes()).chain(s[8..].bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)).then_some((y, m, d))
+}
+
+/// The civil date `(year, month, day)` of a Unix time in milliseconds (UTC).
+pub fn civil_date(unix_ms: i64) -> (i32, u32, u32) {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = unix_ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as i32;
+    (y, m, d)
+}
+
+fn text(field: &str, v: &str, max: usize, required: bool) -> Result {
+    if required && v.trim().is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if v.chars().count() > max {
+        return Err(FieldError::new(field, format!("is longer than {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+fn date(field: &str, v: &str, required: bool) -> Result {
+    if v.is_empty() && !required {
+        return Ok(());
+    }
+    parse_date(v)
+        .map(|_| ())
+        .ok_or_else(|| FieldError::new(field, "must be a date YYYY-MM-DD"))
+}
+
+fn items<T>(field: &str, v: &[T]) -> Result {
+    if v.len() > MAX_ITEMS {
+        return Err(FieldError::new(field, format!("has more than {MAX_ITEMS} items")));
+    }
+    Ok(())
+}
+
+/// Checks an organisation, unit, role or purpose slug.
+pub fn slug(field: &str, v: &str) -> Result {
+    if v.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if !is_slug(v) {
+        return Err(FieldError::new(field, "must be 1-64 of a-z, 0-9, '-', '_', '.'"));
+    }
+    Ok(())
+}
+
+/// Checks a plan id.
+pub fn plan_id(field: &str, v: &str) -> Result {
+    if v.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if !is_plan_id(v) {
+        return Err(FieldError::new(field, "must be 32 lowercase hex digits"));
+    }
+    Ok(())
+}
+
+/// Checks a user id.
+pub fn user_id(field: &str, v: &str) -> Result {
+    if !is_user_id(v) {
+        return Err(FieldError::new(field, "must be 1-128 printable ASCII characters without spaces"));
+    }
+    Ok(())
+}
+
+fn contact(field: &str, c: Option<&Contact>, required: bool) -> Result {
+    let Some(c) = c else {
+        return if required { Err(FieldError::new(field, "is required")) } else { Ok(()) };
+    };
+    text(&format!("{field}.name"), &c.name, MAX_SHORT_TEXT, required)?;
+    text(&format!("{field}.title"), &c.title, MAX_SHORT_TEXT, false)?;
+    text(&format!("{field}.phone"), &c.phone, MAX_SHORT_TEXT, false)?;
+    text(&format!("{field}.email"), &c.email, MAX_SHORT_TEXT, false)
+}
+
+/// Checks a plan header. `today` is the current date, used for the personal identity number.
+pub fn header(field: &str, h: &PlanHeader, today: (i32, u32, u32)) -> Result {
+    let child = h.child.as_ref().ok_or_else(|| FieldError::new(format!("{field}.child"), "is required"))?;
+    let pin = format!("{field}.child.personal_identity_number");
+    if child.personal_identity_number.is_empty() {
+        return Err(FieldError::new(pin, "is required"));
+    }
+    personnummer::parse(&child.personal_identity_number, today)
+        .map_err(|e| FieldError::new(pin, e.to_string()))?;
+    text(&format!("{field}.child.name"), &child.name, MAX_SHORT_TEXT, true)?;
+    date(&format!("{field}.child.birth_date"), &child.birth_date, false)?;
+    items(&format!("{field}.guardians"), &h.guardians)?;
+    let mut seen = std::collections::HashSet::new();
+    for (i, g) in h.guardians.iter().enumerate() {
+        let f = format!("{field}.guardians[{i}]");
+        slug(&format!("{f}.guardian_id"), &g.guardian_id)?;
+        if g.guardian_id == "child" {
+            return Err(FieldError::new(format!("{f}.guardian_id"), "\"child\" is reserved"));
+        }
+        if !seen.insert(g.guardian_id.as_str()) {
+            return Err(FieldError::new(format!("{f}.guardian_id"), "is used by another guardian"));
+        }
+        text(&format!("{f}.name"), &g.name, MAX_SHORT_TEXT, true)?;
+        contact(&format!("{f}.contact"), g.contact.as_ref(), false)?;
+    }
+    if !h.responsible_organization.is_empty() {
+        slug(&format!("{field}.responsible_organization"), &h.responsible_organization)?;
+    }
+    slug(&format!("{field}.responsible_unit"), &h.responsible_unit)?;
+    contact(&format!("{field}.responsible_contact"), h.responsible_contact.as_ref(), true)?;
+    items(&format!("{field}.follow_up_dates"), &h.follow_up_dates)?;
+    for (i, d) in h.follow_up_dates.iter().enumerate() {
+        date(&format!("{field}.follow_up_dates[{i}]"), d, true)?;
+    }
+    text(&format!("{field}.follow_up_by"), &h.follow_up_by, MAX_SHORT_TEXT, false)
+}
+
+/// Checks a fragment body and returns its category.
+pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Category> {
+    let b = b.ok_or_else(|| FieldError::new(field, "is required: one of header, participant, wheel_assessment, intervention, meeting, follow_up"))?;
+    match b {
+        Body::Header(h) => header(&format!("{field}.header"), h, today)?,
+        Body::Participant(p) => {
+            let f = format!("{field}.participant");
+            slug(&format!("{f}.organization"), &p.organization)?;
+            slug(&format!("{f}.unit"), &p.unit)?;
+            contact(&format!("{f}.contact"), p.contact.as_ref(), false)?;
+        }
+        Body::WheelAssessment(w) => {
+            let f = format!("{field}.wheel_assessment");
+            match WheelArea::try_from(w.area) {
+                Ok(WheelArea::Unspecified) => {
+                    return Err(FieldError::new(format!("{f}.area"), "is required: one of the seven wheel areas"));
+                }
+                Err(_) => {
+                    return Err(FieldError::new(
+                        format!("{f}.area"),
+                        format!("{} is not a wheel area (1-7: health, development, learning, care, home, relationships, safety)", w.area),
+                    ));
+                }
+                Ok(_) => {}
+            }
+            text(&format!("{f}.needs"), &w.needs, MAX_LONG_TEXT, false)?;
+            text(&format!("{f}.strengths"), &w.strengths, MAX_LONG_TEXT, false)?;
+            text(&format!("{f}.child_view"), &w.child_view, MAX_LONG_TEXT, false)?;
+            date(&format!("{f}.assessed_on"), &w.assessed_on, false)?;
+        }
+        Body::Intervention(iv) => {
+            let f = format!("{field}.intervention");
+            text(&format!("{f}.what"), &iv.what, MAX_LONG_TEXT, true)?;
+            text(&format!("{f}.who"), &iv.who, MAX_SHORT_TEXT, true)?;
+            contact(&format!("{f}.responsible"), iv.responsible.as_ref(), true)?;
+            date(&format!("{f}.from_date"), &iv.from_date, true)?;
+            date(&format!("{f}.to_date"), &iv.to_date, false)?;
+            if !iv.to_date.is_empty() && iv.to_date < iv.from_date {
+                return Err(FieldError::new(format!("{f}.to_date"), "is before from_date"));
+            }
+            date(&format!("{f}.follow_up_date"), &iv.follow_up_date, false)?;
+            text(&format!("{f}.follow_up_by"), &iv.follow_up_by, MAX_SHORT_TEXT, false)?;
+        }
+        Body::Meeting(m) => {
+            let f = format!("{field}.meeting");
+            date(&format!("{f}.held_on"), &m.held_on, true)?;
+            items(&format!("{f}.attendees"), &m.attendees)?;
+            for (i, a) in m.attendees.iter().enumerate() {
+                text(&format!("{f}.attendees[{i}]"), a, MAX_SHORT_TEXT, true)?;
+            }
+            text(&format!("{f}.child_view"), &m.child_view, MAX_LONG_TEXT, false)?;
+            text(&format!("{f}.guardians_view"), &m.guardians_view, MAX_LONG_TEXT, false)?;
+            items(&format!("{f}.decisions"), &m.decisions)?;
+            for (i, d) in m.decisions.iter().enumerate() {
+                text(&format!("{f}.decisions[{i}]"), d, MAX_LONG_TEXT, true)?;
+            }
+        }
+        Body::FollowUp(fu) => {
+            let f = format!("{field}.follow_up");
+            date(&format!("{f}.held_on"), &fu.held_on, true)?;
+            if !fu.intervention_fragment_id.is_empty() {
+                slug(&format!("{f}.intervention_fragment_id"), &fu.intervention_fragment_id)?;
+            }
+            text(&format!("{f}.outcome"), &fu.outcome, MAX_LONG_TEXT, true)?;
+            date(&format!("{f}.next_follow_up_date"), &fu.next_follow_up_date, false)?;
+        }
+    }
+    Ok(crate::category_of(b).expect("wheel area checked above"))
+}
+
+/// Checks a fragment as written by its home (or received from it): ids and body.
+pub fn fragment(field: &str, f: &Fragment, today: (i32, u32, u32)) -> Result<Category> {
+    plan_id(&format!("{field}.plan_id"), &f.plan_id)?;
+    if !f.fragment_id.is_empty() {
+        slug(&format!("{field}.fragment_id"), &f.fragment_id)?;
+    }
+    if !f.home_organization.is_empty() {
+        slug(&format!("{field}.home_organization"), &f.home_organization)?;
+    }
+    let category = body(field, f.body.as_ref(), today)?;
+    let is_header = matches!(f.body, Some(Body::Header(_)));
+    if is_header != (f.fragment_id == crate::ids::HEADER_FRAGMENT_ID) && !f.fragment_id.is_empty() {
+        return Err(FieldError::new(
+            format!("{field}.fragment_id"),
+            "\"header\" is the id of the header fragment and only of it",
+        ));
+    }
+    Ok(category)
+}
+
+fn category(field: &str, c: i32) -> Result<Category> {
+    match Category::try_from(c) {
+        Ok(Category::Unspecified) => Err(FieldError::new(field, "CATEGORY_UNSPECIFIED is not a category")),
+        Ok(c) => Ok(c),
+        Err(_) => Err(FieldError::new(field, format!("{c} is not a known category"))),
+    }
+}
+
+fn grant(field: &str, g: &Grant) -> Result {
+    slug(&format!("{field}.organization"), &g.organization)?;
+    if g.categories.is_empty() {
+        return Err(FieldError::new(format!("{field}.categories"), "must name at least one category"));
+    }
+    items(&format!("{field}.categories"), &g.categories)?;
+    for (i, c) in g.categories.iter().enumerate() {
+        category(&format!("{field}.categories[{i}]"), *c)?;
+    }
+    Ok(())
+}
+
+/// Checks a consent's shape, and that every guardian with custody in `header` has consented.
+pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
+    plan_id(&format!("{field}.plan_id"), &c.plan_id)?;
+    items(&format!("{field}.guardian_consents"), &c.guardian_consents)?;
+    for (i, g) in c.guardian_consents.iter().enumerate() {
+        let f = format!("{field}.guardian_consents[{i}]");
+        if !header.guardians.iter().any(|h| h.guardian_id == g.guardian_id) {
+            return Err(FieldError::new(format!("{f}.guardian_id"), "names no guardian of the plan"));
+        }
+        match ConsentForm::try_from(g.form) {
+            Ok(ConsentForm::Written | ConsentForm::Oral) => {}
+            _ => return Err(FieldError::new(format!("{f}.form"), "must be CONSENT_FORM_WRITTEN or CONSENT_FORM_ORAL")),
+        }
+        if g.given_at_unix_ms <= 0 {
+            return Err(FieldError::new(format!("{f}.given_at_unix_ms"), "is required"));
+        }
+    }
+    for g in header.guardians.iter().filter(|g| g.has_custody) {
+        if !c.guardian_consents.iter().any(|gc| gc.guardian_id == g.guardian_id) {
+            return Err(FieldError::new(
+                format!("{field}.guardian_consents"),
+                format!("guardian '{}' has custody but has not consented; every guardian with custody must", g.guardian_id),
+            ));
+        }
+    }
+    if header.guardians.iter().all(|g| !g.has_custody) {
+        return Err(FieldError::new(
+            format!("{field}.guardian_consents"),
+            "the plan header names no guardian with custody, so no one can consent",
+        ));
+    }
+    text(&format!("{field}.child_view"), &c.child_view, MAX_LONG_TEXT, false)?;
+    if c.valid_until_unix_ms <= 0 {
+        return Err(FieldError::new(format!("{field}.valid_until_unix_ms"), "is required"));
+    }
+    if c.grants.is_empty() {
+        return Err(FieldError::new(format!("{field}.grants"), "must grant at least one organisation something"));
+    }
+    items(&format!("{field}.grants"), &c.grants)?;
+    for (i, g) in c.grants.iter().enumerate() {
+        grant(&format!("{field}.grants[{i}]"), g)?;
+    }
+    slug(&format!("{field}.purpose"), &c.purpose)?;
+    items(&format!("{field}.supersedes_revocations"), &c.supersedes_revocations)?;
+    for (i, r) in c.supersedes_revocations.iter().enumerate() {
+        slug(&format!("{field}.supersedes_revocations[{i}]"), r)?;
+    }
+    Ok(())
+}
+
+/// Checks a revocation's scope against the plan header.
+pub fn revocation(field: &str, r: &Revocation, header: &PlanHeader) -> Result {
+    plan_id(&format!("{field}.plan_id"), &r.plan_id)?;
+    if r.withdrawn_by != "child" && !header.guardians.iter().any(|g| g.guardian_id == r.withdrawn_by) {
+        return Err(FieldError::new(format!("{field}.withdrawn_by"), "must be a guardian id of the plan or \"child\""));
+    }
+    items(&format!("{field}.organizations"), &r.organizations)?;
+    for (i, o) in r.organizations.iter().enumerate() {
+        slug(&format!("{field}.organizations[{i}]"), o)?;
+    }
+    items(&format!("{field}.categories"), &r.categories)?;
+    for (i, c) in r.categories.iter().enumerate() {
+        category(&format!("{field}.categories[{i}]"), *c)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v1::{Child, Guardian, WheelAssessment};
+
+    pub(crate) fn header_ok() -> PlanHeader {
+        PlanHeader {
+            child: Some(Child {
+                personal_identity_number: "20121212-1212".into(),
+                name: "Testbarn Påhittad".into(),
+                birth_date: "2012-12-12".into(),
+            }),
+            guardians: vec![
+                Guardian { guardian_id: "g1".into(), name: "Vh Ett".into(), has_custody: true, contact: None },
+                Guardian { guardian_id: "g2".into(), name: "Vh Två".into(), has_custody: true, contact: None },
+            ],
+            responsible_organization: String::new(),
+            responsible_unit: "rektor-ostra".into(),
+            responsible_contact: Some(Contact { name: "Rektor Påhittad".into(), ..Default::default() }),
+            follow_up_dates: vec!["2027-01-15".into()],
+            follow_up_by: String::new(),
+        }
+    }
+
+    const TODAY: (i32, u32, u32) = (2026, 11, 24);
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2023-2-28"), None);
+        assert_eq!(parse_date("+023-02-28"), None);
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(1_700_000_000_000), (2023, 11, 14));
+    }
+
+    #[test]
+    fn header_errors_name_the_field_not_the_value() {
+        let mut h = header_ok();
+        assert!(header("h", &h, TODAY).is_ok());
+        h.child.as_mut().unwrap().personal_identity_number = "20121212-1213".into();
+        let e = header("h", &h, TODAY).unwrap_err();
+        assert_eq!(e.field, "h.child.personal_identity_number");
+        assert!(e.problem.contains("check digit"));
+        assert!(!e.to_string().contains("1213"));
+    }
+
+    #[test]
+    fn unknown_wheel_area_is_named() {
+        let b = Body::WheelAssessment(WheelAssessment { area: 42, ..Default::default() });
+        let e = body("fragment", Some(&b), TODAY).unwrap_err();
+        assert_eq!(e.field, "fragment.wheel_assessment.area");
+        assert!(e.problem.contains("42 is not a wheel area"));
+    }
+
+    #[test]
+    fn consent_must_have_every_custodial_guardian() {
+        let h = header_ok();
+        let mut c = Consent {
+            plan_id: "0123456789abcdef0123456789abcdef".into(),
+            guardian_consents: vec![crate::v1::GuardianConsent {
+                guardian_id: "g1".into(),
+                form: ConsentForm::Written as i32,
+                given_at_unix_ms: 1,
+            }],
+            valid_until_unix_ms: 10,
+            grants: vec![Grant { organization: "region-kronoberg".into(), categories: vec![Category::WheelHealth as i32] }],
+            purpose: "plan-coordination".into(),
+            ..Default::default()
+        };
+        let e = consent("consent", &c, &h).unwrap_err();
+        assert!(e.problem.contains("'g2' has custody"), "{e}");
+        c.guardian_consents.push(crate::v1::GuardianConsent {
+            guardian_id: "g2".into(),
+            form: ConsentForm::Oral as i32,
+            given_at_unix_ms: 1,
+        });
+        assert!(consent("consent", &c, &h).is_ok());
+        c.grants[0].categories.push(77);
+        assert_eq!(consent("consent", &c, &h).unwrap_err().field, "consent.grants[0].categories[1]");
+    }
+}
