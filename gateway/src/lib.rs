@@ -1,1 +1,181 @@
-//! placeholder
+//! The client API of a Kronobarn node (`kronobarn.v1.PlanService`).
+//!
+//! It authenticates the calling system and reads the end user from metadata, validates every
+//! request, makes the need-to-know and consent decisions with `kronobarn-policy`, and has every
+//! read written to the access log before it answers. It never touches storage: everything goes
+//! through the [`Backend`] trait, which the node implements.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod convert;
+mod service;
+
+use std::future::Future;
+
+use kronobarn_policy::PlanState;
+use kronobarn_proto::v1::{
+    AccessRecord, Consent, Contact, Fragment, LogEntry, PlanHeader, PlanSummary, Revocation,
+    SignedEnvelope, Version,
+};
+use kronobarn_proto::validate::FieldError;
+
+pub use auth::{Caller, ClientAuth, ClientCredential};
+pub use service::PlanApi;
+
+/// Who is acting: the calling system, the end user and why. Written into every access record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The organisation (always the node's own for client API calls).
+    pub organization: String,
+    /// Client id of the calling system.
+    pub system: String,
+    /// End-user id.
+    pub user_id: String,
+    /// End-user role.
+    pub role: String,
+    /// End-user unit.
+    pub unit: String,
+    /// Stated purpose.
+    pub purpose: String,
+}
+
+/// A fragment as stored: decoded, with the hash of its signed bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFragment {
+    /// The fragment.
+    pub fragment: Fragment,
+    /// SHA-256 of the signed payload, hex.
+    pub content_hash: String,
+}
+
+/// Everything the gateway needs to decide about one plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanView {
+    /// Plan id.
+    pub plan_id: String,
+    /// The plan's home (responsible organisation, consent home).
+    pub home_organization: String,
+    /// The header, when this node holds it.
+    pub header: Option<PlanHeader>,
+    /// Every fragment this node holds for the plan.
+    pub fragments: Vec<StoredFragment>,
+    /// The current consent.
+    pub consent: Option<Consent>,
+    /// Every revocation recorded, superseded or not.
+    pub revocations: Vec<Revocation>,
+}
+
+impl PlanView {
+    /// The policy's view of this plan.
+    pub fn policy_state(&self) -> PlanState {
+        convert::plan_state(self)
+    }
+}
+
+/// A change to a plan, published to watchers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanEvent {
+    /// A fragment was written or received.
+    Fragment {
+        /// Fragment id.
+        fragment_id: String,
+    },
+    /// A consent was recorded.
+    Consent(Consent),
+    /// A revocation was recorded.
+    Revocation(Revocation),
+}
+
+/// Access-log entries for one plan and proof of the log's head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessLogPage {
+    /// Entries about the plan, oldest first.
+    pub entries: Vec<LogEntry>,
+    /// Signed checkpoint of the whole log.
+    pub checkpoint: SignedEnvelope,
+    /// The public key that signs the log.
+    pub public_key: Vec<u8>,
+    /// Index to continue after, when there is more.
+    pub next_after: Option<u64>,
+}
+
+/// What the backend could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A field is wrong.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The caller may not do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller's view is out of date (optimistic concurrency).
+    #[error("{0}")]
+    Stale(String),
+    /// Storage or another internal failure; details are in the node's log.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result of backend calls.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// What the gateway needs from the node. Reads are synchronous (embedded storage); anything that
+/// writes returns once the write is durable.
+pub trait Backend: Send + Sync + 'static {
+    /// This node's organisation id.
+    fn organization(&self) -> &str;
+
+    /// The current time, ms since the Unix epoch.
+    fn now_ms(&self) -> i64;
+
+    /// Loads a plan, or `None` when this node holds nothing of it.
+    fn load_plan(&self, plan_id: &str) -> BackendResult<Option<PlanView>>;
+
+    /// Plans that `organization`/`unit` takes part in, ordered by plan id, after `after`.
+    fn list_plans(&self, organization: &str, unit: &str, after: &str, limit: usize) -> BackendResult<Vec<PlanSummary>>;
+
+    /// Creates a plan homed here; the actor's unit and the responsible unit become participants.
+    fn create_plan(
+        &self,
+        actor: &Actor,
+        header: PlanHeader,
+        unit_contact: Option<Contact>,
+    ) -> impl Future<Output = BackendResult<PlanView>> + Send;
+
+    /// Writes a fragment homed here. `expected` must match the stored version of an existing
+    /// fragment, and be `None` for a new one.
+    fn put_fragment(
+        &self,
+        actor: &Actor,
+        fragment: Fragment,
+        expected: Option<Version>,
+    ) -> impl Future<Output = BackendResult<StoredFragment>> + Send;
+
+    /// Records a new consent; this node must be the plan's consent home.
+    fn record_consent(
+        &self,
+        actor: &Actor,
+        consent: Consent,
+        expected_previous_version: u64,
+    ) -> impl Future<Output = BackendResult<Consent>> + Send;
+
+    /// Records a revocation.
+    fn record_revocation(
+        &self,
+        actor: &Actor,
+        revocation: Revocation,
+    ) -> impl Future<Output = BackendResult<Revocation>> + Send;
+
+    /// Appends records to the access log; returns when they are durable.
+    fn log_access(&self, records: Vec<AccessRecord>) -> impl Future<Output = BackendResult<()>> + Send;
+
+    /// Access-log entries about a plan with index greater than `after` (or from the start).
+    fn access_log(&self, plan_id: &str, after: Option<u64>, limit: usize) -> BackendResult<AccessLogPage>;
+
+    /// Changes to a plan from now on.
+    fn subscribe(&self, plan_id: &str) -> tokio::sync::broadcast::Receiver<PlanEvent>;
+}
