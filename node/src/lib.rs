@@ -1,1 +1,21 @@
-//! placeholder
+//! A Kronobarn node: one organisation's plans, fragments, consents and signed access log on
+//! embedded storage, served to the organisation's own systems through the gateway.
+//!
+//! Pure parts (the clock, the log's hash chain) are kept apart from I/O (the store, the server)
+//! so they can be tested exhaustively.
+
+#![forbid(unsafe_code)]
+
+pub mod accesslog;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod commit;
+pub mod config;
+mod demo;
+pub mod init;
+pub mod keys;
+pub mod node;
+pub mod pki;
+pub mod server;
+pub mod store;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `kronobarn` binary.
+
+fn main() -> std::process::ExitCode {
+    kronobarn_node::cli::main()
+}

@@ -1,0 +1,212 @@
+//! The `kronobarn` command line. This is the binary's edge, so errors are `anyhow` here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kronobarn_proto::v1::{Checkpoint, PayloadKind, SignedEnvelope};
+use prost::Message;
+
+use crate::accesslog::{self, chain};
+use crate::config::Config;
+use crate::store::{SledStore, Store};
+
+/// Kronobarn: one organisation's node in the county's federation for the child's plan.
+#[derive(Parser, Debug)]
+#[command(name = "kronobarn", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a new node folder: config, signing key, development TLS certificates, a client token.
+    Init {
+        /// Folder to create.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Organisation id, e.g. vaxjo-kommun.
+        #[arg(long)]
+        organization: String,
+        /// Client API address.
+        #[arg(long, default_value = "127.0.0.1:7443")]
+        listen: String,
+    },
+    /// Run a node.
+    Node {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Write `client_api=<addr>` to this file once serving (for scripts and tests).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+    },
+    /// Work with the access log.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+    /// Walk a child's plan through the practice model on a throw-away node, in plain words.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// Verify the hash chain and every signature of a stopped node's access log.
+    Verify {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// A signed checkpoint saved earlier (from `log checkpoint` or ListAccessLog): the log
+        /// must still contain exactly what it covered.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write a signed checkpoint of a stopped node's log head to a file.
+    Checkpoint {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where to write the checkpoint (a binary SignedEnvelope).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: &str, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { b.json().try_init() } else { b.try_init() };
+}
+
+fn open_store(config: &PathBuf) -> anyhow::Result<(crate::config::Loaded, SledStore)> {
+    let loaded = Config::load(config)?;
+    let store = SledStore::open(&loaded.config.data_dir)
+        .with_context(|| format!("opening {} (stop the node first)", loaded.config.data_dir.display()))?;
+    Ok((loaded, store))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init { dir, organization, listen } => {
+            let i = crate::init::init(&dir, &organization, &listen)?;
+            println!("Wrote a node for {organization} in {}:", dir.display());
+            println!("  config        {}", i.config_path.display());
+            println!("  signing key   {}", dir.join("keys/signing.key").display());
+            println!("  TLS           {} (development CA: tls/ca.crt)", dir.join("tls").display());
+            println!("  client token  {} (system id {})", dir.join(format!("clients/{}.token", i.client_id)).display(), i.client_id);
+            println!("Start it with: kronobarn node --config {}", i.config_path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node { config, ready_file } => {
+            let loaded = Config::load(&config)?;
+            init_tracing(&loaded.config.logging.format, &loaded.config.logging.filter);
+            let running = crate::server::start(&loaded).await?;
+            if let Some(f) = ready_file {
+                crate::pki::write_file(&f, format!("client_api={}\n", running.client_addr).as_bytes(), false)?;
+            }
+            let node = running.node.clone();
+            tokio::select! {
+                r = shutdown_signal() => r?,
+                r = running.wait() => return r.map(|_| ExitCode::FAILURE),
+            }
+            tracing::info!("shutting down");
+            node.durable().await.map_err(|e| anyhow::anyhow!("final flush: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log { command: LogCommand::Verify { config, checkpoint } } => {
+            let (_, store) = open_store(&config)?;
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut last_report = 0u64;
+            let head = accesslog::verify_store(&store, |n| {
+                if n >= last_report + 100_000 || (tty && n >= last_report + 10_000) {
+                    eprintln!("verified {n} entries...");
+                    last_report = n;
+                }
+            });
+            let head = match head {
+                Ok(h) => h,
+                Err(e) => {
+                    println!("FAILED: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            if let Some(cp_path) = checkpoint {
+                let bytes = std::fs::read(&cp_path).with_context(|| format!("reading {}", cp_path.display()))?;
+                let env = SignedEnvelope::decode(bytes.as_slice()).context("checkpoint file is not a signed envelope")?;
+                let payload = kronobarn_proto::envelope::open(&env, PayloadKind::Checkpoint, |id| {
+                    store.get(&crate::keys::signer(id)).ok().flatten()
+                        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                })
+                .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+                let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
+                let check = chain::check_against(head, &cp, |n| {
+                    store.get(&crate::keys::log(n - 1)).ok().flatten()
+                        .and_then(|b| kronobarn_proto::v1::LogEntry::decode(b.as_slice()).ok())
+                        .and_then(|e| e.entry_hash.try_into().ok())
+                });
+                if let Err(e) = check {
+                    println!("FAILED: {e}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                println!("checkpoint of {} entries is contained in the log", cp.size);
+            }
+            println!("ok: {} entries, every link and signature verified; head {}", head.size, hex::encode(head.hash));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log { command: LogCommand::Checkpoint { config, out } } => {
+            let (loaded, store) = open_store(&config)?;
+            let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+            let log = accesslog::AccessLog::open(Arc::new(store), key, loaded.config.organization.clone())?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+            crate::pki::write_file(&out, &log.checkpoint(now).encode_to_vec(), false)?;
+            println!("wrote checkpoint of {} entries to {}", log.head().size, out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            init_tracing("text", "warn");
+            crate::demo::run().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,189 @@
+//! The node's configuration file (TOML). Paths are relative to the file's folder. Loading checks
+//! every field and names the bad one and why.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A node configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This node's organisation id, e.g. "vaxjo-kommun".
+    pub organization: String,
+    /// Display name of the organisation.
+    #[serde(default)]
+    pub name: String,
+    /// Folder of the embedded database.
+    pub data_dir: PathBuf,
+    /// File holding the node's ed25519 signing key (hex seed, owner-only permissions).
+    pub signing_key: PathBuf,
+    /// The client API.
+    pub client_api: ClientApi,
+    /// Logging.
+    #[serde(default)]
+    pub logging: Logging,
+}
+
+/// Client API settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientApi {
+    /// Address to listen on, e.g. "127.0.0.1:7443".
+    pub listen: String,
+    /// Server certificate chain (PEM).
+    pub tls_cert: PathBuf,
+    /// Server private key (PEM).
+    pub tls_key: PathBuf,
+    /// CA (PEM) that client certificates are verified against; without it only tokens work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+    /// Largest request accepted, in bytes.
+    #[serde(default = "default_max_message")]
+    pub max_message_bytes: usize,
+    /// Systems allowed to call.
+    #[serde(default)]
+    pub clients: Vec<Client>,
+}
+
+fn default_max_message() -> usize {
+    1 << 20
+}
+
+/// One calling system.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    /// Client id, written into access records.
+    pub id: String,
+    /// SHA-256 (hex) of its bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
+    /// SHA-256 (hex) of its TLS client certificate (DER).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_sha256: Option<String>,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    /// "text" or "json".
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// A tracing filter, e.g. "info" or "kronobarn_node=debug,info"; RUST_LOG overrides it.
+    #[serde(default = "default_filter")]
+    pub filter: String,
+}
+
+impl Default for Logging {
+    fn default() -> Self {
+        Self { format: default_format(), filter: default_filter() }
+    }
+}
+
+fn default_format() -> String {
+    "text".into()
+}
+
+fn default_filter() -> String {
+    "info".into()
+}
+
+/// A configuration that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a node configuration.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Parser message, naming the field.
+        message: String,
+    },
+    /// A field has a bad value.
+    #[error("{path}: field `{field}`: {problem}")]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// Why.
+        problem: String,
+    },
+}
+
+/// A loaded configuration with paths resolved against the file's folder.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration, paths made absolute.
+    pub config: Config,
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// The file it came from.
+    pub path: PathBuf,
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let field = |field: &'static str, problem: String| ConfigError::Field { path: path.into(), field, problem };
+        if !kronobarn_proto::ids::is_slug(&config.organization) {
+            return Err(field("organization", "must be 1-64 of a-z, 0-9, '-', '_', '.'".into()));
+        }
+        let listen: SocketAddr = config
+            .client_api
+            .listen
+            .parse()
+            .map_err(|e| field("client_api.listen", format!("not an address like 127.0.0.1:7443 ({e})")))?;
+        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        config.data_dir = abs(&config.data_dir);
+        config.signing_key = abs(&config.signing_key);
+        config.client_api.tls_cert = abs(&config.client_api.tls_cert);
+        config.client_api.tls_key = abs(&config.client_api.tls_key);
+        config.client_api.client_ca = config.client_api.client_ca.as_deref().map(abs);
+        for (name, p) in [
+            ("signing_key", Some(&config.signing_key)),
+            ("client_api.tls_cert", Some(&config.client_api.tls_cert)),
+            ("client_api.tls_key", Some(&config.client_api.tls_key)),
+            ("client_api.client_ca", config.client_api.client_ca.as_ref()),
+        ] {
+            if let Some(p) = p {
+                if !p.is_file() {
+                    return Err(field(name, format!("{} does not exist or is not a file", p.display())));
+                }
+            }
+        }
+        if config.client_api.max_message_bytes < 1024 {
+            return Err(field("client_api.max_message_bytes", "must be at least 1024".into()));
+        }
+        for c in &config.client_api.clients {
+            if !kronobarn_proto::ids::is_slug(&c.id) {
+                return Err(field("client_api.clients.id", "must be 1-64 of a-z, 0-9, '-', '_', '.'".into()));
+            }
+            let is_hash = |h: &Option<String>| h.as_ref().is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            match (&c.token_sha256, &c.cert_sha256) {
+                (None, None) => return Err(field("client_api.clients", format!("client `{}` needs token_sha256 or cert_sha256", c.id))),
+                (t @ Some(_), _) if !is_hash(t) => return Err(field("client_api.clients.token_sha256", "must be 64 hex digits".into())),
+                (_, t @ Some(_)) if !is_hash(t) => return Err(field("client_api.clients.cert_sha256", "must be 64 hex digits".into())),
+                _ => {}
+            }
+        }
+        if !matches!(config.logging.format.as_str(), "text" | "json") {
+            return Err(field("logging.format", "must be \"text\" or \"json\"".into()));
+        }
+        Ok(Loaded { config, listen, path: path.into() })
+    }
+}

@@ -1,0 +1,79 @@
+//! `kronobarn init`: a working node folder with a config, a signing key, development TLS
+//! certificates and one client token.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Client, ClientApi, Config, Logging};
+use crate::pki::{DevCa, new_signing_key, write_file};
+
+/// What `init` wrote.
+pub struct Initialised {
+    /// The config file.
+    pub config_path: PathBuf,
+    /// The client token (also written to `clients/<id>.token`).
+    pub token: String,
+    /// The client id the token belongs to.
+    pub client_id: String,
+    /// CA certificate the node's TLS certificate chains to (PEM).
+    pub ca_pem: String,
+    /// A client certificate and key signed by the CA (PEM), registered for mutual TLS.
+    pub client_cert_pem: String,
+    /// The client certificate's key (PEM).
+    pub client_key_pem: String,
+}
+
+/// Writes a node folder at `dir` for `organization`, listening on `listen`.
+pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Initialised> {
+    if !kronobarn_proto::ids::is_slug(organization) {
+        anyhow::bail!("--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)");
+    }
+    let config_path = dir.join("kronobarn.toml");
+    if config_path.exists() {
+        anyhow::bail!("{} exists already; init never overwrites a node", config_path.display());
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    let (_, key_hex) = new_signing_key();
+    write_file(&dir.join("keys/signing.key"), key_hex.as_bytes(), true)?;
+
+    let ca = DevCa::new(&format!("Kronobarn development CA ({organization})"))?;
+    let server = ca.leaf(organization, &["localhost", organization])?;
+    let client_id = "local-system".to_string();
+    let client = ca.leaf(&client_id, &[&client_id])?;
+    write_file(&dir.join("tls/ca.crt"), ca.cert_pem.as_bytes(), false)?;
+    write_file(&dir.join("tls/node.crt"), server.cert_pem.as_bytes(), false)?;
+    write_file(&dir.join("tls/node.key"), server.key_pem.as_bytes(), true)?;
+    write_file(&dir.join("tls/client.crt"), client.cert_pem.as_bytes(), false)?;
+    write_file(&dir.join("tls/client.key"), client.key_pem.as_bytes(), true)?;
+
+    let token = hex::encode(rand::random::<[u8; 24]>());
+    write_file(&dir.join(format!("clients/{client_id}.token")), format!("{token}\n").as_bytes(), true)?;
+
+    let config = Config {
+        organization: organization.to_string(),
+        name: String::new(),
+        data_dir: "data".into(),
+        signing_key: "keys/signing.key".into(),
+        client_api: ClientApi {
+            listen: listen.to_string(),
+            tls_cert: "tls/node.crt".into(),
+            tls_key: "tls/node.key".into(),
+            client_ca: Some("tls/ca.crt".into()),
+            max_message_bytes: 1 << 20,
+            clients: vec![
+                Client { id: client_id.clone(), token_sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))), cert_sha256: None },
+                Client { id: format!("{client_id}-mtls"), token_sha256: None, cert_sha256: Some(hex::encode(Sha256::digest(&client.cert_der))) },
+            ],
+        },
+        logging: Logging::default(),
+    };
+    let text = format!(
+        "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",
+        toml::to_string_pretty(&config)?
+    );
+    write_file(&config_path, text.as_bytes(), false)?;
+    Ok(Initialised { config_path, token, client_id, ca_pem: ca.cert_pem, client_cert_pem: client.cert_pem, client_key_pem: client.key_pem })
+}

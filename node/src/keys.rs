@@ -1,0 +1,83 @@
+//! The key layout of the node's store, in one place.
+//!
+//! Keys hold only random ids, organisation and unit slugs and counters: never personal data.
+//! Slugs and ids cannot contain '/', so every prefix below is unambiguous.
+
+/// Plan records: `plan/{plan_id}`.
+pub const PLAN: &[u8] = b"plan/";
+/// Access-log entries: `log/{index u64 BE}`.
+pub const LOG: &[u8] = b"log/";
+
+/// `plan/{plan_id}`.
+pub fn plan(plan_id: &str) -> Vec<u8> {
+    [PLAN, plan_id.as_bytes()].concat()
+}
+
+/// `frag/{plan_id}/`: every fragment of a plan.
+pub fn fragments(plan_id: &str) -> Vec<u8> {
+    format!("frag/{plan_id}/").into_bytes()
+}
+
+/// `frag/{plan_id}/{fragment_id}`: a fragment's signed envelope.
+pub fn fragment(plan_id: &str, fragment_id: &str) -> Vec<u8> {
+    format!("frag/{plan_id}/{fragment_id}").into_bytes()
+}
+
+/// `consent/{plan_id}/`: every consent version of a plan.
+pub fn consents(plan_id: &str) -> Vec<u8> {
+    format!("consent/{plan_id}/").into_bytes()
+}
+
+/// `consent/{plan_id}/{version u64 BE}`: one consent's signed envelope.
+pub fn consent(plan_id: &str, version: u64) -> Vec<u8> {
+    [consents(plan_id).as_slice(), &version.to_be_bytes()].concat()
+}
+
+/// `revocation/{plan_id}/`: every revocation of a plan.
+pub fn revocations(plan_id: &str) -> Vec<u8> {
+    format!("revocation/{plan_id}/").into_bytes()
+}
+
+/// `revocation/{plan_id}/{revocation_id}`: one revocation's signed envelope.
+pub fn revocation(plan_id: &str, revocation_id: &str) -> Vec<u8> {
+    format!("revocation/{plan_id}/{revocation_id}").into_bytes()
+}
+
+/// `unit/{org}/{unit}/`: the listing index of plans a unit takes part in.
+pub fn unit_plans(org: &str, unit: &str) -> Vec<u8> {
+    format!("unit/{org}/{unit}/").into_bytes()
+}
+
+/// `unit/{org}/{unit}/{plan_id}`.
+pub fn unit_plan(org: &str, unit: &str, plan_id: &str) -> Vec<u8> {
+    format!("unit/{org}/{unit}/{plan_id}").into_bytes()
+}
+
+/// `log/{index}`.
+pub fn log(index: u64) -> Vec<u8> {
+    [LOG, &index.to_be_bytes()].concat()
+}
+
+/// The index in a `log/{index}` key.
+pub fn log_index(key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(LOG)?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
+/// `logplan/{plan_id}/log/`: index of log entries by plan.
+pub fn log_by_plan_prefix(plan_id: &str) -> Vec<u8> {
+    format!("logplan/{plan_id}/log/").into_bytes()
+}
+
+/// `logplan/{plan_id}/log/{index}`; its tail is a `log/{index}` key.
+pub fn log_by_plan(plan_id: &str, index: u64) -> Vec<u8> {
+    [log_by_plan_prefix(plan_id).as_slice(), &index.to_be_bytes()].concat()
+}
+
+/// `meta/hlc`: the last clock reading.
+pub const HLC: &[u8] = b"meta/hlc";
+
+/// `meta/signer/{key_id}`: public keys that have signed this node's records.
+pub fn signer(key_id: &str) -> Vec<u8> {
+    format!("meta/signer/{key_id}").into_bytes()
+}

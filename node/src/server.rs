@@ -1,0 +1,104 @@
+//! Starts a node: opens storage and serves the client API with mutual-TLS-capable rustls,
+//! standard gRPC health checking and server reflection (v1 and v1alpha).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use kronobarn_gateway::{ClientAuth, ClientCredential, PlanApi};
+use kronobarn_proto::v1::plan_service_server::PlanServiceServer;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::config::Loaded;
+use crate::node::Node;
+use crate::pki::read_signing_key;
+use crate::store::{SledStore, Store};
+
+/// A running node.
+pub struct Running {
+    /// Where the client API listens.
+    pub client_addr: SocketAddr,
+    /// The node.
+    pub node: Arc<Node>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Running {
+    /// Stops serving and waits until the server has let go of the node.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+
+    /// Waits until the server stops (on error or shutdown).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+}
+
+/// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
+pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
+    let cfg = &loaded.config;
+    let key = read_signing_key(&cfg.signing_key)?;
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open(&cfg.data_dir).with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
+    );
+    let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
+
+    let mut auth = ClientAuth::default();
+    for c in &cfg.client_api.clients {
+        if let Some(h) = &c.token_sha256 {
+            auth = auth.with(c.id.clone(), ClientCredential::TokenSha256(h.to_ascii_lowercase()));
+        }
+        if let Some(h) = &c.cert_sha256 {
+            auth = auth.with(c.id.clone(), ClientCredential::CertSha256(h.to_ascii_lowercase()));
+        }
+    }
+    let cert = std::fs::read(&cfg.client_api.tls_cert).context("client_api.tls_cert")?;
+    let tls_key = std::fs::read(&cfg.client_api.tls_key).context("client_api.tls_key")?;
+    let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, tls_key));
+    if let Some(ca) = &cfg.client_api.client_ca {
+        let ca = std::fs::read(ca).context("client_api.client_ca")?;
+        tls = tls.client_ca_root(Certificate::from_pem(ca)).client_auth_optional(true);
+    }
+
+    let max = cfg.client_api.max_message_bytes;
+    let api = PlanServiceServer::new(PlanApi::new(node.clone(), auth))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(16 * max);
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<PlanServiceServer<PlanApi<Node>>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(kronobarn_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(kronobarn_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let listener = tokio::net::TcpListener::bind(loaded.listen)
+        .await
+        .with_context(|| format!("client_api.listen: cannot listen on {}", loaded.listen))?;
+    let client_addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = Server::builder()
+        .tls_config(tls)?
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(api);
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+        let _ = rx.await;
+    }));
+    tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
+    Ok(Running { client_addr, node, shutdown: Some(tx), task })
+}
