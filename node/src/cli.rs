@@ -97,7 +97,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(format: &str, filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(tty).with_writer(std::io::stderr);
     let _ = if format == "json" { b.json().try_init() } else { b.try_init() };
 }
 
