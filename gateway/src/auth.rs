@@ -47,7 +47,11 @@ impl ClientAuth {
         if let Some(certs) = req.peer_certs() {
             if let Some(leaf) = certs.first() {
                 let fp = hex::encode(Sha256::digest(leaf.as_ref()));
-                if let Some((id, _)) = self.clients.iter().find(|(_, c)| *c == ClientCredential::CertSha256(fp.clone())) {
+                if let Some((id, _)) = self
+                    .clients
+                    .iter()
+                    .find(|(_, c)| *c == ClientCredential::CertSha256(fp.clone()))
+                {
                     return Ok(id.clone());
                 }
             }
@@ -60,7 +64,10 @@ impl ClientAuth {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .ok_or_else(|| Status::unauthenticated("authorization: expected 'Bearer <token>'"))?;
         let fp = hex::encode(Sha256::digest(token.trim().as_bytes()));
         // Compare every entry so the time taken does not reveal which one matched.
@@ -79,15 +86,47 @@ impl ClientAuth {
     pub fn caller<T>(&self, organization: &str, req: &Request<T>) -> Result<Caller, Status> {
         let system = self.system(req)?;
         let md = req.metadata();
-        let user_id = field(md, USER_ID, is_user_id, "1-128 printable ASCII characters without spaces")?;
-        let role = field(md, USER_ROLE, is_slug, "a slug: 1-64 of a-z, 0-9, '-', '_', '.'")?;
-        let unit = field(md, USER_UNIT, is_slug, "a slug: 1-64 of a-z, 0-9, '-', '_', '.'")?;
-        let purpose = field(md, PURPOSE, is_slug, "a slug: 1-64 of a-z, 0-9, '-', '_', '.'")?;
-        Ok(Actor { organization: organization.to_string(), system, user_id, role, unit, purpose })
+        let user_id = field(
+            md,
+            USER_ID,
+            is_user_id,
+            "1-128 printable ASCII characters without spaces",
+        )?;
+        let role = field(
+            md,
+            USER_ROLE,
+            is_slug,
+            "a slug: 1-64 of a-z, 0-9, '-', '_', '.'",
+        )?;
+        let unit = field(
+            md,
+            USER_UNIT,
+            is_slug,
+            "a slug: 1-64 of a-z, 0-9, '-', '_', '.'",
+        )?;
+        let purpose = field(
+            md,
+            PURPOSE,
+            is_slug,
+            "a slug: 1-64 of a-z, 0-9, '-', '_', '.'",
+        )?;
+        Ok(Actor {
+            organization: organization.to_string(),
+            system,
+            user_id,
+            role,
+            unit,
+            purpose,
+        })
     }
 }
 
-fn field(md: &MetadataMap, key: &str, ok: impl Fn(&str) -> bool, shape: &str) -> Result<String, Status> {
+fn field(
+    md: &MetadataMap,
+    key: &str,
+    ok: impl Fn(&str) -> bool,
+    shape: &str,
+) -> Result<String, Status> {
     let v = md
         .get(key)
         .ok_or_else(|| Status::invalid_argument(format!("metadata '{key}' is missing")))?;
@@ -95,7 +134,9 @@ fn field(md: &MetadataMap, key: &str, ok: impl Fn(&str) -> bool, shape: &str) ->
         .to_str()
         .map_err(|_| Status::invalid_argument(format!("metadata '{key}' must be ASCII")))?;
     if !ok(v) {
-        return Err(Status::invalid_argument(format!("metadata '{key}' must be {shape}")));
+        return Err(Status::invalid_argument(format!(
+            "metadata '{key}' must be {shape}"
+        )));
     }
     Ok(v.to_string())
 }
@@ -123,12 +164,19 @@ mod tests {
 
     #[test]
     fn errors_name_what_is_missing() {
-        let auth = ClientAuth::default().with("school", ClientCredential::TokenSha256(token_sha256("s3cret")));
+        let auth = ClientAuth::default().with(
+            "school",
+            ClientCredential::TokenSha256(token_sha256("s3cret")),
+        );
         let e = auth.caller("vaxjo", &req(&[])).unwrap_err();
         assert_eq!(e.code(), tonic::Code::Unauthenticated);
-        let e = auth.caller("vaxjo", &req(&[("authorization", "Bearer wrong")])).unwrap_err();
+        let e = auth
+            .caller("vaxjo", &req(&[("authorization", "Bearer wrong")]))
+            .unwrap_err();
         assert_eq!(e.code(), tonic::Code::Unauthenticated);
-        let e = auth.caller("vaxjo", &req(&[("authorization", "Bearer s3cret")])).unwrap_err();
+        let e = auth
+            .caller("vaxjo", &req(&[("authorization", "Bearer s3cret")]))
+            .unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(e.message().contains(USER_ID));
         let full = [
@@ -143,6 +191,9 @@ mod tests {
         let mut ok = full;
         ok[3].1 = "ostra-skolan";
         let c = auth.caller("vaxjo", &req(&ok)).unwrap();
-        assert_eq!((c.system.as_str(), c.unit.as_str()), ("school", "ostra-skolan"));
+        assert_eq!(
+            (c.system.as_str(), c.unit.as_str()),
+            ("school", "ostra-skolan")
+        );
     }
 }

@@ -13,12 +13,23 @@ pub fn plan_state(view: &PlanView) -> PlanState {
     let mut participants = BTreeSet::new();
     let mut custodial_guardians = BTreeSet::new();
     if let Some(h) = &view.header {
-        participants.insert(Unit { organization: view.home_organization.clone(), unit: h.responsible_unit.clone() });
-        custodial_guardians.extend(h.guardians.iter().filter(|g| g.has_custody).map(|g| g.guardian_id.clone()));
+        participants.insert(Unit {
+            organization: view.home_organization.clone(),
+            unit: h.responsible_unit.clone(),
+        });
+        custodial_guardians.extend(
+            h.guardians
+                .iter()
+                .filter(|g| g.has_custody)
+                .map(|g| g.guardian_id.clone()),
+        );
     }
     for f in &view.fragments {
         if let Some(Body::Participant(p)) = &f.fragment.body {
-            participants.insert(Unit { organization: p.organization.clone(), unit: p.unit.clone() });
+            participants.insert(Unit {
+                organization: p.organization.clone(),
+                unit: p.unit.clone(),
+            });
         }
     }
     PlanState {
@@ -34,11 +45,18 @@ pub fn plan_state(view: &PlanView) -> PlanState {
 pub fn consent_state(c: &Consent) -> ConsentState {
     let mut grants: BTreeMap<String, BTreeSet<Category>> = BTreeMap::new();
     for g in &c.grants {
-        grants.entry(g.organization.clone()).or_default().extend(g.categories.iter().map(|c| Category(*c)));
+        grants
+            .entry(g.organization.clone())
+            .or_default()
+            .extend(g.categories.iter().map(|c| Category(*c)));
     }
     ConsentState {
         version: c.consent_version,
-        consented_guardians: c.guardian_consents.iter().map(|g| g.guardian_id.clone()).collect(),
+        consented_guardians: c
+            .guardian_consents
+            .iter()
+            .map(|g| g.guardian_id.clone())
+            .collect(),
         valid_until_ms: c.valid_until_unix_ms,
         grants,
         supersedes: c.supersedes_revocations.iter().cloned().collect(),

@@ -136,7 +136,13 @@ pub trait Backend: Send + Sync + 'static {
     fn load_plan(&self, plan_id: &str) -> BackendResult<Option<PlanView>>;
 
     /// Plans that `organization`/`unit` takes part in, ordered by plan id, after `after`.
-    fn list_plans(&self, organization: &str, unit: &str, after: &str, limit: usize) -> BackendResult<Vec<PlanSummary>>;
+    fn list_plans(
+        &self,
+        organization: &str,
+        unit: &str,
+        after: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<PlanSummary>>;
 
     /// Creates a plan homed here; the actor's unit and the responsible unit become participants.
     fn create_plan(
@@ -171,10 +177,18 @@ pub trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = BackendResult<Revocation>> + Send;
 
     /// Appends records to the access log; returns when they are durable.
-    fn log_access(&self, records: Vec<AccessRecord>) -> impl Future<Output = BackendResult<()>> + Send;
+    fn log_access(
+        &self,
+        records: Vec<AccessRecord>,
+    ) -> impl Future<Output = BackendResult<()>> + Send;
 
     /// Access-log entries about a plan with index greater than `after` (or from the start).
-    fn access_log(&self, plan_id: &str, after: Option<u64>, limit: usize) -> BackendResult<AccessLogPage>;
+    fn access_log(
+        &self,
+        plan_id: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> BackendResult<AccessLogPage>;
 
     /// Changes to a plan from now on.
     fn subscribe(&self, plan_id: &str) -> tokio::sync::broadcast::Receiver<PlanEvent>;

@@ -7,12 +7,13 @@ use futures_util::Stream;
 use kronobarn_policy::{Decision, FragmentFacts, Requester, decide_read, decide_write, takes_part};
 use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
-    AccessAction, AccessRecord, Category, CreatePlanRequest, CreatePlanResponse, Decision as WireDecision,
-    GetConsentStatusRequest, GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
-    GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListPlansRequest, ListPlansResponse, Plan,
-    PutFragmentRequest, PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
-    RevokeConsentRequest, RevokeConsentResponse, WatchPlanRequest, WatchPlanResponse, WithheldFragment,
-    watch_plan_response::Event,
+    AccessAction, AccessRecord, Category, CreatePlanRequest, CreatePlanResponse,
+    Decision as WireDecision, GetConsentStatusRequest, GetConsentStatusResponse,
+    GetFragmentRequest, GetFragmentResponse, GetPlanRequest, GetPlanResponse, ListAccessLogRequest,
+    ListAccessLogResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
+    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
+    RevokeConsentRequest, RevokeConsentResponse, WatchPlanRequest, WatchPlanResponse,
+    WithheldFragment, watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, civil_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -28,14 +29,20 @@ pub struct PlanApi<B> {
 
 impl<B> Clone for PlanApi<B> {
     fn clone(&self) -> Self {
-        Self { backend: self.backend.clone(), auth: self.auth.clone() }
+        Self {
+            backend: self.backend.clone(),
+            auth: self.auth.clone(),
+        }
     }
 }
 
 impl<B: Backend> PlanApi<B> {
     /// A service answering from `backend`, admitting the systems in `auth`.
     pub fn new(backend: Arc<B>, auth: ClientAuth) -> Self {
-        Self { backend, auth: Arc::new(auth) }
+        Self {
+            backend,
+            auth: Arc::new(auth),
+        }
     }
 
     fn caller<T>(&self, req: &Request<T>) -> Result<Actor, Status> {
@@ -53,7 +60,15 @@ impl<B: Backend> PlanApi<B> {
             .ok_or_else(|| Status::not_found(format!("plan {plan_id} not found at this node")))
     }
 
-    fn record(&self, who: &Actor, plan_id: &str, action: AccessAction, d: &Decision, f: Option<&StoredFragment>, what: &str) -> AccessRecord {
+    fn record(
+        &self,
+        who: &Actor,
+        plan_id: &str,
+        action: AccessAction,
+        d: &Decision,
+        f: Option<&StoredFragment>,
+        what: &str,
+    ) -> AccessRecord {
         AccessRecord {
             at_unix_ms: self.backend.now_ms(),
             organization: who.organization.clone(),
@@ -71,7 +86,11 @@ impl<B: Backend> PlanApi<B> {
             },
             consent_version: d.consent_version(),
             action: action as i32,
-            decision: if d.is_permit() { WireDecision::Permit } else { WireDecision::Deny } as i32,
+            decision: if d.is_permit() {
+                WireDecision::Permit
+            } else {
+                WireDecision::Deny
+            } as i32,
             reason: d.reason().to_string(),
         }
     }
@@ -92,13 +111,22 @@ impl<B: Backend> PlanApi<B> {
     }
 
     /// Decides every fragment for the reader, logs each decision, and splits the plan.
-    async fn visible(&self, who: &Actor, view: &PlanView, only: Option<&str>) -> Result<(Vec<StoredFragment>, Vec<WithheldFragment>), Status> {
+    async fn visible(
+        &self,
+        who: &Actor,
+        view: &PlanView,
+        only: Option<&str>,
+    ) -> Result<(Vec<StoredFragment>, Vec<WithheldFragment>), Status> {
         let state = view.policy_state();
         let now = self.backend.now_ms();
         let mut shown = Vec::new();
         let mut withheld = Vec::new();
         let mut records = Vec::new();
-        for f in view.fragments.iter().filter(|f| only.is_none_or(|id| f.fragment.fragment_id == id)) {
+        for f in view
+            .fragments
+            .iter()
+            .filter(|f| only.is_none_or(|id| f.fragment.fragment_id == id))
+        {
             let d = decide_read(&state, requester(who), facts(f), now);
             records.push(self.record(who, &view.plan_id, AccessAction::Read, &d, Some(f), ""));
             if d.is_permit() {
@@ -119,11 +147,17 @@ impl<B: Backend> PlanApi<B> {
 }
 
 fn requester(who: &Actor) -> Requester<'_> {
-    Requester { organization: &who.organization, unit: &who.unit }
+    Requester {
+        organization: &who.organization,
+        unit: &who.unit,
+    }
 }
 
 fn facts(f: &StoredFragment) -> FragmentFacts<'_> {
-    FragmentFacts { home: &f.fragment.home_organization, category: kronobarn_policy::Category(f.fragment.category) }
+    FragmentFacts {
+        home: &f.fragment.home_organization,
+        category: kronobarn_policy::Category(f.fragment.category),
+    }
 }
 
 fn invalid(e: FieldError) -> Status {
@@ -139,7 +173,9 @@ impl From<BackendError> for Status {
             BackendError::Stale(m) => Status::failed_precondition(m),
             BackendError::Internal(m) => {
                 tracing::error!(error = %m, "backend failure");
-                Status::internal("the node could not complete the request; its operator can see why in the node log")
+                Status::internal(
+                    "the node could not complete the request; its operator can see why in the node log",
+                )
             }
         }
     }
@@ -149,7 +185,9 @@ fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status> {
     match requested {
         0 => Ok(default as usize),
         n if n <= max => Ok(n as usize),
-        _ => Err(Status::invalid_argument(format!("page_size: must be at most {max}"))),
+        _ => Err(Status::invalid_argument(format!(
+            "page_size: must be at most {max}"
+        ))),
     }
 }
 
@@ -157,10 +195,15 @@ type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchPlanResponse, Status>> 
 
 #[tonic::async_trait]
 impl<B: Backend> PlanService for PlanApi<B> {
-    async fn create_plan(&self, req: Request<CreatePlanRequest>) -> Result<Response<CreatePlanResponse>, Status> {
+    async fn create_plan(
+        &self,
+        req: Request<CreatePlanRequest>,
+    ) -> Result<Response<CreatePlanResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
-        let mut header = req.header.ok_or_else(|| Status::invalid_argument("header: is required"))?;
+        let mut header = req
+            .header
+            .ok_or_else(|| Status::invalid_argument("header: is required"))?;
         validate::header("header", &header, self.today()).map_err(invalid)?;
         if header.responsible_organization.is_empty() {
             header.responsible_organization = who.organization.clone();
@@ -170,7 +213,10 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 who.organization
             )));
         }
-        let view = self.backend.create_plan(&who, header, req.unit_contact).await?;
+        let view = self
+            .backend
+            .create_plan(&who, header, req.unit_contact)
+            .await?;
         tracing::info!(plan = %view.plan_id, unit = %who.unit, "plan created");
         Ok(Response::new(CreatePlanResponse {
             plan: Some(Plan {
@@ -182,7 +228,10 @@ impl<B: Backend> PlanService for PlanApi<B> {
         }))
     }
 
-    async fn get_plan(&self, req: Request<GetPlanRequest>) -> Result<Response<GetPlanResponse>, Status> {
+    async fn get_plan(
+        &self,
+        req: Request<GetPlanRequest>,
+    ) -> Result<Response<GetPlanResponse>, Status> {
         let who = self.caller(&req)?;
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
@@ -197,14 +246,19 @@ impl<B: Backend> PlanService for PlanApi<B> {
         }))
     }
 
-    async fn list_plans(&self, req: Request<ListPlansRequest>) -> Result<Response<ListPlansResponse>, Status> {
+    async fn list_plans(
+        &self,
+        req: Request<ListPlansRequest>,
+    ) -> Result<Response<ListPlansResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 100, 500)?;
         if !req.page_token.is_empty() {
             validate::plan_id("page_token", &req.page_token).map_err(invalid)?;
         }
-        let mut plans = self.backend.list_plans(&who.organization, &who.unit, &req.page_token, limit + 1)?;
+        let mut plans =
+            self.backend
+                .list_plans(&who.organization, &who.unit, &req.page_token, limit + 1)?;
         let next_page_token = if plans.len() > limit {
             plans.truncate(limit);
             plans.last().map(|p| p.plan_id.clone()).unwrap_or_default()
@@ -215,7 +269,8 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let records = plans
             .iter()
             .map(|p| {
-                let mut r = self.record(&who, &p.plan_id, AccessAction::List, &permit, None, "plan");
+                let mut r =
+                    self.record(&who, &p.plan_id, AccessAction::List, &permit, None, "plan");
                 r.reason = "participant".into();
                 r
             })
@@ -223,43 +278,84 @@ impl<B: Backend> PlanService for PlanApi<B> {
         if !records.is_empty() {
             self.backend.log_access(records).await?;
         }
-        Ok(Response::new(ListPlansResponse { plans, next_page_token }))
+        Ok(Response::new(ListPlansResponse {
+            plans,
+            next_page_token,
+        }))
     }
 
-    async fn put_fragment(&self, req: Request<PutFragmentRequest>) -> Result<Response<PutFragmentResponse>, Status> {
+    async fn put_fragment(
+        &self,
+        req: Request<PutFragmentRequest>,
+    ) -> Result<Response<PutFragmentResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
-        let fragment = req.fragment.ok_or_else(|| Status::invalid_argument("fragment: is required"))?;
+        let fragment = req
+            .fragment
+            .ok_or_else(|| Status::invalid_argument("fragment: is required"))?;
         validate::fragment("fragment", &fragment, self.today()).map_err(invalid)?;
         let view = self.plan(&fragment.plan_id)?;
-        let home = if fragment.home_organization.is_empty() { who.organization.as_str() } else { fragment.home_organization.as_str() };
+        let home = if fragment.home_organization.is_empty() {
+            who.organization.as_str()
+        } else {
+            fragment.home_organization.as_str()
+        };
         let d = decide_write(&view.policy_state(), requester(&who), home);
         if !d.is_permit() {
-            let mut rec = self.record(&who, &view.plan_id, AccessAction::Write, &d, None, &fragment.fragment_id);
+            let mut rec = self.record(
+                &who,
+                &view.plan_id,
+                AccessAction::Write,
+                &d,
+                None,
+                &fragment.fragment_id,
+            );
             rec.fragment_id = fragment.fragment_id.clone();
             self.backend.log_access(vec![rec]).await?;
             return Err(Status::permission_denied(match d.reason() {
-                "not-home" => format!("not-home: the fragment's home is {home}; only {home} may write it"),
-                r => format!("{r}: unit '{}' takes no part in plan {}", who.unit, view.plan_id),
+                "not-home" => {
+                    format!("not-home: the fragment's home is {home}; only {home} may write it")
+                }
+                r => format!(
+                    "{r}: unit '{}' takes no part in plan {}",
+                    who.unit, view.plan_id
+                ),
             }));
         }
-        let stored = self.backend.put_fragment(&who, fragment, req.expected_version).await?;
+        let stored = self
+            .backend
+            .put_fragment(&who, fragment, req.expected_version)
+            .await?;
         tracing::info!(plan = %view.plan_id, fragment = %stored.fragment.fragment_id, "fragment written");
-        Ok(Response::new(PutFragmentResponse { fragment: Some(stored.fragment) }))
+        Ok(Response::new(PutFragmentResponse {
+            fragment: Some(stored.fragment),
+        }))
     }
 
-    async fn get_fragment(&self, req: Request<GetFragmentRequest>) -> Result<Response<GetFragmentResponse>, Status> {
+    async fn get_fragment(
+        &self,
+        req: Request<GetFragmentRequest>,
+    ) -> Result<Response<GetFragmentResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
         validate::slug("fragment_id", &req.fragment_id).map_err(invalid)?;
         let view = self.plan(&req.plan_id)?;
-        if !view.fragments.iter().any(|f| f.fragment.fragment_id == req.fragment_id) {
-            return Err(Status::not_found(format!("fragment {} of plan {} not found", req.fragment_id, req.plan_id)));
+        if !view
+            .fragments
+            .iter()
+            .any(|f| f.fragment.fragment_id == req.fragment_id)
+        {
+            return Err(Status::not_found(format!(
+                "fragment {} of plan {} not found",
+                req.fragment_id, req.plan_id
+            )));
         }
         self.need_to_know(&who, &view, &req.fragment_id).await?;
         let (mut shown, withheld) = self.visible(&who, &view, Some(&req.fragment_id)).await?;
         match (shown.pop(), withheld.first()) {
-            (Some(f), _) => Ok(Response::new(GetFragmentResponse { fragment: Some(f.fragment) })),
+            (Some(f), _) => Ok(Response::new(GetFragmentResponse {
+                fragment: Some(f.fragment),
+            })),
             (None, Some(w)) => Err(Status::permission_denied(format!(
                 "{}: {} may not see this fragment ({})",
                 w.reason,
@@ -270,10 +366,15 @@ impl<B: Backend> PlanService for PlanApi<B> {
         }
     }
 
-    async fn record_consent(&self, req: Request<RecordConsentRequest>) -> Result<Response<RecordConsentResponse>, Status> {
+    async fn record_consent(
+        &self,
+        req: Request<RecordConsentRequest>,
+    ) -> Result<Response<RecordConsentResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
-        let consent = req.consent.ok_or_else(|| Status::invalid_argument("consent: is required"))?;
+        let consent = req
+            .consent
+            .ok_or_else(|| Status::invalid_argument("consent: is required"))?;
         let view = self.plan(&consent.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
         if view.home_organization != who.organization {
@@ -282,27 +383,45 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 view.home_organization
             )));
         }
-        let header = view.header.as_ref().ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
+        let header = view
+            .header
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
         validate::consent("consent", &consent, header).map_err(invalid)?;
         if consent.valid_until_unix_ms <= self.backend.now_ms() {
-            return Err(Status::invalid_argument("consent.valid_until_unix_ms: lies in the past"));
+            return Err(Status::invalid_argument(
+                "consent.valid_until_unix_ms: lies in the past",
+            ));
         }
         for r in &consent.supersedes_revocations {
             if !view.revocations.iter().any(|x| &x.revocation_id == r) {
-                return Err(Status::invalid_argument(format!("consent.supersedes_revocations: no revocation {r} in this plan")));
+                return Err(Status::invalid_argument(format!(
+                    "consent.supersedes_revocations: no revocation {r} in this plan"
+                )));
             }
         }
-        let recorded = self.backend.record_consent(&who, consent, req.expected_previous_version).await?;
+        let recorded = self
+            .backend
+            .record_consent(&who, consent, req.expected_previous_version)
+            .await?;
         tracing::info!(plan = %view.plan_id, version = recorded.consent_version, "consent recorded");
-        Ok(Response::new(RecordConsentResponse { consent: Some(recorded) }))
+        Ok(Response::new(RecordConsentResponse {
+            consent: Some(recorded),
+        }))
     }
 
-    async fn revoke_consent(&self, req: Request<RevokeConsentRequest>) -> Result<Response<RevokeConsentResponse>, Status> {
+    async fn revoke_consent(
+        &self,
+        req: Request<RevokeConsentRequest>,
+    ) -> Result<Response<RevokeConsentResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let view = self.plan(&req.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
-        let header = view.header.as_ref().ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
+        let header = view
+            .header
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
         let revocation = Revocation {
             plan_id: req.plan_id,
             revocation_id: String::new(),
@@ -317,37 +436,70 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
         let recorded = self.backend.record_revocation(&who, revocation).await?;
         tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");
-        Ok(Response::new(RevokeConsentResponse { revocation: Some(recorded) }))
+        Ok(Response::new(RevokeConsentResponse {
+            revocation: Some(recorded),
+        }))
     }
 
-    async fn get_consent_status(&self, req: Request<GetConsentStatusRequest>) -> Result<Response<GetConsentStatusResponse>, Status> {
+    async fn get_consent_status(
+        &self,
+        req: Request<GetConsentStatusRequest>,
+    ) -> Result<Response<GetConsentStatusResponse>, Status> {
         let who = self.caller(&req)?;
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
         let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(&who, &view.plan_id, AccessAction::Read, &permit, None, "consent");
+        let mut rec = self.record(
+            &who,
+            &view.plan_id,
+            AccessAction::Read,
+            &permit,
+            None,
+            "consent",
+        );
         rec.reason = "participant".into();
         rec.consent_version = view.consent.as_ref().map_or(0, |c| c.consent_version);
         self.backend.log_access(vec![rec]).await?;
-        let lifted = view.consent.as_ref().map(|c| c.supersedes_revocations.clone()).unwrap_or_default();
+        let lifted = view
+            .consent
+            .as_ref()
+            .map(|c| c.supersedes_revocations.clone())
+            .unwrap_or_default();
         Ok(Response::new(GetConsentStatusResponse {
-            revocations_in_force: view.revocations.iter().filter(|r| !lifted.contains(&r.revocation_id)).cloned().collect(),
+            revocations_in_force: view
+                .revocations
+                .iter()
+                .filter(|r| !lifted.contains(&r.revocation_id))
+                .cloned()
+                .collect(),
             consent: view.consent,
         }))
     }
 
-    async fn list_access_log(&self, req: Request<ListAccessLogRequest>) -> Result<Response<ListAccessLogResponse>, Status> {
+    async fn list_access_log(
+        &self,
+        req: Request<ListAccessLogRequest>,
+    ) -> Result<Response<ListAccessLogResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 200, 1000)?;
         let after = match req.page_token.as_str() {
             "" => None,
-            t => Some(t.parse::<u64>().map_err(|_| Status::invalid_argument("page_token: not a token from ListAccessLog"))?),
+            t => Some(t.parse::<u64>().map_err(|_| {
+                Status::invalid_argument("page_token: not a token from ListAccessLog")
+            })?),
         };
         let view = self.plan(&req.plan_id)?;
         self.need_to_know(&who, &view, "access-log").await?;
         let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(&who, &view.plan_id, AccessAction::Read, &permit, None, "access-log");
+        let mut rec = self.record(
+            &who,
+            &view.plan_id,
+            AccessAction::Read,
+            &permit,
+            None,
+            "access-log",
+        );
         rec.reason = "participant".into();
         self.backend.log_access(vec![rec]).await?;
         let page = self.backend.access_log(&view.plan_id, after, limit)?;
@@ -361,7 +513,10 @@ impl<B: Backend> PlanService for PlanApi<B> {
 
     type WatchPlanStream = WatchStream;
 
-    async fn watch_plan(&self, req: Request<WatchPlanRequest>) -> Result<Response<Self::WatchPlanStream>, Status> {
+    async fn watch_plan(
+        &self,
+        req: Request<WatchPlanRequest>,
+    ) -> Result<Response<Self::WatchPlanStream>, Status> {
         let who = self.caller(&req)?;
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
@@ -374,7 +529,11 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 let event = match events.recv().await {
                     Ok(e) => e,
                     Err(RecvError::Lagged(n)) => {
-                        let _ = tx.send(Err(Status::data_loss(format!("watcher fell {n} events behind; call GetPlan and watch again")))).await;
+                        let _ = tx
+                            .send(Err(Status::data_loss(format!(
+                                "watcher fell {n} events behind; call GetPlan and watch again"
+                            ))))
+                            .await;
                         return;
                     }
                     Err(RecvError::Closed) => return,
@@ -403,11 +562,17 @@ impl<B: Backend> PlanService for PlanApi<B> {
                     crate::PlanEvent::Consent(c) => Event::Consent(c),
                     crate::PlanEvent::Revocation(r) => Event::Revocation(r),
                 };
-                if tx.send(Ok(WatchPlanResponse { event: Some(out) })).await.is_err() {
+                if tx
+                    .send(Ok(WatchPlanResponse { event: Some(out) }))
+                    .await
+                    .is_err()
+                {
                     return; // the watcher went away
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }

@@ -79,7 +79,10 @@ enum LogCommand {
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -96,29 +99,55 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing(format: &str, filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(tty).with_writer(std::io::stderr);
-    let _ = if format == "json" { b.json().try_init() } else { b.try_init() };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(tty)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
 }
 
 fn open_store(config: &PathBuf) -> anyhow::Result<(crate::config::Loaded, SledStore)> {
     let loaded = Config::load(config)?;
-    let store = SledStore::open(&loaded.config.data_dir)
-        .with_context(|| format!("opening {} (stop the node first)", loaded.config.data_dir.display()))?;
+    let store = SledStore::open(&loaded.config.data_dir).with_context(|| {
+        format!(
+            "opening {} (stop the node first)",
+            loaded.config.data_dir.display()
+        )
+    })?;
     Ok((loaded, store))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Init { dir, organization, listen } => {
+        Command::Init {
+            dir,
+            organization,
+            listen,
+        } => {
             let i = crate::init::init(&dir, &organization, &listen)?;
             println!("Wrote a node for {organization} in {}:", dir.display());
             println!("  config        {}", i.config_path.display());
             println!("  signing key   {}", dir.join("keys/signing.key").display());
-            println!("  TLS           {} (development CA: tls/ca.crt)", dir.join("tls").display());
-            println!("  client token  {} (system id {})", dir.join(format!("clients/{}.token", i.client_id)).display(), i.client_id);
-            println!("Start it with: kronobarn node --config {}", i.config_path.display());
+            println!(
+                "  TLS           {} (development CA: tls/ca.crt)",
+                dir.join("tls").display()
+            );
+            println!(
+                "  client token  {} (system id {})",
+                dir.join(format!("clients/{}.token", i.client_id)).display(),
+                i.client_id
+            );
+            println!(
+                "Start it with: kronobarn node --config {}",
+                i.config_path.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Node { config, ready_file } => {
@@ -126,7 +155,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing(&loaded.config.logging.format, &loaded.config.logging.filter);
             let running = crate::server::start(&loaded).await?;
             if let Some(f) = ready_file {
-                crate::pki::write_file(&f, format!("client_api={}\n", running.client_addr).as_bytes(), false)?;
+                crate::pki::write_file(
+                    &f,
+                    format!("client_api={}\n", running.client_addr).as_bytes(),
+                    false,
+                )?;
             }
             let node = running.node.clone();
             tokio::select! {
@@ -134,10 +167,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 r = running.wait() => return r.map(|_| ExitCode::FAILURE),
             }
             tracing::info!("shutting down");
-            node.durable().await.map_err(|e| anyhow::anyhow!("final flush: {e}"))?;
+            node.durable()
+                .await
+                .map_err(|e| anyhow::anyhow!("final flush: {e}"))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Log { command: LogCommand::Verify { config, checkpoint } } => {
+        Command::Log {
+            command: LogCommand::Verify { config, checkpoint },
+        } => {
             let (_, store) = open_store(&config)?;
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut last_report = 0u64;
@@ -155,17 +192,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             if let Some(cp_path) = checkpoint {
-                let bytes = std::fs::read(&cp_path).with_context(|| format!("reading {}", cp_path.display()))?;
-                let env = SignedEnvelope::decode(bytes.as_slice()).context("checkpoint file is not a signed envelope")?;
-                let payload = kronobarn_proto::envelope::open(&env, PayloadKind::Checkpoint, |id| {
-                    store.get(&crate::keys::signer(id)).ok().flatten()
-                        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-                })
-                .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+                let bytes = std::fs::read(&cp_path)
+                    .with_context(|| format!("reading {}", cp_path.display()))?;
+                let env = SignedEnvelope::decode(bytes.as_slice())
+                    .context("checkpoint file is not a signed envelope")?;
+                let payload =
+                    kronobarn_proto::envelope::open(&env, PayloadKind::Checkpoint, |id| {
+                        store
+                            .get(&crate::keys::signer(id))
+                            .ok()
+                            .flatten()
+                            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                    })
+                    .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
                 let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
                 let check = chain::check_against(head, &cp, |n| {
-                    store.get(&crate::keys::log(n - 1)).ok().flatten()
+                    store
+                        .get(&crate::keys::log(n - 1))
+                        .ok()
+                        .flatten()
                         .and_then(|b| kronobarn_proto::v1::LogEntry::decode(b.as_slice()).ok())
                         .and_then(|e| e.entry_hash.try_into().ok())
                 });
@@ -175,16 +221,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!("checkpoint of {} entries is contained in the log", cp.size);
             }
-            println!("ok: {} entries, every link and signature verified; head {}", head.size, hex::encode(head.hash));
+            println!(
+                "ok: {} entries, every link and signature verified; head {}",
+                head.size,
+                hex::encode(head.hash)
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Log { command: LogCommand::Checkpoint { config, out } } => {
+        Command::Log {
+            command: LogCommand::Checkpoint { config, out },
+        } => {
             let (loaded, store) = open_store(&config)?;
             let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
-            let log = accesslog::AccessLog::open(Arc::new(store), key, loaded.config.organization.clone())?;
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+            let log = accesslog::AccessLog::open(
+                Arc::new(store),
+                key,
+                loaded.config.organization.clone(),
+            )?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
             crate::pki::write_file(&out, &log.checkpoint(now).encode_to_vec(), false)?;
-            println!("wrote checkpoint of {} entries to {}", log.head().size, out.display());
+            println!(
+                "wrote checkpoint of {} entries to {}",
+                log.head().size,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {

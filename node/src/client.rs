@@ -30,7 +30,12 @@ impl User {
                 md.insert("authorization", v);
             }
         }
-        for (k, v) in [(USER_ID, &self.user_id), (USER_ROLE, &self.role), (USER_UNIT, &self.unit), (PURPOSE, &self.purpose)] {
+        for (k, v) in [
+            (USER_ID, &self.user_id),
+            (USER_ROLE, &self.role),
+            (USER_UNIT, &self.unit),
+            (PURPOSE, &self.purpose),
+        ] {
             if let Ok(v) = v.parse() {
                 md.insert(k, v);
             }
@@ -41,8 +46,14 @@ impl User {
 
 /// Connects to a node's client API at `addr` over TLS, trusting `ca_pem`, optionally presenting
 /// a client certificate.
-pub async fn connect(addr: std::net::SocketAddr, ca_pem: &str, identity: Option<(&str, &str)>) -> Result<PlanServiceClient<Channel>, tonic::transport::Error> {
-    let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+pub async fn connect(
+    addr: std::net::SocketAddr,
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+) -> Result<PlanServiceClient<Channel>, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
     if let Some((cert, key)) = identity {
         tls = tls.identity(Identity::from_pem(cert, key));
     }

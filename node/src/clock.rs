@@ -17,8 +17,15 @@ impl Hlc {
 
     /// A new reading, greater than every earlier reading and every observed one.
     pub fn tick(&mut self, wall_ms: u64) -> Version {
-        self.last = if wall_ms > self.last.0 { (wall_ms, 0) } else { next(self.last) };
-        Version { physical_ms: self.last.0, logical: self.last.1 }
+        self.last = if wall_ms > self.last.0 {
+            (wall_ms, 0)
+        } else {
+            next(self.last)
+        };
+        Version {
+            physical_ms: self.last.0,
+            logical: self.last.1,
+        }
     }
 
     /// Takes note of a version seen from another node, so later readings order after it.

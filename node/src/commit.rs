@@ -21,7 +21,12 @@ pub struct GroupCommit {
 impl GroupCommit {
     /// Group commit over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, requested: AtomicU64::new(0), flushed: AtomicU64::new(0), flush_lock: tokio::sync::Mutex::new(()) }
+        Self {
+            store,
+            requested: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            flush_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Returns once everything the caller applied before calling is durable.

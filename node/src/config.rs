@@ -79,7 +79,10 @@ pub struct Logging {
 
 impl Default for Logging {
     fn default() -> Self {
-        Self { format: default_format(), filter: default_filter() }
+        Self {
+            format: default_format(),
+            filter: default_filter(),
+        }
     }
 }
 
@@ -136,19 +139,39 @@ pub struct Loaded {
 impl Config {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let field = |field: &'static str, problem: String| ConfigError::Field { path: path.into(), field, problem };
+        let field = |field: &'static str, problem: String| ConfigError::Field {
+            path: path.into(),
+            field,
+            problem,
+        };
         if !kronobarn_proto::ids::is_slug(&config.organization) {
-            return Err(field("organization", "must be 1-64 of a-z, 0-9, '-', '_', '.'".into()));
+            return Err(field(
+                "organization",
+                "must be 1-64 of a-z, 0-9, '-', '_', '.'".into(),
+            ));
         }
-        let listen: SocketAddr = config
-            .client_api
-            .listen
-            .parse()
-            .map_err(|e| field("client_api.listen", format!("not an address like 127.0.0.1:7443 ({e})")))?;
-        let abs = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let listen: SocketAddr = config.client_api.listen.parse().map_err(|e| {
+            field(
+                "client_api.listen",
+                format!("not an address like 127.0.0.1:7443 ({e})"),
+            )
+        })?;
+        let abs = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         config.data_dir = abs(&config.data_dir);
         config.signing_key = abs(&config.signing_key);
         config.client_api.tls_cert = abs(&config.client_api.tls_cert);
@@ -162,28 +185,62 @@ impl Config {
         ] {
             if let Some(p) = p {
                 if !p.is_file() {
-                    return Err(field(name, format!("{} does not exist or is not a file", p.display())));
+                    return Err(field(
+                        name,
+                        format!("{} does not exist or is not a file", p.display()),
+                    ));
                 }
             }
         }
         if config.client_api.max_message_bytes < 1024 {
-            return Err(field("client_api.max_message_bytes", "must be at least 1024".into()));
+            return Err(field(
+                "client_api.max_message_bytes",
+                "must be at least 1024".into(),
+            ));
         }
         for c in &config.client_api.clients {
             if !kronobarn_proto::ids::is_slug(&c.id) {
-                return Err(field("client_api.clients.id", "must be 1-64 of a-z, 0-9, '-', '_', '.'".into()));
+                return Err(field(
+                    "client_api.clients.id",
+                    "must be 1-64 of a-z, 0-9, '-', '_', '.'".into(),
+                ));
             }
-            let is_hash = |h: &Option<String>| h.as_ref().is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let is_hash = |h: &Option<String>| {
+                h.as_ref()
+                    .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            };
             match (&c.token_sha256, &c.cert_sha256) {
-                (None, None) => return Err(field("client_api.clients", format!("client `{}` needs token_sha256 or cert_sha256", c.id))),
-                (t @ Some(_), _) if !is_hash(t) => return Err(field("client_api.clients.token_sha256", "must be 64 hex digits".into())),
-                (_, t @ Some(_)) if !is_hash(t) => return Err(field("client_api.clients.cert_sha256", "must be 64 hex digits".into())),
+                (None, None) => {
+                    return Err(field(
+                        "client_api.clients",
+                        format!("client `{}` needs token_sha256 or cert_sha256", c.id),
+                    ));
+                }
+                (t @ Some(_), _) if !is_hash(t) => {
+                    return Err(field(
+                        "client_api.clients.token_sha256",
+                        "must be 64 hex digits".into(),
+                    ));
+                }
+                (_, t @ Some(_)) if !is_hash(t) => {
+                    return Err(field(
+                        "client_api.clients.cert_sha256",
+                        "must be 64 hex digits".into(),
+                    ));
+                }
                 _ => {}
             }
         }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
-            return Err(field("logging.format", "must be \"text\" or \"json\"".into()));
+            return Err(field(
+                "logging.format",
+                "must be \"text\" or \"json\"".into(),
+            ));
         }
-        Ok(Loaded { config, listen, path: path.into() })
+        Ok(Loaded {
+            config,
+            listen,
+            path: path.into(),
+        })
     }
 }

@@ -28,11 +28,16 @@ pub struct Initialised {
 /// Writes a node folder at `dir` for `organization`, listening on `listen`.
 pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Initialised> {
     if !kronobarn_proto::ids::is_slug(organization) {
-        anyhow::bail!("--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)");
+        anyhow::bail!(
+            "--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)"
+        );
     }
     let config_path = dir.join("kronobarn.toml");
     if config_path.exists() {
-        anyhow::bail!("{} exists already; init never overwrites a node", config_path.display());
+        anyhow::bail!(
+            "{} exists already; init never overwrites a node",
+            config_path.display()
+        );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
 
@@ -46,11 +51,19 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
     write_file(&dir.join("tls/ca.crt"), ca.cert_pem.as_bytes(), false)?;
     write_file(&dir.join("tls/node.crt"), server.cert_pem.as_bytes(), false)?;
     write_file(&dir.join("tls/node.key"), server.key_pem.as_bytes(), true)?;
-    write_file(&dir.join("tls/client.crt"), client.cert_pem.as_bytes(), false)?;
+    write_file(
+        &dir.join("tls/client.crt"),
+        client.cert_pem.as_bytes(),
+        false,
+    )?;
     write_file(&dir.join("tls/client.key"), client.key_pem.as_bytes(), true)?;
 
     let token = hex::encode(rand::random::<[u8; 24]>());
-    write_file(&dir.join(format!("clients/{client_id}.token")), format!("{token}\n").as_bytes(), true)?;
+    write_file(
+        &dir.join(format!("clients/{client_id}.token")),
+        format!("{token}\n").as_bytes(),
+        true,
+    )?;
 
     let config = Config {
         organization: organization.to_string(),
@@ -64,8 +77,16 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
             client_ca: Some("tls/ca.crt".into()),
             max_message_bytes: 1 << 20,
             clients: vec![
-                Client { id: client_id.clone(), token_sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))), cert_sha256: None },
-                Client { id: format!("{client_id}-mtls"), token_sha256: None, cert_sha256: Some(hex::encode(Sha256::digest(&client.cert_der))) },
+                Client {
+                    id: client_id.clone(),
+                    token_sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
+                    cert_sha256: None,
+                },
+                Client {
+                    id: format!("{client_id}-mtls"),
+                    token_sha256: None,
+                    cert_sha256: Some(hex::encode(Sha256::digest(&client.cert_der))),
+                },
             ],
         },
         logging: Logging::default(),
@@ -75,5 +96,12 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
         toml::to_string_pretty(&config)?
     );
     write_file(&config_path, text.as_bytes(), false)?;
-    Ok(Initialised { config_path, token, client_id, ca_pem: ca.cert_pem, client_cert_pem: client.cert_pem, client_key_pem: client.key_pem })
+    Ok(Initialised {
+        config_path,
+        token,
+        client_id,
+        ca_pem: ca.cert_pem,
+        client_cert_pem: client.cert_pem,
+        client_key_pem: client.key_pem,
+    })
 }

@@ -6,7 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::SigningKey;
-use kronobarn_gateway::{AccessLogPage, Actor, Backend, BackendError, BackendResult, PlanEvent, PlanView, StoredFragment};
+use kronobarn_gateway::{
+    AccessLogPage, Actor, Backend, BackendError, BackendResult, PlanEvent, PlanView, StoredFragment,
+};
 use kronobarn_proto::envelope;
 use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
 use kronobarn_proto::v1::{
@@ -86,7 +88,11 @@ fn decode_env<M: Message + Default>(bytes: &[u8]) -> BackendResult<(M, SignedEnv
 impl Node {
     /// Opens the node's store. Nothing needs repair by hand after a crash: sled recovers its
     /// own files, and the log's head is found again from its last entry.
-    pub fn open(organization: String, store: Arc<dyn Store>, key: SigningKey) -> Result<Self, OpenError> {
+    pub fn open(
+        organization: String,
+        store: Arc<dyn Store>,
+        key: SigningKey,
+    ) -> Result<Self, OpenError> {
         let log = AccessLog::open(store.clone(), key.clone(), organization.clone())?;
         let last = match store.get(keys::HLC)? {
             Some(b) => Version::decode(b.as_slice()).map_or((0, 0), |v| v.key()),
@@ -115,7 +121,10 @@ impl Node {
     }
 
     fn stripe(&self, plan_id: &str) -> std::sync::MutexGuard<'_, ()> {
-        let i = plan_id.bytes().fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize)) % STRIPES;
+        let i = plan_id
+            .bytes()
+            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize))
+            % STRIPES;
         self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -146,7 +155,16 @@ impl Node {
         PlanRecord::decode(bytes.as_slice()).map_err(internal)
     }
 
-    fn write_record(&self, actor: &Actor, plan_id: &str, fragment_id: &str, version: Option<Version>, content_hash: String, consent_version: u64, reason: &str) -> AccessRecord {
+    fn write_record(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+        fragment_id: &str,
+        version: Option<Version>,
+        content_hash: String,
+        consent_version: u64,
+        reason: &str,
+    ) -> AccessRecord {
         AccessRecord {
             at_unix_ms: now_ms(),
             organization: actor.organization.clone(),
@@ -168,36 +186,65 @@ impl Node {
 
     /// Units (organisation, unit) taking part, from the header and participant fragments.
     fn units(view: &PlanView) -> BTreeSet<(String, String)> {
-        view.policy_state().participants.into_iter().map(|u| (u.organization, u.unit)).collect()
+        view.policy_state()
+            .participants
+            .into_iter()
+            .map(|u| (u.organization, u.unit))
+            .collect()
     }
 
     /// Ops that move the listing index from `before` to `after`.
-    fn index_ops(plan_id: &str, before: &BTreeSet<(String, String)>, after: &BTreeSet<(String, String)>) -> Vec<Op> {
-        let mut ops: Vec<Op> = before.difference(after).map(|(o, u)| Op::Delete(keys::unit_plan(o, u, plan_id))).collect();
-        ops.extend(after.difference(before).map(|(o, u)| Op::Put(keys::unit_plan(o, u, plan_id), Vec::new())));
+    fn index_ops(
+        plan_id: &str,
+        before: &BTreeSet<(String, String)>,
+        after: &BTreeSet<(String, String)>,
+    ) -> Vec<Op> {
+        let mut ops: Vec<Op> = before
+            .difference(after)
+            .map(|(o, u)| Op::Delete(keys::unit_plan(o, u, plan_id)))
+            .collect();
+        ops.extend(
+            after
+                .difference(before)
+                .map(|(o, u)| Op::Put(keys::unit_plan(o, u, plan_id), Vec::new())),
+        );
         ops
     }
 
     /// Writes a fragment under the plan's stripe lock; the caller awaits durability.
-    fn put_fragment_locked(&self, actor: &Actor, mut fragment: Fragment, expected: Option<Version>, record: &mut PlanRecord) -> BackendResult<StoredFragment> {
+    fn put_fragment_locked(
+        &self,
+        actor: &Actor,
+        mut fragment: Fragment,
+        expected: Option<Version>,
+        record: &mut PlanRecord,
+    ) -> BackendResult<StoredFragment> {
         let plan_id = fragment.plan_id.clone();
-        let before = self.load_plan(&plan_id)?.ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+        let before = self
+            .load_plan(&plan_id)?
+            .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
         let is_header = matches!(fragment.body, Some(Body::Header(_)));
         if is_header && fragment.fragment_id.is_empty() {
             fragment.fragment_id = HEADER_FRAGMENT_ID.to_string();
         }
-        if (is_header || matches!(fragment.body, Some(Body::Participant(_)))) && before.home_organization != self.organization {
+        if (is_header || matches!(fragment.body, Some(Body::Participant(_))))
+            && before.home_organization != self.organization
+        {
             return Err(BackendError::PermissionDenied(format!(
                 "not-home: the header and the participant list are written by the plan's responsible organisation, {}",
                 before.home_organization
             )));
         }
-        let existing = before.fragments.iter().find(|f| f.fragment.fragment_id == fragment.fragment_id && !fragment.fragment_id.is_empty());
+        let existing = before.fragments.iter().find(|f| {
+            f.fragment.fragment_id == fragment.fragment_id && !fragment.fragment_id.is_empty()
+        });
         match (existing, expected) {
             (Some(old), _) if old.fragment.home_organization != self.organization => {
                 return Err(BackendError::PermissionDenied(format!(
                     "not-home: fragment {} is homed at {}; only {} may write it",
-                    old.fragment.fragment_id, old.fragment.home_organization, old.fragment.home_organization
+                    old.fragment.fragment_id,
+                    old.fragment.home_organization,
+                    old.fragment.home_organization
                 )));
             }
             (Some(old), Some(exp)) if old.fragment.version != Some(exp) => {
@@ -216,13 +263,18 @@ impl Node {
                 )));
             }
             (None, Some(_)) if !fragment.fragment_id.is_empty() => {
-                return Err(BackendError::NotFound(format!("fragment {} of plan {plan_id}", fragment.fragment_id)));
+                return Err(BackendError::NotFound(format!(
+                    "fragment {} of plan {plan_id}",
+                    fragment.fragment_id
+                )));
             }
             (None, Some(_)) => {
-                return Err(BackendError::Invalid(kronobarn_proto::validate::FieldError::new(
-                    "expected_version",
-                    "must be absent when creating a fragment",
-                )));
+                return Err(BackendError::Invalid(
+                    kronobarn_proto::validate::FieldError::new(
+                        "expected_version",
+                        "must be absent when creating a fragment",
+                    ),
+                ));
             }
             _ => {}
         }
@@ -230,7 +282,12 @@ impl Node {
             fragment.fragment_id = random_id();
         }
         let category = kronobarn_proto::category_of(fragment.body.as_ref().expect("validated"))
-            .ok_or_else(|| BackendError::Invalid(kronobarn_proto::validate::FieldError::new("fragment.wheel_assessment.area", "is not a wheel area")))?;
+            .ok_or_else(|| {
+                BackendError::Invalid(kronobarn_proto::validate::FieldError::new(
+                    "fragment.wheel_assessment.area",
+                    "is not a wheel area",
+                ))
+            })?;
         let (version, clock_op) = self.tick();
         let now = now_ms();
         fragment.home_organization = self.organization.clone();
@@ -239,20 +296,36 @@ impl Node {
         fragment.written_at_unix_ms = now;
         fragment.written_by = actor.user_id.clone();
         let (env, hash) = self.seal(PayloadKind::Fragment, &fragment);
-        let stored = StoredFragment { fragment: fragment.clone(), content_hash: hash.clone() };
+        let stored = StoredFragment {
+            fragment: fragment.clone(),
+            content_hash: hash.clone(),
+        };
 
         let mut after = before.clone();
-        after.fragments.retain(|f| f.fragment.fragment_id != fragment.fragment_id);
+        after
+            .fragments
+            .retain(|f| f.fragment.fragment_id != fragment.fragment_id);
         after.fragments.push(stored.clone());
         if let Some(Body::Header(h)) = &fragment.body {
             after.header = Some(h.clone());
         }
         record.updated_at_unix_ms = now;
         let mut ops = Self::index_ops(&plan_id, &Self::units(&before), &Self::units(&after));
-        ops.push(Op::Put(keys::fragment(&plan_id, &fragment.fragment_id), env.encode_to_vec()));
+        ops.push(Op::Put(
+            keys::fragment(&plan_id, &fragment.fragment_id),
+            env.encode_to_vec(),
+        ));
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
         ops.push(clock_op);
-        let rec = self.write_record(actor, &plan_id, &fragment.fragment_id, Some(version), hash, 0, "own-fragment");
+        let rec = self.write_record(
+            actor,
+            &plan_id,
+            &fragment.fragment_id,
+            Some(version),
+            hash,
+            0,
+            "own-fragment",
+        );
         self.log.append_with(&[rec], ops).map_err(internal)?;
         Ok(stored)
     }
@@ -274,59 +347,124 @@ impl Backend for Node {
         let record = PlanRecord::decode(bytes.as_slice()).map_err(internal)?;
         let mut fragments = Vec::new();
         let mut header = None;
-        for (_, v) in self.store.scan(&keys::fragments(plan_id), None, usize::MAX).map_err(internal)? {
+        for (_, v) in self
+            .store
+            .scan(&keys::fragments(plan_id), None, usize::MAX)
+            .map_err(internal)?
+        {
             let (fragment, env): (Fragment, _) = decode_env(&v)?;
             if let Some(Body::Header(h)) = &fragment.body {
                 header = Some(h.clone());
             }
-            fragments.push(StoredFragment { fragment, content_hash: hex::encode(Sha256::digest(&env.payload)) });
+            fragments.push(StoredFragment {
+                fragment,
+                content_hash: hex::encode(Sha256::digest(&env.payload)),
+            });
         }
-        let consent = match self.store.last(&keys::consents(plan_id)).map_err(internal)? {
+        let consent = match self
+            .store
+            .last(&keys::consents(plan_id))
+            .map_err(internal)?
+        {
             Some((_, v)) => Some(decode_env::<Consent>(&v)?.0),
             None => None,
         };
         let mut revocations = Vec::new();
-        for (_, v) in self.store.scan(&keys::revocations(plan_id), None, usize::MAX).map_err(internal)? {
+        for (_, v) in self
+            .store
+            .scan(&keys::revocations(plan_id), None, usize::MAX)
+            .map_err(internal)?
+        {
             revocations.push(decode_env::<Revocation>(&v)?.0);
         }
-        Ok(Some(PlanView { plan_id: plan_id.to_string(), home_organization: record.home_organization, header, fragments, consent, revocations }))
+        Ok(Some(PlanView {
+            plan_id: plan_id.to_string(),
+            home_organization: record.home_organization,
+            header,
+            fragments,
+            consent,
+            revocations,
+        }))
     }
 
-    fn list_plans(&self, organization: &str, unit: &str, after: &str, limit: usize) -> BackendResult<Vec<PlanSummary>> {
+    fn list_plans(
+        &self,
+        organization: &str,
+        unit: &str,
+        after: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<PlanSummary>> {
         let prefix = keys::unit_plans(organization, unit);
         let after_key = (!after.is_empty()).then(|| keys::unit_plan(organization, unit, after));
         let mut out = Vec::new();
-        for (k, _) in self.store.scan(&prefix, after_key.as_deref(), limit).map_err(internal)? {
+        for (k, _) in self
+            .store
+            .scan(&prefix, after_key.as_deref(), limit)
+            .map_err(internal)?
+        {
             let plan_id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
             let rec = self.plan_record(&plan_id)?;
-            out.push(PlanSummary { plan_id, home_organization: rec.home_organization, updated_at_unix_ms: rec.updated_at_unix_ms });
+            out.push(PlanSummary {
+                plan_id,
+                home_organization: rec.home_organization,
+                updated_at_unix_ms: rec.updated_at_unix_ms,
+            });
         }
         Ok(out)
     }
 
-    async fn create_plan(&self, actor: &Actor, header: PlanHeader, unit_contact: Option<Contact>) -> BackendResult<PlanView> {
+    async fn create_plan(
+        &self,
+        actor: &Actor,
+        header: PlanHeader,
+        unit_contact: Option<Contact>,
+    ) -> BackendResult<PlanView> {
         let plan_id = random_id();
         {
             let _g = self.stripe(&plan_id);
             let now = now_ms();
-            let mut record = PlanRecord { home_organization: self.organization.clone(), created_at_unix_ms: now, updated_at_unix_ms: now };
+            let mut record = PlanRecord {
+                home_organization: self.organization.clone(),
+                created_at_unix_ms: now,
+                updated_at_unix_ms: now,
+            };
             // The plan record goes first so the fragment writes below find it; all of it is
             // durable before the caller hears of the plan.
-            self.log.append_with(&[], vec![Op::Put(keys::plan(&plan_id), record.encode_to_vec())]).map_err(internal)?;
-            let head = Fragment { plan_id: plan_id.clone(), fragment_id: HEADER_FRAGMENT_ID.into(), body: Some(Body::Header(header)), ..Default::default() };
+            self.log
+                .append_with(
+                    &[],
+                    vec![Op::Put(keys::plan(&plan_id), record.encode_to_vec())],
+                )
+                .map_err(internal)?;
+            let head = Fragment {
+                plan_id: plan_id.clone(),
+                fragment_id: HEADER_FRAGMENT_ID.into(),
+                body: Some(Body::Header(header)),
+                ..Default::default()
+            };
             self.put_fragment_locked(actor, head, None, &mut record)?;
             let me = Fragment {
                 plan_id: plan_id.clone(),
-                body: Some(Body::Participant(Participant { organization: self.organization.clone(), unit: actor.unit.clone(), contact: unit_contact })),
+                body: Some(Body::Participant(Participant {
+                    organization: self.organization.clone(),
+                    unit: actor.unit.clone(),
+                    contact: unit_contact,
+                })),
                 ..Default::default()
             };
             self.put_fragment_locked(actor, me, None, &mut record)?;
         }
         self.durable().await?;
-        self.load_plan(&plan_id)?.ok_or_else(|| internal("plan vanished after creation"))
+        self.load_plan(&plan_id)?
+            .ok_or_else(|| internal("plan vanished after creation"))
     }
 
-    async fn put_fragment(&self, actor: &Actor, fragment: Fragment, expected: Option<Version>) -> BackendResult<StoredFragment> {
+    async fn put_fragment(
+        &self,
+        actor: &Actor,
+        fragment: Fragment,
+        expected: Option<Version>,
+    ) -> BackendResult<StoredFragment> {
         let plan_id = fragment.plan_id.clone();
         let stored = {
             let _g = self.stripe(&plan_id);
@@ -334,19 +472,36 @@ impl Backend for Node {
             self.put_fragment_locked(actor, fragment, expected, &mut record)?
         };
         self.durable().await?;
-        self.publish(&plan_id, PlanEvent::Fragment { fragment_id: stored.fragment.fragment_id.clone() });
+        self.publish(
+            &plan_id,
+            PlanEvent::Fragment {
+                fragment_id: stored.fragment.fragment_id.clone(),
+            },
+        );
         Ok(stored)
     }
 
-    async fn record_consent(&self, actor: &Actor, mut consent: Consent, expected_previous_version: u64) -> BackendResult<Consent> {
+    async fn record_consent(
+        &self,
+        actor: &Actor,
+        mut consent: Consent,
+        expected_previous_version: u64,
+    ) -> BackendResult<Consent> {
         let plan_id = consent.plan_id.clone();
         {
             let _g = self.stripe(&plan_id);
             let mut record = self.plan_record(&plan_id)?;
             if record.home_organization != self.organization {
-                return Err(BackendError::PermissionDenied(format!("only the consent home, {}, records consent", record.home_organization)));
+                return Err(BackendError::PermissionDenied(format!(
+                    "only the consent home, {}, records consent",
+                    record.home_organization
+                )));
             }
-            let current = match self.store.last(&keys::consents(&plan_id)).map_err(internal)? {
+            let current = match self
+                .store
+                .last(&keys::consents(&plan_id))
+                .map_err(internal)?
+            {
                 Some((_, v)) => decode_env::<Consent>(&v)?.0.consent_version,
                 None => 0,
             };
@@ -362,8 +517,22 @@ impl Backend for Node {
             consent.recorded_at_unix_ms = now;
             let (env, hash) = self.seal(PayloadKind::Consent, &consent);
             record.updated_at_unix_ms = now;
-            let ops = vec![Op::Put(keys::consent(&plan_id, consent.consent_version), env.encode_to_vec()), Op::Put(keys::plan(&plan_id), record.encode_to_vec())];
-            let rec = self.write_record(actor, &plan_id, "consent", None, hash, consent.consent_version, "consent-home");
+            let ops = vec![
+                Op::Put(
+                    keys::consent(&plan_id, consent.consent_version),
+                    env.encode_to_vec(),
+                ),
+                Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
+            ];
+            let rec = self.write_record(
+                actor,
+                &plan_id,
+                "consent",
+                None,
+                hash,
+                consent.consent_version,
+                "consent-home",
+            );
             self.log.append_with(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;
@@ -371,7 +540,11 @@ impl Backend for Node {
         Ok(consent)
     }
 
-    async fn record_revocation(&self, actor: &Actor, mut revocation: Revocation) -> BackendResult<Revocation> {
+    async fn record_revocation(
+        &self,
+        actor: &Actor,
+        mut revocation: Revocation,
+    ) -> BackendResult<Revocation> {
         let plan_id = revocation.plan_id.clone();
         {
             let _g = self.stripe(&plan_id);
@@ -384,7 +557,10 @@ impl Backend for Node {
             let (env, hash) = self.seal(PayloadKind::Revocation, &revocation);
             record.updated_at_unix_ms = now;
             let ops = vec![
-                Op::Put(keys::revocation(&plan_id, &revocation.revocation_id), env.encode_to_vec()),
+                Op::Put(
+                    keys::revocation(&plan_id, &revocation.revocation_id),
+                    env.encode_to_vec(),
+                ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
             let rec = self.write_record(actor, &plan_id, "consent", None, hash, 0, "revocation");
@@ -396,23 +572,40 @@ impl Backend for Node {
     }
 
     async fn log_access(&self, records: Vec<AccessRecord>) -> BackendResult<()> {
-        self.log.append_with(&records, Vec::new()).map_err(internal)?;
+        self.log
+            .append_with(&records, Vec::new())
+            .map_err(internal)?;
         self.durable().await
     }
 
-    fn access_log(&self, plan_id: &str, after: Option<u64>, limit: usize) -> BackendResult<AccessLogPage> {
-        let mut entries = self.log.by_plan(plan_id, after, limit + 1).map_err(internal)?;
+    fn access_log(
+        &self,
+        plan_id: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> BackendResult<AccessLogPage> {
+        let mut entries = self
+            .log
+            .by_plan(plan_id, after, limit + 1)
+            .map_err(internal)?;
         let next_after = if entries.len() > limit {
             entries.truncate(limit);
             entries.last().map(|e| e.index)
         } else {
             None
         };
-        Ok(AccessLogPage { entries, checkpoint: self.log.checkpoint(now_ms()), public_key: self.log.public_key().as_bytes().to_vec(), next_after })
+        Ok(AccessLogPage {
+            entries,
+            checkpoint: self.log.checkpoint(now_ms()),
+            public_key: self.log.public_key().as_bytes().to_vec(),
+            next_after,
+        })
     }
 
     fn subscribe(&self, plan_id: &str) -> broadcast::Receiver<PlanEvent> {
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
-        w.entry(plan_id.to_string()).or_insert_with(|| broadcast::channel(256).0).subscribe()
+        w.entry(plan_id.to_string())
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
     }
 }

@@ -48,17 +48,24 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let cfg = &loaded.config;
     let key = read_signing_key(&cfg.signing_key)?;
     let store: Arc<dyn Store> = Arc::new(
-        SledStore::open(&cfg.data_dir).with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
+        SledStore::open(&cfg.data_dir)
+            .with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
     );
     let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
         if let Some(h) = &c.token_sha256 {
-            auth = auth.with(c.id.clone(), ClientCredential::TokenSha256(h.to_ascii_lowercase()));
+            auth = auth.with(
+                c.id.clone(),
+                ClientCredential::TokenSha256(h.to_ascii_lowercase()),
+            );
         }
         if let Some(h) = &c.cert_sha256 {
-            auth = auth.with(c.id.clone(), ClientCredential::CertSha256(h.to_ascii_lowercase()));
+            auth = auth.with(
+                c.id.clone(),
+                ClientCredential::CertSha256(h.to_ascii_lowercase()),
+            );
         }
     }
     let cert = std::fs::read(&cfg.client_api.tls_cert).context("client_api.tls_cert")?;
@@ -66,7 +73,9 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(cert, tls_key));
     if let Some(ca) = &cfg.client_api.client_ca {
         let ca = std::fs::read(ca).context("client_api.client_ca")?;
-        tls = tls.client_ca_root(Certificate::from_pem(ca)).client_auth_optional(true);
+        tls = tls
+            .client_ca_root(Certificate::from_pem(ca))
+            .client_auth_optional(true);
     }
 
     let max = cfg.client_api.max_message_bytes;
@@ -74,7 +83,9 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         .max_decoding_message_size(max)
         .max_encoding_message_size(16 * max);
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<PlanServiceServer<PlanApi<Node>>>().await;
+    health
+        .set_serving::<PlanServiceServer<PlanApi<Node>>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(kronobarn_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -100,5 +111,10 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         let _ = rx.await;
     }));
     tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
-    Ok(Running { client_addr, node, shutdown: Some(tx), task })
+    Ok(Running {
+        client_addr,
+        node,
+        shutdown: Some(tx),
+        task,
+    })
 }

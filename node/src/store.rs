@@ -34,7 +34,12 @@ pub trait Store: Send + Sync + 'static {
     /// The value at `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Up to `limit` pairs whose key starts with `prefix` and is greater than `after`, in order.
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, StoreError>;
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError>;
     /// The greatest pair whose key starts with `prefix`.
     fn last(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError>;
     /// Applies every op atomically: after a crash either all or none are present.
@@ -57,7 +62,9 @@ impl SledStore {
     /// by hand.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
+            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                StoreError::Locked
+            }
             sled::Error::Io(ref io) if io.to_string().contains("lock") => StoreError::Locked,
             e => engine(e),
         })?;
@@ -70,7 +77,12 @@ impl Store for SledStore {
         Ok(self.db.get(key).map_err(engine)?.map(|v| v.to_vec()))
     }
 
-    fn scan(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Result<Vec<Pair>, StoreError> {
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
         let iter = match after {
             Some(a) => {
                 let mut start = a.to_vec();
@@ -91,7 +103,12 @@ impl Store for SledStore {
     }
 
     fn last(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
-        let kv = self.db.scan_prefix(prefix).next_back().transpose().map_err(engine)?;
+        let kv = self
+            .db
+            .scan_prefix(prefix)
+            .next_back()
+            .transpose()
+            .map_err(engine)?;
         Ok(kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
     }
 
@@ -123,11 +140,20 @@ mod tests {
     fn scans_stay_inside_their_prefix_and_resume_after_a_key() {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
-        s.apply(vec![put("a/1", "x"), put("a/2", "y"), put("a/3", "z"), put("b/1", "w")]).unwrap();
+        s.apply(vec![
+            put("a/1", "x"),
+            put("a/2", "y"),
+            put("a/3", "z"),
+            put("b/1", "w"),
+        ])
+        .unwrap();
         let all = s.scan(b"a/", None, 10).unwrap();
         assert_eq!(all.len(), 3);
         let rest = s.scan(b"a/", Some(b"a/1"), 10).unwrap();
-        assert_eq!(rest.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(), vec![&b"a/2"[..], b"a/3"]);
+        assert_eq!(
+            rest.iter().map(|(k, _)| k.as_slice()).collect::<Vec<_>>(),
+            vec![&b"a/2"[..], b"a/3"]
+        );
         assert_eq!(s.scan(b"a/", None, 1).unwrap().len(), 1);
         assert_eq!(s.last(b"a/").unwrap().unwrap().0, b"a/3");
         assert_eq!(s.last(b"c/").unwrap(), None);

@@ -85,7 +85,10 @@ impl PlanState {
     /// True when `organization` takes part in the plan with at least one unit.
     pub fn has_organization(&self, organization: &str) -> bool {
         organization == self.consent_home
-            || self.participants.iter().any(|u| u.organization == organization)
+            || self
+                .participants
+                .iter()
+                .any(|u| u.organization == organization)
     }
 
     /// Revocations not lifted by the current consent.
@@ -198,9 +201,13 @@ impl Decision {
             Decision::Permit(Permit::Granted { consent_version })
             | Decision::Deny(
                 Deny::ConsentExpired { consent_version }
-                | Deny::GuardianMissing { consent_version, .. }
+                | Deny::GuardianMissing {
+                    consent_version, ..
+                }
                 | Deny::NotGranted { consent_version }
-                | Deny::Revoked { consent_version, .. },
+                | Deny::Revoked {
+                    consent_version, ..
+                },
             ) => *consent_version,
             _ => 0,
         }
@@ -209,7 +216,12 @@ impl Decision {
 
 /// May `organization` hold a copy of the fragment at time `now_ms`? Used for crossings between
 /// organisations and, after the need-to-know check, for local reads.
-pub fn decide_share(plan: &PlanState, organization: &str, fragment: FragmentFacts<'_>, now_ms: i64) -> Decision {
+pub fn decide_share(
+    plan: &PlanState,
+    organization: &str,
+    fragment: FragmentFacts<'_>,
+    now_ms: i64,
+) -> Decision {
     if fragment.home == organization {
         return Decision::Permit(Permit::OwnFragment);
     }
@@ -225,7 +237,10 @@ pub fn decide_share(plan: &PlanState, organization: &str, fragment: FragmentFact
         .iter()
         .find(|g| !consent.consented_guardians.contains(*g))
     {
-        return Decision::Deny(Deny::GuardianMissing { consent_version, guardian_id: g.clone() });
+        return Decision::Deny(Deny::GuardianMissing {
+            consent_version,
+            guardian_id: g.clone(),
+        });
     }
     let granted = consent
         .grants
@@ -240,14 +255,22 @@ pub fn decide_share(plan: &PlanState, organization: &str, fragment: FragmentFact
         .filter(|r| r.covers(organization, fragment.category))
         .min_by(|a, b| a.id.cmp(&b.id))
     {
-        return Decision::Deny(Deny::Revoked { consent_version, revocation_id: r.id.clone() });
+        return Decision::Deny(Deny::Revoked {
+            consent_version,
+            revocation_id: r.id.clone(),
+        });
     }
     Decision::Permit(Permit::Granted { consent_version })
 }
 
 /// May the user see the fragment? Need to know first, then [`decide_share`] for the user's
 /// organisation.
-pub fn decide_read(plan: &PlanState, who: Requester<'_>, fragment: FragmentFacts<'_>, now_ms: i64) -> Decision {
+pub fn decide_read(
+    plan: &PlanState,
+    who: Requester<'_>,
+    fragment: FragmentFacts<'_>,
+    now_ms: i64,
+) -> Decision {
     if !takes_part(plan, who) {
         return Decision::Deny(Deny::NotParticipant);
     }
@@ -268,7 +291,9 @@ pub fn decide_write(plan: &PlanState, who: Requester<'_>, fragment_home: &str) -
 
 /// Need to know: does the user's unit take part in the plan?
 pub fn takes_part(plan: &PlanState, who: Requester<'_>) -> bool {
-    plan.participants.iter().any(|u| u.organization == who.organization && u.unit == who.unit)
+    plan.participants
+        .iter()
+        .any(|u| u.organization == who.organization && u.unit == who.unit)
 }
 
 #[cfg(test)]

@@ -23,102 +23,209 @@ fn arb_revocation() -> impl Strategy<Value = RevocationState> {
         prop::collection::btree_set(arb_org(), 0..3),
         prop::collection::btree_set(arb_category(), 0..3),
     )
-        .prop_map(|(id, organizations, categories)| RevocationState { id, organizations, categories })
+        .prop_map(|(id, organizations, categories)| RevocationState {
+            id,
+            organizations,
+            categories,
+        })
 }
 
 fn arb_consent() -> impl Strategy<Value = ConsentState> {
     (
         1u64..5,
-        prop::collection::btree_set(prop::sample::select(vec!["g1".to_string(), "g2".to_string()]), 0..3),
+        prop::collection::btree_set(
+            prop::sample::select(vec!["g1".to_string(), "g2".to_string()]),
+            0..3,
+        ),
         (NOW - 10)..(NOW + 10),
-        prop::collection::btree_map(arb_org(), prop::collection::btree_set(arb_category(), 0..6), 0..4),
+        prop::collection::btree_map(
+            arb_org(),
+            prop::collection::btree_set(arb_category(), 0..6),
+            0..4,
+        ),
         prop::collection::btree_set("r[0-9]{1,2}", 0..3),
     )
-        .prop_map(|(version, consented_guardians, valid_until_ms, grants, supersedes)| ConsentState {
-            version,
-            consented_guardians,
-            valid_until_ms,
-            grants,
-            supersedes,
-        })
+        .prop_map(
+            |(version, consented_guardians, valid_until_ms, grants, supersedes)| ConsentState {
+                version,
+                consented_guardians,
+                valid_until_ms,
+                grants,
+                supersedes,
+            },
+        )
 }
 
 fn arb_plan() -> impl Strategy<Value = PlanState> {
     (
         arb_org(),
         prop::collection::btree_set(
-            (arb_org(), prop::sample::select(&UNITS[..])).prop_map(|(organization, u)| Unit { organization, unit: u.to_string() }),
+            (arb_org(), prop::sample::select(&UNITS[..])).prop_map(|(organization, u)| Unit {
+                organization,
+                unit: u.to_string(),
+            }),
             0..6,
         ),
-        prop::collection::btree_set(prop::sample::select(vec!["g1".to_string(), "g2".to_string()]), 0..3),
+        prop::collection::btree_set(
+            prop::sample::select(vec!["g1".to_string(), "g2".to_string()]),
+            0..3,
+        ),
         prop::option::of(arb_consent()),
         prop::collection::vec(arb_revocation(), 0..4),
     )
-        .prop_map(|(consent_home, participants, custodial_guardians, consent, revocations)| PlanState {
-            consent_home,
-            participants,
-            custodial_guardians,
-            consent,
-            revocations,
-        })
+        .prop_map(
+            |(consent_home, participants, custodial_guardians, consent, revocations)| PlanState {
+                consent_home,
+                participants,
+                custodial_guardians,
+                consent,
+                revocations,
+            },
+        )
 }
 
 fn base_plan() -> PlanState {
     PlanState {
         consent_home: "vaxjo".into(),
         participants: set(&[
-            Unit { organization: "vaxjo".into(), unit: "u1".into() },
-            Unit { organization: "region".into(), unit: "u1".into() },
+            Unit {
+                organization: "vaxjo".into(),
+                unit: "u1".into(),
+            },
+            Unit {
+                organization: "region".into(),
+                unit: "u1".into(),
+            },
         ]),
         custodial_guardians: set(&["g1".to_string(), "g2".to_string()]),
         consent: Some(ConsentState {
             version: 1,
             consented_guardians: set(&["g1".to_string(), "g2".to_string()]),
             valid_until_ms: NOW + 1000,
-            grants: [("region".to_string(), set(&[Category(3)]))].into_iter().collect(),
+            grants: [("region".to_string(), set(&[Category(3)]))]
+                .into_iter()
+                .collect(),
             supersedes: BTreeSet::new(),
         }),
         revocations: vec![],
     }
 }
 
-const REGION_U1: Requester<'static> = Requester { organization: "region", unit: "u1" };
-const HEALTH_AT_VAXJO: FragmentFacts<'static> = FragmentFacts { home: "vaxjo", category: Category(3) };
+const REGION_U1: Requester<'static> = Requester {
+    organization: "region",
+    unit: "u1",
+};
+const HEALTH_AT_VAXJO: FragmentFacts<'static> = FragmentFacts {
+    home: "vaxjo",
+    category: Category(3),
+};
 
 #[test]
 fn each_rule_has_its_reason() {
     let p = base_plan();
-    assert_eq!(decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(), "granted");
-    assert_eq!(decide_read(&p, Requester { organization: "region", unit: "u2" }, HEALTH_AT_VAXJO, NOW).reason(), "not-participant");
-    assert_eq!(decide_read(&p, REGION_U1, FragmentFacts { home: "vaxjo", category: Category(4) }, NOW).reason(), "not-granted");
-    assert_eq!(decide_read(&p, REGION_U1, FragmentFacts { home: "region", category: Category(4) }, NOW).reason(), "own-fragment");
-    assert_eq!(decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW + 1000).reason(), "consent-expired");
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "granted"
+    );
+    assert_eq!(
+        decide_read(
+            &p,
+            Requester {
+                organization: "region",
+                unit: "u2"
+            },
+            HEALTH_AT_VAXJO,
+            NOW
+        )
+        .reason(),
+        "not-participant"
+    );
+    assert_eq!(
+        decide_read(
+            &p,
+            REGION_U1,
+            FragmentFacts {
+                home: "vaxjo",
+                category: Category(4)
+            },
+            NOW
+        )
+        .reason(),
+        "not-granted"
+    );
+    assert_eq!(
+        decide_read(
+            &p,
+            REGION_U1,
+            FragmentFacts {
+                home: "region",
+                category: Category(4)
+            },
+            NOW
+        )
+        .reason(),
+        "own-fragment"
+    );
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW + 1000).reason(),
+        "consent-expired"
+    );
 
     let mut q = p.clone();
     q.consent = None;
-    assert_eq!(decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(), "no-consent");
+    assert_eq!(
+        decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "no-consent"
+    );
 
     let mut q = p.clone();
     q.consent.as_mut().unwrap().consented_guardians.remove("g2");
     let d = decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW);
-    assert_eq!(d, Decision::Deny(Deny::GuardianMissing { consent_version: 1, guardian_id: "g2".into() }));
+    assert_eq!(
+        d,
+        Decision::Deny(Deny::GuardianMissing {
+            consent_version: 1,
+            guardian_id: "g2".into()
+        })
+    );
 
     let mut q = p.clone();
-    q.revocations.push(RevocationState { id: "r1".into(), organizations: BTreeSet::new(), categories: BTreeSet::new() });
-    assert_eq!(decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(), "revoked");
+    q.revocations.push(RevocationState {
+        id: "r1".into(),
+        organizations: BTreeSet::new(),
+        categories: BTreeSet::new(),
+    });
+    assert_eq!(
+        decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "revoked"
+    );
     // Sticky: a newer consent that does not name the revocation leaves it in force...
     q.consent.as_mut().unwrap().version = 2;
-    assert_eq!(decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(), "revoked");
+    assert_eq!(
+        decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "revoked"
+    );
     // ...and one that names it lifts it.
     q.consent.as_mut().unwrap().supersedes.insert("r1".into());
-    assert_eq!(decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW), Decision::Permit(Permit::Granted { consent_version: 2 }));
+    assert_eq!(
+        decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW),
+        Decision::Permit(Permit::Granted { consent_version: 2 })
+    );
 }
 
 #[test]
 fn revocation_scope_is_respected() {
     let mut p = base_plan();
-    p.revocations.push(RevocationState { id: "r1".into(), organizations: set(&["polisen".to_string()]), categories: BTreeSet::new() });
-    p.revocations.push(RevocationState { id: "r2".into(), organizations: BTreeSet::new(), categories: set(&[Category(4)]) });
+    p.revocations.push(RevocationState {
+        id: "r1".into(),
+        organizations: set(&["polisen".to_string()]),
+        categories: BTreeSet::new(),
+    });
+    p.revocations.push(RevocationState {
+        id: "r2".into(),
+        organizations: BTreeSet::new(),
+        categories: set(&[Category(4)]),
+    });
     assert!(decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).is_permit());
 }
 
@@ -127,7 +234,18 @@ fn writes_only_at_home_and_with_need_to_know() {
     let p = base_plan();
     assert!(decide_write(&p, REGION_U1, "region").is_permit());
     assert_eq!(decide_write(&p, REGION_U1, "vaxjo").reason(), "not-home");
-    assert_eq!(decide_write(&p, Requester { organization: "region", unit: "u2" }, "region").reason(), "not-participant");
+    assert_eq!(
+        decide_write(
+            &p,
+            Requester {
+                organization: "region",
+                unit: "u2"
+            },
+            "region"
+        )
+        .reason(),
+        "not-participant"
+    );
 }
 
 proptest! {

@@ -72,14 +72,18 @@ pub fn open<'a>(
     if found != expected {
         return Err(EnvelopeError::WrongKind { expected, found });
     }
-    let key = lookup(&env.key_id).ok_or_else(|| EnvelopeError::UnknownSigner(env.key_id.clone()))?;
+    let key =
+        lookup(&env.key_id).ok_or_else(|| EnvelopeError::UnknownSigner(env.key_id.clone()))?;
     let sig: [u8; 64] = env
         .signature
         .as_slice()
         .try_into()
         .map_err(|_| EnvelopeError::BadSignature)?;
-    key.verify_strict(&signed_bytes(found, &env.payload), &Signature::from_bytes(&sig))
-        .map_err(|_| EnvelopeError::BadSignature)?;
+    key.verify_strict(
+        &signed_bytes(found, &env.payload),
+        &Signature::from_bytes(&sig),
+    )
+    .map_err(|_| EnvelopeError::BadSignature)?;
     Ok(&env.payload)
 }
 
@@ -110,29 +114,53 @@ mod tests {
 
         let mut e = env.clone();
         e.payload[0] ^= 1;
-        assert_eq!(open(&e, PayloadKind::Consent, lookup), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            open(&e, PayloadKind::Consent, lookup),
+            Err(EnvelopeError::BadSignature)
+        );
 
         let mut e = env.clone();
         e.signature[10] ^= 1;
-        assert_eq!(open(&e, PayloadKind::Consent, lookup), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            open(&e, PayloadKind::Consent, lookup),
+            Err(EnvelopeError::BadSignature)
+        );
 
         let mut e = env.clone();
         e.signature.truncate(63);
-        assert_eq!(open(&e, PayloadKind::Consent, lookup), Err(EnvelopeError::BadSignature));
+        assert_eq!(
+            open(&e, PayloadKind::Consent, lookup),
+            Err(EnvelopeError::BadSignature)
+        );
 
         // Same bytes, relabelled as another kind: the domain prefix differs.
         let mut e = env.clone();
         e.kind = PayloadKind::Revocation as i32;
-        assert_eq!(open(&e, PayloadKind::Revocation, lookup), Err(EnvelopeError::BadSignature));
-        assert!(matches!(open(&e, PayloadKind::Consent, lookup), Err(EnvelopeError::WrongKind { .. })));
+        assert_eq!(
+            open(&e, PayloadKind::Revocation, lookup),
+            Err(EnvelopeError::BadSignature)
+        );
+        assert!(matches!(
+            open(&e, PayloadKind::Consent, lookup),
+            Err(EnvelopeError::WrongKind { .. })
+        ));
 
         let mut e = env.clone();
         e.kind = 99;
-        assert_eq!(open(&e, PayloadKind::Consent, lookup), Err(EnvelopeError::UnknownKind(99)));
+        assert_eq!(
+            open(&e, PayloadKind::Consent, lookup),
+            Err(EnvelopeError::UnknownKind(99))
+        );
 
         // Signed by another key than the one the id names.
         let other = key(2).verifying_key();
-        assert_eq!(open(&env, PayloadKind::Consent, |_| Some(other)), Err(EnvelopeError::BadSignature));
-        assert!(matches!(open(&env, PayloadKind::Consent, |_| None), Err(EnvelopeError::UnknownSigner(_))));
+        assert_eq!(
+            open(&env, PayloadKind::Consent, |_| Some(other)),
+            Err(EnvelopeError::BadSignature)
+        );
+        assert!(matches!(
+            open(&env, PayloadKind::Consent, |_| None),
+            Err(EnvelopeError::UnknownSigner(_))
+        ));
     }
 }

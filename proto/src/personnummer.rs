@@ -116,23 +116,46 @@ mod tests {
 
     #[test]
     fn tax_agency_test_numbers_are_valid() {
-        for s in ["19121212-1212", "191212121212", "121212-1212", "20080101-2386"] {
+        for s in [
+            "19121212-1212",
+            "191212121212",
+            "121212-1212",
+            "20080101-2386",
+        ] {
             assert!(parse(s, TODAY).is_ok(), "{s}");
         }
-        assert_eq!(parse("121212-1212", TODAY).unwrap().as_str(), "20121212-1212");
-        assert_eq!(parse("121212+1212", TODAY).unwrap().as_str(), "19121212-1212");
+        assert_eq!(
+            parse("121212-1212", TODAY).unwrap().as_str(),
+            "20121212-1212"
+        );
+        assert_eq!(
+            parse("121212+1212", TODAY).unwrap().as_str(),
+            "19121212-1212"
+        );
     }
 
     #[test]
     fn reports_which_part_is_wrong() {
-        assert_eq!(parse("19121212-1213", TODAY), Err(PersonnummerError::CheckDigit));
+        assert_eq!(
+            parse("19121212-1213", TODAY),
+            Err(PersonnummerError::CheckDigit)
+        );
         assert_eq!(parse("19121312-1212", TODAY), Err(PersonnummerError::Date));
         assert_eq!(parse("20230229-1234", TODAY), Err(PersonnummerError::Date));
         assert_eq!(parse("20990101-1234", TODAY), Err(PersonnummerError::Date));
-        assert_eq!(parse("1912121-21212", TODAY), Err(PersonnummerError::Format));
-        assert_eq!(parse("19121212 1212", TODAY), Err(PersonnummerError::Format));
+        assert_eq!(
+            parse("1912121-21212", TODAY),
+            Err(PersonnummerError::Format)
+        );
+        assert_eq!(
+            parse("19121212 1212", TODAY),
+            Err(PersonnummerError::Format)
+        );
         assert_eq!(parse("", TODAY), Err(PersonnummerError::Format));
-        assert_eq!(parse("ÅÅÅÅMMDD-NNNN", TODAY), Err(PersonnummerError::Format));
+        assert_eq!(
+            parse("ÅÅÅÅMMDD-NNNN", TODAY),
+            Err(PersonnummerError::Format)
+        );
     }
 
     #[test]
@@ -148,7 +171,11 @@ mod tests {
 
     #[test]
     fn error_messages_never_contain_digits() {
-        for e in [PersonnummerError::Format, PersonnummerError::Date, PersonnummerError::CheckDigit] {
+        for e in [
+            PersonnummerError::Format,
+            PersonnummerError::Date,
+            PersonnummerError::CheckDigit,
+        ] {
             assert!(!e.to_string().chars().any(|c| c.is_ascii_digit()));
         }
     }

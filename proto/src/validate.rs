@@ -30,7 +30,10 @@ pub struct FieldError {
 impl FieldError {
     /// A new error for `field`.
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { field: field.into(), problem: problem.into() }
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -56,7 +59,12 @@ pub fn parse_date(s: &str) -> Option<(i32, u32, u32)> {
     let y: i32 = s[..4].parse().ok()?;
     let m: u32 = s[5..7].parse().ok()?;
     let d: u32 = s[8..].parse().ok()?;
-    if !s[..4].bytes().chain(s[5..7].bytes()).chain(s[8..].bytes()).all(|c| c.is_ascii_digit()) {
+    if !s[..4]
+        .bytes()
+        .chain(s[5..7].bytes())
+        .chain(s[8..].bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     ((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)).then_some((y, m, d))
@@ -82,7 +90,10 @@ fn text(field: &str, v: &str, max: usize, required: bool) -> Result {
         return Err(FieldError::new(field, "is required"));
     }
     if v.chars().count() > max {
-        return Err(FieldError::new(field, format!("is longer than {max} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("is longer than {max} characters"),
+        ));
     }
     if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(FieldError::new(field, "contains control characters"));
@@ -101,7 +112,10 @@ fn date(field: &str, v: &str, required: bool) -> Result {
 
 fn items<T>(field: &str, v: &[T]) -> Result {
     if v.len() > MAX_ITEMS {
-        return Err(FieldError::new(field, format!("has more than {MAX_ITEMS} items")));
+        return Err(FieldError::new(
+            field,
+            format!("has more than {MAX_ITEMS} items"),
+        ));
     }
     Ok(())
 }
@@ -112,7 +126,10 @@ pub fn slug(field: &str, v: &str) -> Result {
         return Err(FieldError::new(field, "is required"));
     }
     if !is_slug(v) {
-        return Err(FieldError::new(field, "must be 1-64 of a-z, 0-9, '-', '_', '.'"));
+        return Err(FieldError::new(
+            field,
+            "must be 1-64 of a-z, 0-9, '-', '_', '.'",
+        ));
     }
     Ok(())
 }
@@ -131,14 +148,21 @@ pub fn plan_id(field: &str, v: &str) -> Result {
 /// Checks a user id.
 pub fn user_id(field: &str, v: &str) -> Result {
     if !is_user_id(v) {
-        return Err(FieldError::new(field, "must be 1-128 printable ASCII characters without spaces"));
+        return Err(FieldError::new(
+            field,
+            "must be 1-128 printable ASCII characters without spaces",
+        ));
     }
     Ok(())
 }
 
 fn contact(field: &str, c: Option<&Contact>, required: bool) -> Result {
     let Some(c) = c else {
-        return if required { Err(FieldError::new(field, "is required")) } else { Ok(()) };
+        return if required {
+            Err(FieldError::new(field, "is required"))
+        } else {
+            Ok(())
+        };
     };
     text(&format!("{field}.name"), &c.name, MAX_SHORT_TEXT, required)?;
     text(&format!("{field}.title"), &c.title, MAX_SHORT_TEXT, false)?;
@@ -148,39 +172,69 @@ fn contact(field: &str, c: Option<&Contact>, required: bool) -> Result {
 
 /// Checks a plan header. `today` is the current date, used for the personal identity number.
 pub fn header(field: &str, h: &PlanHeader, today: (i32, u32, u32)) -> Result {
-    let child = h.child.as_ref().ok_or_else(|| FieldError::new(format!("{field}.child"), "is required"))?;
+    let child = h
+        .child
+        .as_ref()
+        .ok_or_else(|| FieldError::new(format!("{field}.child"), "is required"))?;
     let pin = format!("{field}.child.personal_identity_number");
     if child.personal_identity_number.is_empty() {
         return Err(FieldError::new(pin, "is required"));
     }
     personnummer::parse(&child.personal_identity_number, today)
         .map_err(|e| FieldError::new(pin, e.to_string()))?;
-    text(&format!("{field}.child.name"), &child.name, MAX_SHORT_TEXT, true)?;
-    date(&format!("{field}.child.birth_date"), &child.birth_date, false)?;
+    text(
+        &format!("{field}.child.name"),
+        &child.name,
+        MAX_SHORT_TEXT,
+        true,
+    )?;
+    date(
+        &format!("{field}.child.birth_date"),
+        &child.birth_date,
+        false,
+    )?;
     items(&format!("{field}.guardians"), &h.guardians)?;
     let mut seen = std::collections::HashSet::new();
     for (i, g) in h.guardians.iter().enumerate() {
         let f = format!("{field}.guardians[{i}]");
         slug(&format!("{f}.guardian_id"), &g.guardian_id)?;
         if g.guardian_id == "child" {
-            return Err(FieldError::new(format!("{f}.guardian_id"), "\"child\" is reserved"));
+            return Err(FieldError::new(
+                format!("{f}.guardian_id"),
+                "\"child\" is reserved",
+            ));
         }
         if !seen.insert(g.guardian_id.as_str()) {
-            return Err(FieldError::new(format!("{f}.guardian_id"), "is used by another guardian"));
+            return Err(FieldError::new(
+                format!("{f}.guardian_id"),
+                "is used by another guardian",
+            ));
         }
         text(&format!("{f}.name"), &g.name, MAX_SHORT_TEXT, true)?;
         contact(&format!("{f}.contact"), g.contact.as_ref(), false)?;
     }
     if !h.responsible_organization.is_empty() {
-        slug(&format!("{field}.responsible_organization"), &h.responsible_organization)?;
+        slug(
+            &format!("{field}.responsible_organization"),
+            &h.responsible_organization,
+        )?;
     }
     slug(&format!("{field}.responsible_unit"), &h.responsible_unit)?;
-    contact(&format!("{field}.responsible_contact"), h.responsible_contact.as_ref(), true)?;
+    contact(
+        &format!("{field}.responsible_contact"),
+        h.responsible_contact.as_ref(),
+        true,
+    )?;
     items(&format!("{field}.follow_up_dates"), &h.follow_up_dates)?;
     for (i, d) in h.follow_up_dates.iter().enumerate() {
         date(&format!("{field}.follow_up_dates[{i}]"), d, true)?;
     }
-    text(&format!("{field}.follow_up_by"), &h.follow_up_by, MAX_SHORT_TEXT, false)
+    text(
+        &format!("{field}.follow_up_by"),
+        &h.follow_up_by,
+        MAX_SHORT_TEXT,
+        false,
+    )
 }
 
 /// Checks a fragment body and returns its category.
@@ -198,19 +252,35 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
             let f = format!("{field}.wheel_assessment");
             match WheelArea::try_from(w.area) {
                 Ok(WheelArea::Unspecified) => {
-                    return Err(FieldError::new(format!("{f}.area"), "is required: one of the seven wheel areas"));
+                    return Err(FieldError::new(
+                        format!("{f}.area"),
+                        "is required: one of the seven wheel areas",
+                    ));
                 }
                 Err(_) => {
                     return Err(FieldError::new(
                         format!("{f}.area"),
-                        format!("{} is not a wheel area (1-7: health, development, learning, care, home, relationships, safety)", w.area),
+                        format!(
+                            "{} is not a wheel area (1-7: health, development, learning, care, home, relationships, safety)",
+                            w.area
+                        ),
                     ));
                 }
                 Ok(_) => {}
             }
             text(&format!("{f}.needs"), &w.needs, MAX_LONG_TEXT, false)?;
-            text(&format!("{f}.strengths"), &w.strengths, MAX_LONG_TEXT, false)?;
-            text(&format!("{f}.child_view"), &w.child_view, MAX_LONG_TEXT, false)?;
+            text(
+                &format!("{f}.strengths"),
+                &w.strengths,
+                MAX_LONG_TEXT,
+                false,
+            )?;
+            text(
+                &format!("{f}.child_view"),
+                &w.child_view,
+                MAX_LONG_TEXT,
+                false,
+            )?;
             date(&format!("{f}.assessed_on"), &w.assessed_on, false)?;
         }
         Body::Intervention(iv) => {
@@ -221,10 +291,18 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
             date(&format!("{f}.from_date"), &iv.from_date, true)?;
             date(&format!("{f}.to_date"), &iv.to_date, false)?;
             if !iv.to_date.is_empty() && iv.to_date < iv.from_date {
-                return Err(FieldError::new(format!("{f}.to_date"), "is before from_date"));
+                return Err(FieldError::new(
+                    format!("{f}.to_date"),
+                    "is before from_date",
+                ));
             }
             date(&format!("{f}.follow_up_date"), &iv.follow_up_date, false)?;
-            text(&format!("{f}.follow_up_by"), &iv.follow_up_by, MAX_SHORT_TEXT, false)?;
+            text(
+                &format!("{f}.follow_up_by"),
+                &iv.follow_up_by,
+                MAX_SHORT_TEXT,
+                false,
+            )?;
         }
         Body::Meeting(m) => {
             let f = format!("{field}.meeting");
@@ -233,8 +311,18 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
             for (i, a) in m.attendees.iter().enumerate() {
                 text(&format!("{f}.attendees[{i}]"), a, MAX_SHORT_TEXT, true)?;
             }
-            text(&format!("{f}.child_view"), &m.child_view, MAX_LONG_TEXT, false)?;
-            text(&format!("{f}.guardians_view"), &m.guardians_view, MAX_LONG_TEXT, false)?;
+            text(
+                &format!("{f}.child_view"),
+                &m.child_view,
+                MAX_LONG_TEXT,
+                false,
+            )?;
+            text(
+                &format!("{f}.guardians_view"),
+                &m.guardians_view,
+                MAX_LONG_TEXT,
+                false,
+            )?;
             items(&format!("{f}.decisions"), &m.decisions)?;
             for (i, d) in m.decisions.iter().enumerate() {
                 text(&format!("{f}.decisions[{i}]"), d, MAX_LONG_TEXT, true)?;
@@ -244,10 +332,17 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
             let f = format!("{field}.follow_up");
             date(&format!("{f}.held_on"), &fu.held_on, true)?;
             if !fu.intervention_fragment_id.is_empty() {
-                slug(&format!("{f}.intervention_fragment_id"), &fu.intervention_fragment_id)?;
+                slug(
+                    &format!("{f}.intervention_fragment_id"),
+                    &fu.intervention_fragment_id,
+                )?;
             }
             text(&format!("{f}.outcome"), &fu.outcome, MAX_LONG_TEXT, true)?;
-            date(&format!("{f}.next_follow_up_date"), &fu.next_follow_up_date, false)?;
+            date(
+                &format!("{f}.next_follow_up_date"),
+                &fu.next_follow_up_date,
+                false,
+            )?;
         }
     }
     Ok(crate::category_of(b).expect("wheel area checked above"))
@@ -275,16 +370,25 @@ pub fn fragment(field: &str, f: &Fragment, today: (i32, u32, u32)) -> Result<Cat
 
 fn category(field: &str, c: i32) -> Result<Category> {
     match Category::try_from(c) {
-        Ok(Category::Unspecified) => Err(FieldError::new(field, "CATEGORY_UNSPECIFIED is not a category")),
+        Ok(Category::Unspecified) => Err(FieldError::new(
+            field,
+            "CATEGORY_UNSPECIFIED is not a category",
+        )),
         Ok(c) => Ok(c),
-        Err(_) => Err(FieldError::new(field, format!("{c} is not a known category"))),
+        Err(_) => Err(FieldError::new(
+            field,
+            format!("{c} is not a known category"),
+        )),
     }
 }
 
 fn grant(field: &str, g: &Grant) -> Result {
     slug(&format!("{field}.organization"), &g.organization)?;
     if g.categories.is_empty() {
-        return Err(FieldError::new(format!("{field}.categories"), "must name at least one category"));
+        return Err(FieldError::new(
+            format!("{field}.categories"),
+            "must name at least one category",
+        ));
     }
     items(&format!("{field}.categories"), &g.categories)?;
     for (i, c) in g.categories.iter().enumerate() {
@@ -299,22 +403,44 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
     items(&format!("{field}.guardian_consents"), &c.guardian_consents)?;
     for (i, g) in c.guardian_consents.iter().enumerate() {
         let f = format!("{field}.guardian_consents[{i}]");
-        if !header.guardians.iter().any(|h| h.guardian_id == g.guardian_id) {
-            return Err(FieldError::new(format!("{f}.guardian_id"), "names no guardian of the plan"));
+        if !header
+            .guardians
+            .iter()
+            .any(|h| h.guardian_id == g.guardian_id)
+        {
+            return Err(FieldError::new(
+                format!("{f}.guardian_id"),
+                "names no guardian of the plan",
+            ));
         }
         match ConsentForm::try_from(g.form) {
             Ok(ConsentForm::Written | ConsentForm::Oral) => {}
-            _ => return Err(FieldError::new(format!("{f}.form"), "must be CONSENT_FORM_WRITTEN or CONSENT_FORM_ORAL")),
+            _ => {
+                return Err(FieldError::new(
+                    format!("{f}.form"),
+                    "must be CONSENT_FORM_WRITTEN or CONSENT_FORM_ORAL",
+                ));
+            }
         }
         if g.given_at_unix_ms <= 0 {
-            return Err(FieldError::new(format!("{f}.given_at_unix_ms"), "is required"));
+            return Err(FieldError::new(
+                format!("{f}.given_at_unix_ms"),
+                "is required",
+            ));
         }
     }
     for g in header.guardians.iter().filter(|g| g.has_custody) {
-        if !c.guardian_consents.iter().any(|gc| gc.guardian_id == g.guardian_id) {
+        if !c
+            .guardian_consents
+            .iter()
+            .any(|gc| gc.guardian_id == g.guardian_id)
+        {
             return Err(FieldError::new(
                 format!("{field}.guardian_consents"),
-                format!("guardian '{}' has custody but has not consented; every guardian with custody must", g.guardian_id),
+                format!(
+                    "guardian '{}' has custody but has not consented; every guardian with custody must",
+                    g.guardian_id
+                ),
             ));
         }
     }
@@ -324,19 +450,33 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
             "the plan header names no guardian with custody, so no one can consent",
         ));
     }
-    text(&format!("{field}.child_view"), &c.child_view, MAX_LONG_TEXT, false)?;
+    text(
+        &format!("{field}.child_view"),
+        &c.child_view,
+        MAX_LONG_TEXT,
+        false,
+    )?;
     if c.valid_until_unix_ms <= 0 {
-        return Err(FieldError::new(format!("{field}.valid_until_unix_ms"), "is required"));
+        return Err(FieldError::new(
+            format!("{field}.valid_until_unix_ms"),
+            "is required",
+        ));
     }
     if c.grants.is_empty() {
-        return Err(FieldError::new(format!("{field}.grants"), "must grant at least one organisation something"));
+        return Err(FieldError::new(
+            format!("{field}.grants"),
+            "must grant at least one organisation something",
+        ));
     }
     items(&format!("{field}.grants"), &c.grants)?;
     for (i, g) in c.grants.iter().enumerate() {
         grant(&format!("{field}.grants[{i}]"), g)?;
     }
     slug(&format!("{field}.purpose"), &c.purpose)?;
-    items(&format!("{field}.supersedes_revocations"), &c.supersedes_revocations)?;
+    items(
+        &format!("{field}.supersedes_revocations"),
+        &c.supersedes_revocations,
+    )?;
     for (i, r) in c.supersedes_revocations.iter().enumerate() {
         slug(&format!("{field}.supersedes_revocations[{i}]"), r)?;
     }
@@ -346,8 +486,16 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
 /// Checks a revocation's scope against the plan header.
 pub fn revocation(field: &str, r: &Revocation, header: &PlanHeader) -> Result {
     plan_id(&format!("{field}.plan_id"), &r.plan_id)?;
-    if r.withdrawn_by != "child" && !header.guardians.iter().any(|g| g.guardian_id == r.withdrawn_by) {
-        return Err(FieldError::new(format!("{field}.withdrawn_by"), "must be a guardian id of the plan or \"child\""));
+    if r.withdrawn_by != "child"
+        && !header
+            .guardians
+            .iter()
+            .any(|g| g.guardian_id == r.withdrawn_by)
+    {
+        return Err(FieldError::new(
+            format!("{field}.withdrawn_by"),
+            "must be a guardian id of the plan or \"child\"",
+        ));
     }
     items(&format!("{field}.organizations"), &r.organizations)?;
     for (i, o) in r.organizations.iter().enumerate() {
@@ -373,12 +521,25 @@ mod tests {
                 birth_date: "2012-12-12".into(),
             }),
             guardians: vec![
-                Guardian { guardian_id: "g1".into(), name: "Vh Ett".into(), has_custody: true, contact: None },
-                Guardian { guardian_id: "g2".into(), name: "Vh Två".into(), has_custody: true, contact: None },
+                Guardian {
+                    guardian_id: "g1".into(),
+                    name: "Vh Ett".into(),
+                    has_custody: true,
+                    contact: None,
+                },
+                Guardian {
+                    guardian_id: "g2".into(),
+                    name: "Vh Två".into(),
+                    has_custody: true,
+                    contact: None,
+                },
             ],
             responsible_organization: String::new(),
             responsible_unit: "rektor-ostra".into(),
-            responsible_contact: Some(Contact { name: "Rektor Påhittad".into(), ..Default::default() }),
+            responsible_contact: Some(Contact {
+                name: "Rektor Påhittad".into(),
+                ..Default::default()
+            }),
             follow_up_dates: vec!["2027-01-15".into()],
             follow_up_by: String::new(),
         }
@@ -409,7 +570,10 @@ mod tests {
 
     #[test]
     fn unknown_wheel_area_is_named() {
-        let b = Body::WheelAssessment(WheelAssessment { area: 42, ..Default::default() });
+        let b = Body::WheelAssessment(WheelAssessment {
+            area: 42,
+            ..Default::default()
+        });
         let e = body("fragment", Some(&b), TODAY).unwrap_err();
         assert_eq!(e.field, "fragment.wheel_assessment.area");
         assert!(e.problem.contains("42 is not a wheel area"));
@@ -426,7 +590,10 @@ mod tests {
                 given_at_unix_ms: 1,
             }],
             valid_until_unix_ms: 10,
-            grants: vec![Grant { organization: "region-kronoberg".into(), categories: vec![Category::WheelHealth as i32] }],
+            grants: vec![Grant {
+                organization: "region-kronoberg".into(),
+                categories: vec![Category::WheelHealth as i32],
+            }],
             purpose: "plan-coordination".into(),
             ..Default::default()
         };
@@ -439,6 +606,9 @@ mod tests {
         });
         assert!(consent("consent", &c, &h).is_ok());
         c.grants[0].categories.push(77);
-        assert_eq!(consent("consent", &c, &h).unwrap_err().field, "consent.grants[0].categories[1]");
+        assert_eq!(
+            consent("consent", &c, &h).unwrap_err().field,
+            "consent.grants[0].categories[1]"
+        );
     }
 }

@@ -56,7 +56,10 @@ pub struct Head {
 
 impl Default for Head {
     fn default() -> Self {
-        Self { size: 0, hash: GENESIS }
+        Self {
+            size: 0,
+            hash: GENESIS,
+        }
     }
 }
 
@@ -83,13 +86,17 @@ pub enum Problem {
     #[error("signed by unknown key {0}")]
     UnknownKey(String),
     /// The log is shorter than a checkpoint says it was.
-    #[error("the log ends before this position, but a checkpoint covers {checkpoint_size} entries: it was truncated")]
+    #[error(
+        "the log ends before this position, but a checkpoint covers {checkpoint_size} entries: it was truncated"
+    )]
     Truncated {
         /// Size in the checkpoint.
         checkpoint_size: u64,
     },
     /// The entry at the checkpoint's head differs from what the checkpoint signed.
-    #[error("the log differs from a signed checkpoint of {checkpoint_size} entries: it was rewritten")]
+    #[error(
+        "the log differs from a signed checkpoint of {checkpoint_size} entries: it was rewritten"
+    )]
     Rewritten {
         /// Size in the checkpoint.
         checkpoint_size: u64,
@@ -114,7 +121,11 @@ pub struct Verifier {
 
 impl Verifier {
     /// Checks the next entry; `key` finds a public key by key id.
-    pub fn push(&mut self, e: &LogEntry, key: impl FnOnce(&str) -> Option<VerifyingKey>) -> Result<(), ChainError> {
+    pub fn push(
+        &mut self,
+        e: &LogEntry,
+        key: impl FnOnce(&str) -> Option<VerifyingKey>,
+    ) -> Result<(), ChainError> {
         let position = self.head.size;
         let fail = |problem| Err(ChainError { position, problem });
         if e.index != position {
@@ -133,10 +144,16 @@ impl Verifier {
         let Ok(sig) = <[u8; 64]>::try_from(e.signature.as_slice()) else {
             return fail(Problem::BadSignature);
         };
-        if vk.verify_strict(&signed_bytes(&hash), &Signature::from_bytes(&sig)).is_err() {
+        if vk
+            .verify_strict(&signed_bytes(&hash), &Signature::from_bytes(&sig))
+            .is_err()
+        {
             return fail(Problem::BadSignature);
         }
-        self.head = Head { size: position + 1, hash };
+        self.head = Head {
+            size: position + 1,
+            hash,
+        };
         Ok(())
     }
 
@@ -147,7 +164,10 @@ impl Verifier {
 }
 
 /// Verifies a whole log.
-pub fn verify<'a>(entries: impl IntoIterator<Item = &'a LogEntry>, key: impl Fn(&str) -> Option<VerifyingKey>) -> Result<Head, ChainError> {
+pub fn verify<'a>(
+    entries: impl IntoIterator<Item = &'a LogEntry>,
+    key: impl Fn(&str) -> Option<VerifyingKey>,
+) -> Result<Head, ChainError> {
     let mut v = Verifier::default();
     for e in entries {
         v.push(e, &key)?;
@@ -157,13 +177,31 @@ pub fn verify<'a>(entries: impl IntoIterator<Item = &'a LogEntry>, key: impl Fn(
 
 /// Checks a verified log against a checkpoint signed earlier. `hash_at(n)` is the hash of entry
 /// `n - 1` of the verified log.
-pub fn check_against(head: Head, cp: &Checkpoint, hash_at: impl Fn(u64) -> Option<[u8; 32]>) -> Result<(), ChainError> {
+pub fn check_against(
+    head: Head,
+    cp: &Checkpoint,
+    hash_at: impl Fn(u64) -> Option<[u8; 32]>,
+) -> Result<(), ChainError> {
     if cp.size > head.size {
-        return Err(ChainError { position: head.size, problem: Problem::Truncated { checkpoint_size: cp.size } });
+        return Err(ChainError {
+            position: head.size,
+            problem: Problem::Truncated {
+                checkpoint_size: cp.size,
+            },
+        });
     }
-    let expected = if cp.size == 0 { Some(GENESIS) } else { hash_at(cp.size) };
+    let expected = if cp.size == 0 {
+        Some(GENESIS)
+    } else {
+        hash_at(cp.size)
+    };
     if expected.map(|h| h.to_vec()) != Some(cp.head_hash.clone()) {
-        return Err(ChainError { position: cp.size.saturating_sub(1), problem: Problem::Rewritten { checkpoint_size: cp.size } });
+        return Err(ChainError {
+            position: cp.size.saturating_sub(1),
+            problem: Problem::Rewritten {
+                checkpoint_size: cp.size,
+            },
+        });
     }
     Ok(())
 }
@@ -206,25 +244,56 @@ mod tests {
     fn a_signature_by_another_key_is_refused() {
         let mut l = log(3);
         let other = SigningKey::from_bytes(&[8; 32]);
-        l[1] = make_entry(1, &l[0].entry_hash.clone().try_into().unwrap(), l[1].record.clone(), &other);
-        assert_eq!(check(&l).unwrap_err(), ChainError { position: 1, problem: Problem::BadSignature });
+        l[1] = make_entry(
+            1,
+            &l[0].entry_hash.clone().try_into().unwrap(),
+            l[1].record.clone(),
+            &other,
+        );
+        assert_eq!(
+            check(&l).unwrap_err(),
+            ChainError {
+                position: 1,
+                problem: Problem::BadSignature
+            }
+        );
     }
 
     #[test]
     fn truncation_is_caught_by_a_checkpoint() {
         let l = log(10);
-        let cp = Checkpoint { size: 10, head_hash: l[9].entry_hash.clone(), ..Default::default() };
+        let cp = Checkpoint {
+            size: 10,
+            head_hash: l[9].entry_hash.clone(),
+            ..Default::default()
+        };
         let short = &l[..7];
         let head = check(short).unwrap();
-        let err = check_against(head, &cp, |n| short.get(n as usize - 1).map(|e| e.entry_hash.clone().try_into().unwrap())).unwrap_err();
+        let err = check_against(head, &cp, |n| {
+            short
+                .get(n as usize - 1)
+                .map(|e| e.entry_hash.clone().try_into().unwrap())
+        })
+        .unwrap_err();
         assert_eq!(err.position, 7);
-        assert!(matches!(err.problem, Problem::Truncated { checkpoint_size: 10 }));
+        assert!(matches!(
+            err.problem,
+            Problem::Truncated {
+                checkpoint_size: 10
+            }
+        ));
         // A rewritten but complete log: same size, different head.
         let mut cp2 = cp.clone();
         cp2.head_hash[0] ^= 1;
         let full = check(&l).unwrap();
         assert!(matches!(
-            check_against(full, &cp2, |n| l.get(n as usize - 1).map(|e| e.entry_hash.clone().try_into().unwrap())).unwrap_err().problem,
+            check_against(full, &cp2, |n| l.get(n as usize - 1).map(|e| e
+                .entry_hash
+                .clone()
+                .try_into()
+                .unwrap()))
+            .unwrap_err()
+            .problem,
             Problem::Rewritten { .. }
         ));
     }

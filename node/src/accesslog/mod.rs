@@ -41,28 +41,62 @@ pub enum VerifyError {
 impl AccessLog {
     /// Opens the log, finding its head. Refuses to start on a log whose last entry is not
     /// intact, so a node never extends a damaged chain.
-    pub fn open(store: Arc<dyn Store>, key: SigningKey, organization: String) -> Result<Self, VerifyError> {
+    pub fn open(
+        store: Arc<dyn Store>,
+        key: SigningKey,
+        organization: String,
+    ) -> Result<Self, VerifyError> {
         let head = match store.last(keys::LOG)? {
             None => Head::default(),
             Some((k, v)) => {
                 let index = keys::log_index(&k).ok_or(VerifyError::Undecodable(0))?;
-                let e = LogEntry::decode(v.as_slice()).map_err(|_| VerifyError::Undecodable(index))?;
-                let hash: [u8; 32] = e.entry_hash.as_slice().try_into().map_err(|_| VerifyError::Undecodable(index))?;
-                if e.index != index || chain::entry_hash(index, &e.previous_hash.as_slice().try_into().unwrap_or([0xff; 32]), &e.record) != hash {
-                    return Err(ChainError { position: index, problem: chain::Problem::Changed }.into());
+                let e =
+                    LogEntry::decode(v.as_slice()).map_err(|_| VerifyError::Undecodable(index))?;
+                let hash: [u8; 32] = e
+                    .entry_hash
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| VerifyError::Undecodable(index))?;
+                if e.index != index
+                    || chain::entry_hash(
+                        index,
+                        &e.previous_hash.as_slice().try_into().unwrap_or([0xff; 32]),
+                        &e.record,
+                    ) != hash
+                {
+                    return Err(ChainError {
+                        position: index,
+                        problem: chain::Problem::Changed,
+                    }
+                    .into());
                 }
-                Head { size: index + 1, hash }
+                Head {
+                    size: index + 1,
+                    hash,
+                }
             }
         };
-        let log = Self { store, key, organization, head: Mutex::new(head) };
+        let log = Self {
+            store,
+            key,
+            organization,
+            head: Mutex::new(head),
+        };
         // Remember this key so entries it signs stay verifiable after the key is rotated.
         let vk = log.key.verifying_key();
-        log.store.apply(vec![Op::Put(keys::signer(&key_id(&vk)), vk.as_bytes().to_vec())])?;
+        log.store.apply(vec![Op::Put(
+            keys::signer(&key_id(&vk)),
+            vk.as_bytes().to_vec(),
+        )])?;
         Ok(log)
     }
 
     /// Appends `records` together with `ops` in one atomic batch (not yet flushed).
-    pub fn append_with(&self, records: &[AccessRecord], mut ops: Vec<Op>) -> Result<Vec<LogEntry>, StoreError> {
+    pub fn append_with(
+        &self,
+        records: &[AccessRecord],
+        mut ops: Vec<Op>,
+    ) -> Result<Vec<LogEntry>, StoreError> {
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
         let mut h = *head;
         let mut entries = Vec::with_capacity(records.len());
@@ -72,7 +106,10 @@ impl AccessLog {
             if !r.plan_id.is_empty() {
                 ops.push(Op::Put(keys::log_by_plan(&r.plan_id, h.size), Vec::new()));
             }
-            h = Head { size: h.size + 1, hash: e.entry_hash.as_slice().try_into().expect("32 bytes") };
+            h = Head {
+                size: h.size + 1,
+                hash: e.entry_hash.as_slice().try_into().expect("32 bytes"),
+            };
             entries.push(e);
         }
         self.store.apply(ops)?;
@@ -88,7 +125,12 @@ impl AccessLog {
     /// A signed checkpoint of the current head.
     pub fn checkpoint(&self, now_ms: i64) -> SignedEnvelope {
         let h = self.head();
-        let cp = Checkpoint { organization: self.organization.clone(), size: h.size, head_hash: h.hash.to_vec(), at_unix_ms: now_ms };
+        let cp = Checkpoint {
+            organization: self.organization.clone(),
+            size: h.size,
+            head_hash: h.hash.to_vec(),
+            at_unix_ms: now_ms,
+        };
         envelope::seal(PayloadKind::Checkpoint, cp.encode_to_vec(), &self.key)
     }
 
@@ -98,14 +140,24 @@ impl AccessLog {
     }
 
     /// Entries about `plan_id` with index greater than `after`, at most `limit`.
-    pub fn by_plan(&self, plan_id: &str, after: Option<u64>, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+    pub fn by_plan(
+        &self,
+        plan_id: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
         let prefix = keys::log_by_plan_prefix(plan_id);
         let after_key = after.map(|a| keys::log_by_plan(plan_id, a));
         let mut out = Vec::new();
         for (k, _) in self.store.scan(&prefix, after_key.as_deref(), limit)? {
-            let Some(index) = keys::log_index(&k[prefix.len() - keys::LOG.len()..]) else { continue };
+            let Some(index) = keys::log_index(&k[prefix.len() - keys::LOG.len()..]) else {
+                continue;
+            };
             if let Some(v) = self.store.get(&keys::log(index))? {
-                out.push(LogEntry::decode(v.as_slice()).map_err(|e| StoreError::Engine(format!("log entry {index}: {e}")))?);
+                out.push(
+                    LogEntry::decode(v.as_slice())
+                        .map_err(|e| StoreError::Engine(format!("log entry {index}: {e}")))?,
+                );
             }
         }
         Ok(out)
@@ -124,10 +176,15 @@ pub fn verify_store(store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<
         after = Some(last.clone());
         for (k, bytes) in page {
             let position = v.head().size;
-            let e = LogEntry::decode(bytes.as_slice()).map_err(|_| VerifyError::Undecodable(position))?;
+            let e = LogEntry::decode(bytes.as_slice())
+                .map_err(|_| VerifyError::Undecodable(position))?;
             if keys::log_index(&k) != Some(e.index) {
                 // The key and the entry disagree: someone moved entries between keys.
-                return Err(ChainError { position, problem: chain::Problem::WrongIndex { found: e.index } }.into());
+                return Err(ChainError {
+                    position,
+                    problem: chain::Problem::WrongIndex { found: e.index },
+                }
+                .into());
             }
             let key = cache
                 .entry(e.key_id.clone())

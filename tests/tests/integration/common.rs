@@ -1,0 +1,98 @@
+//! Shared builders for the tests: an invented child with the Tax Agency's test number.
+
+use kronobarn_node::client::User;
+use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
+use kronobarn_proto::v1::{
+    Category, Child, Consent, ConsentForm, Contact, CreatePlanRequest, Fragment, Grant, Guardian,
+    GuardianConsent, PlanHeader, PutFragmentRequest, WheelArea, WheelAssessment, fragment::Body,
+};
+use tonic::transport::Channel;
+
+pub const PIN: &str = "19121212-1212";
+pub const CHILD_NAME: &str = "Testbarn Påhittadsson";
+pub const NOTE: &str = "Hemlig anteckning om barnets mående";
+
+pub fn header() -> PlanHeader {
+    PlanHeader {
+        child: Some(Child {
+            personal_identity_number: PIN.into(),
+            name: CHILD_NAME.into(),
+            birth_date: String::new(),
+        }),
+        guardians: vec![
+            Guardian {
+                guardian_id: "g1".into(),
+                name: "Vårdnadshavare Ett".into(),
+                has_custody: true,
+                contact: None,
+            },
+            Guardian {
+                guardian_id: "g2".into(),
+                name: "Vårdnadshavare Två".into(),
+                has_custody: true,
+                contact: None,
+            },
+        ],
+        responsible_organization: String::new(),
+        responsible_unit: "ostra-skolan".into(),
+        responsible_contact: Some(Contact {
+            name: "Rektor Påhittad".into(),
+            ..Default::default()
+        }),
+        follow_up_dates: vec!["2027-02-15".into()],
+        follow_up_by: String::new(),
+    }
+}
+
+pub async fn create_plan(api: &mut PlanServiceClient<Channel>, who: &User) -> String {
+    api.create_plan(who.req(CreatePlanRequest {
+        header: Some(header()),
+        unit_contact: None,
+    }))
+    .await
+    .expect("create plan")
+    .into_inner()
+    .plan
+    .unwrap()
+    .plan_id
+}
+
+pub fn wheel(plan_id: &str, area: WheelArea) -> Fragment {
+    Fragment {
+        plan_id: plan_id.into(),
+        body: Some(Body::WheelAssessment(WheelAssessment {
+            area: area as i32,
+            needs: NOTE.into(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+pub fn put(f: Fragment) -> PutFragmentRequest {
+    PutFragmentRequest {
+        fragment: Some(f),
+        expected_version: None,
+    }
+}
+
+pub fn consent(plan_id: &str, guardians: &[&str]) -> Consent {
+    Consent {
+        plan_id: plan_id.into(),
+        guardian_consents: guardians
+            .iter()
+            .map(|g| GuardianConsent {
+                guardian_id: (*g).into(),
+                form: ConsentForm::Written as i32,
+                given_at_unix_ms: 1,
+            })
+            .collect(),
+        valid_until_unix_ms: i64::MAX,
+        grants: vec![Grant {
+            organization: "region-kronoberg".into(),
+            categories: vec![Category::WheelHealth as i32],
+        }],
+        purpose: "plan-coordination".into(),
+        ..Default::default()
+    }
+}

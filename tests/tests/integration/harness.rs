@@ -1,0 +1,193 @@
+//! Test harness: real `kronobarn` node processes in temp dirs, on loopback ports, with real TLS
+//! and sled, and one bounded `eventually` helper instead of sleeps.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kronobarn_node::client::{User, connect};
+use kronobarn_node::init::Initialised;
+use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
+use tonic::transport::Channel;
+
+/// Polls `check` until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A node process under test.
+pub struct TestNode {
+    /// The node's folder (config, keys, TLS, data).
+    pub dir: tempfile::TempDir,
+    /// What `init` wrote.
+    pub init: Initialised,
+    /// The client API address, once running.
+    pub addr: SocketAddr,
+    child: Option<Child>,
+}
+
+/// The node binary under test.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_kb-node-under-test"))
+}
+
+impl TestNode {
+    /// Initialises a node folder and starts the node.
+    pub async fn start(organization: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let init =
+            kronobarn_node::init::init(dir.path(), organization, "127.0.0.1:0").expect("init");
+        let mut n = Self {
+            dir,
+            init,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            child: None,
+        };
+        n.spawn().await;
+        n
+    }
+
+    /// The config file.
+    pub fn config(&self) -> PathBuf {
+        self.init.config_path.clone()
+    }
+
+    /// File the node process writes its log to.
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.path().join("node.log")
+    }
+
+    /// Starts the node process (again) and waits until it serves.
+    pub async fn spawn(&mut self) {
+        let ready = self.dir.path().join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_file())
+            .expect("log file");
+        let child = Command::new(binary())
+            .args(["node", "--config"])
+            .arg(self.config())
+            .arg("--ready-file")
+            .arg(&ready)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn node");
+        self.child = Some(child);
+        let text = eventually(Duration::from_secs(20), "the node to serve", || {
+            let t = std::fs::read_to_string(&ready)
+                .ok()
+                .filter(|t| t.ends_with('\n'));
+            async move { t }
+        })
+        .await;
+        self.addr = text
+            .trim()
+            .trim_start_matches("client_api=")
+            .parse()
+            .expect("ready file address");
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no final flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the process gracefully (SIGTERM) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A client over TLS, authenticating with the bearer token.
+    pub async fn client(&self) -> PlanServiceClient<Channel> {
+        connect(self.addr, &self.init.ca_pem, None)
+            .await
+            .expect("connect")
+    }
+
+    /// A client over mutual TLS with the registered client certificate.
+    pub async fn mtls_client(&self) -> PlanServiceClient<Channel> {
+        connect(
+            self.addr,
+            &self.init.ca_pem,
+            Some((&self.init.client_cert_pem, &self.init.client_key_pem)),
+        )
+        .await
+        .expect("connect")
+    }
+
+    /// A user of `unit` calling through this node's token.
+    pub fn user(&self, id: &str, unit: &str) -> User {
+        User {
+            token: self.init.token.clone(),
+            user_id: id.into(),
+            role: "staff".into(),
+            unit: unit.into(),
+            purpose: "plan-coordination".into(),
+        }
+    }
+
+    /// Runs the node binary with `args` (e.g. `log verify`); returns (success, stdout).
+    pub fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(binary())
+            .args(args)
+            .output()
+            .expect("run binary");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Reads a whole file as text (empty when missing).
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}

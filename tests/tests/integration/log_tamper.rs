@@ -1,0 +1,150 @@
+//! A tampered access log is detected, and the verifier names the first bad position.
+
+use crate::harness::TestNode;
+use kronobarn_node::keys;
+use kronobarn_node::store::{Op, SledStore, Store};
+use kronobarn_proto::v1::{GetPlanRequest, LogEntry, WheelArea};
+use prost::Message;
+
+use super::common::*;
+
+fn verify(node: &TestNode, extra: &[&str]) -> (bool, String) {
+    let config = node.config();
+    let mut args = vec!["log", "verify", "--config", config.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    node.run(&args)
+}
+
+/// Edits the stopped node's store directly, as someone with access to its files could.
+fn tamper(node: &TestNode, edit: impl FnOnce(&SledStore)) {
+    let store = SledStore::open(&node.data_dir()).unwrap();
+    edit(&store);
+    store.flush().unwrap();
+}
+
+fn entry(store: &SledStore, i: u64) -> LogEntry {
+    LogEntry::decode(store.get(&keys::log(i)).unwrap().unwrap().as_slice()).unwrap()
+}
+
+#[tokio::test]
+async fn changed_removed_reordered_and_truncated_logs_are_caught() {
+    let mut node = TestNode::start("vaxjo-kommun").await;
+    let rektor = node.user("rektor", "ostra-skolan");
+    let mut api = node.client().await;
+    let plan_id = create_plan(&mut api, &rektor).await;
+    for _ in 0..4 {
+        api.put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Safety))))
+            .await
+            .unwrap();
+        api.get_plan(rektor.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap();
+    }
+    node.stop();
+    let (ok, out) = verify(&node, &[]);
+    assert!(ok, "{out}");
+
+    let cp = node.dir.path().join("checkpoint.bin");
+    let (ok, out) = node.run(&[
+        "log",
+        "checkpoint",
+        "--config",
+        node.config().to_str().unwrap(),
+        "--out",
+        cp.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = verify(&node, &["--checkpoint", cp.to_str().unwrap()]);
+    assert!(ok && out.contains("checkpoint of"), "{out}");
+
+    let store = SledStore::open(&node.data_dir()).unwrap();
+    let size = keys::log_index(&store.last(keys::LOG).unwrap().unwrap().0).unwrap() + 1;
+    let originals: Vec<LogEntry> = (0..size).map(|i| entry(&store, i)).collect();
+    drop(store);
+    assert!(size > 10, "enough entries to tamper with: {size}");
+    let restore = |node: &TestNode| {
+        tamper(node, |s| {
+            s.apply(
+                originals
+                    .iter()
+                    .map(|e| Op::Put(keys::log(e.index), e.encode_to_vec()))
+                    .collect(),
+            )
+            .unwrap();
+        })
+    };
+
+    // A changed record: a reader's user id rewritten.
+    tamper(&node, |s| {
+        let mut e = entry(s, 7);
+        let i = e.record.len() / 2;
+        e.record[i] ^= 0x20;
+        s.apply(vec![Op::Put(keys::log(7), e.encode_to_vec())])
+            .unwrap();
+    });
+    let (ok, out) = verify(&node, &[]);
+    assert!(
+        !ok && out.contains("position 7") && out.contains("changed"),
+        "{out}"
+    );
+    restore(&node);
+
+    // A removed record.
+    tamper(&node, |s| s.apply(vec![Op::Delete(keys::log(5))]).unwrap());
+    let (ok, out) = verify(&node, &[]);
+    assert!(!ok && out.contains("position 5"), "{out}");
+    restore(&node);
+
+    // Two records swapped.
+    tamper(&node, |s| {
+        let (a, b) = (entry(s, 3), entry(s, 9));
+        s.apply(vec![
+            Op::Put(keys::log(3), b.encode_to_vec()),
+            Op::Put(keys::log(9), a.encode_to_vec()),
+        ])
+        .unwrap();
+    });
+    let (ok, out) = verify(&node, &[]);
+    assert!(!ok && out.contains("position 3"), "{out}");
+    restore(&node);
+
+    // A record inserted with a fresh key and a correct-looking chain from there on: the forger
+    // cannot sign as the node.
+    tamper(&node, |s| {
+        let mut e = entry(s, 4);
+        e.record = b"forged".to_vec();
+        s.apply(vec![Op::Put(keys::log(4), e.encode_to_vec())])
+            .unwrap();
+    });
+    let (ok, out) = verify(&node, &[]);
+    assert!(!ok && out.contains("position 4"), "{out}");
+    restore(&node);
+    let (ok, out) = verify(&node, &["--checkpoint", cp.to_str().unwrap()]);
+    assert!(ok, "restored log verifies again: {out}");
+
+    // Truncation leaves a valid chain, but contradicts the checkpoint taken earlier.
+    tamper(&node, |s| {
+        s.apply((size - 3..size).map(|i| Op::Delete(keys::log(i))).collect())
+            .unwrap()
+    });
+    let (ok, out) = verify(&node, &[]);
+    assert!(ok, "a truncated chain is still a chain: {out}");
+    let (ok, out) = verify(&node, &["--checkpoint", cp.to_str().unwrap()]);
+    assert!(
+        !ok && out.contains("truncated") && out.contains(&format!("position {}", size - 3)),
+        "{out}"
+    );
+
+    // A node refuses to start on a log whose head was changed, rather than extend it.
+    restore(&node);
+    tamper(&node, |s| {
+        let mut e = entry(s, size - 1);
+        e.record[0] ^= 1;
+        s.apply(vec![Op::Put(keys::log(size - 1), e.encode_to_vec())])
+            .unwrap();
+    });
+    let (ok, out) = node.run(&["node", "--config", node.config().to_str().unwrap()]);
+    assert!(!ok && out.contains("access log"), "{out}");
+}

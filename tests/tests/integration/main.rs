@@ -1,0 +1,9 @@
+//! Integration tests: real node processes, real TLS, real sled files in temp dirs.
+
+mod bad_input;
+mod common;
+mod durability;
+mod harness;
+mod log_tamper;
+mod rules;
+mod transport;

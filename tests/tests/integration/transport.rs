@@ -1,0 +1,160 @@
+//! The transport: mutual TLS for systems, health checking and reflection for generic tools,
+//! watching a plan, and no personal data in the node's log.
+
+use std::time::Duration;
+
+use crate::harness::{TestNode, eventually, read};
+use kronobarn_proto::v1::{
+    GetPlanRequest, WatchPlanRequest, WheelArea, watch_plan_response::Event,
+};
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+
+use super::common::*;
+
+async fn channel(node: &TestNode) -> Channel {
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&node.init.ca_pem))
+        .domain_name("localhost");
+    Channel::from_shared(format!("https://localhost:{}", node.addr.port()))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
+    let mut node = TestNode::start("vaxjo-kommun").await;
+
+    // Standard health checking.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(&node).await);
+    let r = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "kronobarn.v1.PlanService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        r.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
+    // Reflection, in both protocol versions generic tools speak.
+    use tokio_stream::StreamExt;
+    use tonic_reflection::pb::{v1, v1alpha};
+    let mut refl = v1::server_reflection_client::ServerReflectionClient::new(channel(&node).await);
+    let req = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut stream = refl
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let resp = stream.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        resp.message_response
+    else {
+        panic!("{resp:?}")
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names.contains(&"kronobarn.v1.PlanService") && names.contains(&"grpc.health.v1.Health"),
+        "{names:?}"
+    );
+    let mut refl =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(channel(&node).await);
+    let req = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "kronobarn.v1.PlanService".into(),
+            ),
+        ),
+    };
+    let mut stream = refl
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(stream.next().await.unwrap().is_ok());
+
+    // A system authenticates with its registered client certificate instead of a token.
+    let mut mtls = node.mtls_client().await;
+    let mut cert_user = node.user("rektor", "ostra-skolan");
+    cert_user.token.clear();
+    let plan_id = create_plan(&mut mtls, &cert_user).await;
+    // Without either, the call is refused.
+    let mut plain = node.client().await;
+    let e = plain
+        .get_plan(cert_user.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+
+    // Watching a plan streams new fragments to a participant.
+    let rektor = node.user("rektor", "ostra-skolan");
+    let mut watch = plain
+        .watch_plan(rektor.req(WatchPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut writer = node.client().await;
+    let written = writer
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Relationships))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), watch.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match got.event {
+        Some(Event::Fragment(f)) => assert_eq!(f.fragment_id, written.fragment_id),
+        other => panic!("expected the new fragment, got {other:?}"),
+    }
+    plain
+        .get_plan(rektor.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap();
+
+    // The node logged at debug level throughout; no identity number, name or note text in it.
+    node.stop();
+    let log = eventually(Duration::from_secs(5), "the node log", || {
+        let t = read(&node.log_file());
+        async move { (!t.is_empty()).then_some(t) }
+    })
+    .await;
+    assert!(log.contains("plan created"), "the log was captured: {log}");
+    for secret in [
+        PIN,
+        "191212121212",
+        "1212-1212",
+        CHILD_NAME,
+        "Påhittadsson",
+        "Vårdnadshavare",
+        NOTE,
+        "Rektor Påhittad",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "personal data {secret:?} in the node log"
+        );
+    }
+}
