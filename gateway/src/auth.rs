@@ -44,16 +44,16 @@ impl ClientAuth {
 
     /// Finds the calling system: a known certificate first, then a bearer token.
     fn system<T>(&self, req: &Request<T>) -> Result<String, Status> {
-        if let Some(certs) = req.peer_certs() {
-            if let Some(leaf) = certs.first() {
-                let fp = hex::encode(Sha256::digest(leaf.as_ref()));
-                if let Some((id, _)) = self
-                    .clients
-                    .iter()
-                    .find(|(_, c)| *c == ClientCredential::CertSha256(fp.clone()))
-                {
-                    return Ok(id.clone());
-                }
+        if let Some(certs) = req.peer_certs()
+            && let Some(leaf) = certs.first()
+        {
+            let fp = hex::encode(Sha256::digest(leaf.as_ref()));
+            if let Some((id, _)) = self
+                .clients
+                .iter()
+                .find(|(_, c)| *c == ClientCredential::CertSha256(fp.clone()))
+            {
+                return Ok(id.clone());
             }
         }
         let Some(value) = req.metadata().get("authorization") else {
@@ -73,10 +73,10 @@ impl ClientAuth {
         // Compare every entry so the time taken does not reveal which one matched.
         let mut found = None;
         for (id, c) in &self.clients {
-            if let ClientCredential::TokenSha256(h) = c {
-                if constant_time_eq(h.as_bytes(), fp.as_bytes()) {
-                    found = Some(id.clone());
-                }
+            if let ClientCredential::TokenSha256(h) = c
+                && constant_time_eq(h.as_bytes(), fp.as_bytes())
+            {
+                found = Some(id.clone());
             }
         }
         found.ok_or_else(|| Status::unauthenticated("authorization: token not known to this node"))

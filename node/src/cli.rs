@@ -113,7 +113,7 @@ fn init_tracing(format: &str, filter: &str) {
     };
 }
 
-fn open_store(config: &PathBuf) -> anyhow::Result<(crate::config::Loaded, SledStore)> {
+fn open_store(config: &std::path::Path) -> anyhow::Result<(crate::config::Loaded, SledStore)> {
     let loaded = Config::load(config)?;
     let store = SledStore::open(&loaded.config.data_dir).with_context(|| {
         format!(

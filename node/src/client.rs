@@ -25,10 +25,10 @@ impl User {
     pub fn req<T>(&self, msg: T) -> tonic::Request<T> {
         let mut r = tonic::Request::new(msg);
         let md = r.metadata_mut();
-        if !self.token.is_empty() {
-            if let Ok(v) = format!("Bearer {}", self.token).parse() {
-                md.insert("authorization", v);
-            }
+        if !self.token.is_empty()
+            && let Ok(v) = format!("Bearer {}", self.token).parse()
+        {
+            md.insert("authorization", v);
         }
         for (k, v) in [
             (USER_ID, &self.user_id),

@@ -183,13 +183,13 @@ impl Config {
             ("client_api.tls_key", Some(&config.client_api.tls_key)),
             ("client_api.client_ca", config.client_api.client_ca.as_ref()),
         ] {
-            if let Some(p) = p {
-                if !p.is_file() {
-                    return Err(field(
-                        name,
-                        format!("{} does not exist or is not a file", p.display()),
-                    ));
-                }
+            if let Some(p) = p
+                && !p.is_file()
+            {
+                return Err(field(
+                    name,
+                    format!("{} does not exist or is not a file", p.display()),
+                ));
             }
         }
         if config.client_api.max_message_bytes < 1024 {

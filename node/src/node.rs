@@ -142,10 +142,10 @@ impl Node {
 
     fn publish(&self, plan_id: &str, event: PlanEvent) {
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = w.get(plan_id) {
-            if tx.send(event).is_err() {
-                w.remove(plan_id);
-            }
+        if let Some(tx) = w.get(plan_id)
+            && tx.send(event).is_err()
+        {
+            w.remove(plan_id);
         }
     }
 
@@ -155,14 +155,12 @@ impl Node {
         PlanRecord::decode(bytes.as_slice()).map_err(internal)
     }
 
+    /// The access record of a write by `actor`, permitted for `reason`.
     fn write_record(
         &self,
         actor: &Actor,
         plan_id: &str,
         fragment_id: &str,
-        version: Option<Version>,
-        content_hash: String,
-        consent_version: u64,
         reason: &str,
     ) -> AccessRecord {
         AccessRecord {
@@ -175,12 +173,10 @@ impl Node {
             system: actor.system.clone(),
             plan_id: plan_id.to_string(),
             fragment_id: fragment_id.to_string(),
-            version,
-            content_hash,
-            consent_version,
             action: AccessAction::Write as i32,
             decision: Decision::Permit as i32,
             reason: reason.to_string(),
+            ..Default::default()
         }
     }
 
@@ -317,15 +313,11 @@ impl Node {
         ));
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
         ops.push(clock_op);
-        let rec = self.write_record(
-            actor,
-            &plan_id,
-            &fragment.fragment_id,
-            Some(version),
-            hash,
-            0,
-            "own-fragment",
-        );
+        let rec = AccessRecord {
+            version: Some(version),
+            content_hash: hash,
+            ..self.write_record(actor, &plan_id, &fragment.fragment_id, "own-fragment")
+        };
         self.log.append_with(&[rec], ops).map_err(internal)?;
         Ok(stored)
     }
@@ -524,15 +516,11 @@ impl Backend for Node {
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
-            let rec = self.write_record(
-                actor,
-                &plan_id,
-                "consent",
-                None,
-                hash,
-                consent.consent_version,
-                "consent-home",
-            );
+            let rec = AccessRecord {
+                content_hash: hash,
+                consent_version: consent.consent_version,
+                ..self.write_record(actor, &plan_id, "consent", "consent-home")
+            };
             self.log.append_with(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;
@@ -563,7 +551,10 @@ impl Backend for Node {
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
-            let rec = self.write_record(actor, &plan_id, "consent", None, hash, 0, "revocation");
+            let rec = AccessRecord {
+                content_hash: hash,
+                ..self.write_record(actor, &plan_id, "consent", "revocation")
+            };
             self.log.append_with(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;

@@ -60,11 +60,11 @@ pub fn seal(kind: PayloadKind, payload: Vec<u8>, key: &SigningKey) -> SignedEnve
 
 /// Verifies `env` as a message of `expected` kind, finding the signer's key with `lookup`.
 /// Returns the payload bytes, which may then be decoded.
-pub fn open<'a>(
-    env: &'a SignedEnvelope,
+pub fn open(
+    env: &SignedEnvelope,
     expected: PayloadKind,
     lookup: impl FnOnce(&str) -> Option<VerifyingKey>,
-) -> Result<&'a [u8], EnvelopeError> {
+) -> Result<&[u8], EnvelopeError> {
     let found = PayloadKind::try_from(env.kind)
         .ok()
         .filter(|k| *k != PayloadKind::Unspecified)
