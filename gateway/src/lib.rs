@@ -135,6 +135,10 @@ pub trait Backend: Send + Sync + 'static {
     /// Loads a plan, or `None` when this node holds nothing of it.
     fn load_plan(&self, plan_id: &str) -> BackendResult<Option<PlanView>>;
 
+    /// Loads what decisions about a plan need (header, participants, consent, revocations)
+    /// without the other fragments, so writes and checks cost the same however large a plan is.
+    fn load_plan_facts(&self, plan_id: &str) -> BackendResult<Option<PlanView>>;
+
     /// Plans that `organization`/`unit` takes part in, ordered by plan id, after `after`.
     fn list_plans(
         &self,

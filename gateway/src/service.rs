@@ -53,11 +53,24 @@ impl<B: Backend> PlanApi<B> {
         civil_date(self.backend.now_ms())
     }
 
+    /// The whole plan, for reads of its fragments.
     fn plan(&self, plan_id: &str) -> Result<PlanView, Status> {
+        self.load(plan_id, true)
+    }
+
+    /// The plan's header, participants, consent and revocations: enough to decide.
+    fn facts(&self, plan_id: &str) -> Result<PlanView, Status> {
+        self.load(plan_id, false)
+    }
+
+    fn load(&self, plan_id: &str, all: bool) -> Result<PlanView, Status> {
         validate::plan_id("plan_id", plan_id).map_err(invalid)?;
-        self.backend
-            .load_plan(plan_id)?
-            .ok_or_else(|| Status::not_found(format!("plan {plan_id} not found at this node")))
+        let view = if all {
+            self.backend.load_plan(plan_id)?
+        } else {
+            self.backend.load_plan_facts(plan_id)?
+        };
+        view.ok_or_else(|| Status::not_found(format!("plan {plan_id} not found at this node")))
     }
 
     fn record(
@@ -294,7 +307,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .fragment
             .ok_or_else(|| Status::invalid_argument("fragment: is required"))?;
         validate::fragment("fragment", &fragment, self.today()).map_err(invalid)?;
-        let view = self.plan(&fragment.plan_id)?;
+        let view = self.facts(&fragment.plan_id)?;
         let home = if fragment.home_organization.is_empty() {
             who.organization.as_str()
         } else {
@@ -375,7 +388,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let consent = req
             .consent
             .ok_or_else(|| Status::invalid_argument("consent: is required"))?;
-        let view = self.plan(&consent.plan_id)?;
+        let view = self.facts(&consent.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
         if view.home_organization != who.organization {
             return Err(Status::permission_denied(format!(
@@ -416,7 +429,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
     ) -> Result<Response<RevokeConsentResponse>, Status> {
         let who = self.caller(&req)?;
         let req = req.into_inner();
-        let view = self.plan(&req.plan_id)?;
+        let view = self.facts(&req.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
         let header = view
             .header
@@ -446,7 +459,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<GetConsentStatusRequest>,
     ) -> Result<Response<GetConsentStatusResponse>, Status> {
         let who = self.caller(&req)?;
-        let view = self.plan(&req.get_ref().plan_id)?;
+        let view = self.facts(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
         let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
         let mut rec = self.record(
@@ -489,7 +502,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 Status::invalid_argument("page_token: not a token from ListAccessLog")
             })?),
         };
-        let view = self.plan(&req.plan_id)?;
+        let view = self.facts(&req.plan_id)?;
         self.need_to_know(&who, &view, "access-log").await?;
         let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
         let mut rec = self.record(
@@ -518,7 +531,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<WatchPlanRequest>,
     ) -> Result<Response<Self::WatchPlanStream>, Status> {
         let who = self.caller(&req)?;
-        let view = self.plan(&req.get_ref().plan_id)?;
+        let view = self.facts(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
         let mut events = self.backend.subscribe(&view.plan_id);
         let (tx, rx) = tokio::sync::mpsc::channel(16);

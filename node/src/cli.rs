@@ -51,6 +51,12 @@ enum Command {
     },
     /// Walk a child's plan through the practice model on a throw-away node, in plain words.
     Demo,
+    /// Print local throughput figures of one node on a throw-away data dir.
+    Bench {
+        /// Operations per figure.
+        #[arg(long, default_value_t = 5000)]
+        ops: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -247,6 +253,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log.head().size,
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { ops } => {
+            init_tracing("text", "warn");
+            crate::bench::run(ops).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {

@@ -460,3 +460,25 @@ async fn put(
         .await?;
     r.into_inner().fragment.context("no fragment returned")
 }
+
+/// A plan header for the benchmark: the same invented child.
+pub(crate) fn bench_header() -> PlanHeader {
+    PlanHeader {
+        child: Some(Child {
+            personal_identity_number: "19121212-1212".into(),
+            name: "Testbarn Påhittadsson".into(),
+            birth_date: String::new(),
+        }),
+        guardians: vec![Guardian {
+            guardian_id: "g1".into(),
+            name: "Vårdnadshavare Ett".into(),
+            has_custody: true,
+            contact: None,
+        }],
+        responsible_organization: String::new(),
+        responsible_unit: "unit".into(),
+        responsible_contact: contact("Rektor Påhittad", "rektor"),
+        follow_up_dates: vec![],
+        follow_up_by: String::new(),
+    }
+}

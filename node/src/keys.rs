@@ -23,6 +23,17 @@ pub fn fragment(plan_id: &str, fragment_id: &str) -> Vec<u8> {
     format!("frag/{plan_id}/{fragment_id}").into_bytes()
 }
 
+/// `member/{plan_id}/`: ids of a plan's participant fragments, so decisions need not read
+/// every fragment of a plan.
+pub fn members(plan_id: &str) -> Vec<u8> {
+    format!("member/{plan_id}/").into_bytes()
+}
+
+/// `member/{plan_id}/{fragment_id}`.
+pub fn member(plan_id: &str, fragment_id: &str) -> Vec<u8> {
+    format!("member/{plan_id}/{fragment_id}").into_bytes()
+}
+
 /// `consent/{plan_id}/`: every consent version of a plan.
 pub fn consents(plan_id: &str) -> Vec<u8> {
     format!("consent/{plan_id}/").into_bytes()

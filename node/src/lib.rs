@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accesslog;
+mod bench;
 pub mod cli;
 pub mod client;
 pub mod clock;

@@ -207,6 +207,93 @@ impl Node {
         ops
     }
 
+    /// Loads a plan: every fragment when `all`, else only the header and participant fragments.
+    fn load(&self, plan_id: &str, all: bool) -> BackendResult<Option<PlanView>> {
+        let Some(bytes) = self.store.get(&keys::plan(plan_id)).map_err(internal)? else {
+            return Ok(None);
+        };
+        let record = PlanRecord::decode(bytes.as_slice()).map_err(internal)?;
+        let mut fragments = Vec::new();
+        if all {
+            for (_, v) in self
+                .store
+                .scan(&keys::fragments(plan_id), None, usize::MAX)
+                .map_err(internal)?
+            {
+                let (fragment, env): (Fragment, _) = decode_env(&v)?;
+                fragments.push(StoredFragment {
+                    fragment,
+                    content_hash: hex::encode(Sha256::digest(&env.payload)),
+                });
+            }
+        } else {
+            let members = self
+                .store
+                .scan(&keys::members(plan_id), None, usize::MAX)
+                .map_err(internal)?;
+            let prefix = keys::members(plan_id).len();
+            let ids = std::iter::once(HEADER_FRAGMENT_ID.to_string()).chain(
+                members
+                    .into_iter()
+                    .map(|(k, _)| String::from_utf8_lossy(&k[prefix..]).into_owned()),
+            );
+            for id in ids {
+                fragments.extend(self.stored_fragment(plan_id, &id)?);
+            }
+        }
+        let header = fragments.iter().find_map(|f| match &f.fragment.body {
+            Some(Body::Header(h)) => Some(h.clone()),
+            _ => None,
+        });
+        let consent = match self
+            .store
+            .last(&keys::consents(plan_id))
+            .map_err(internal)?
+        {
+            Some((_, v)) => Some(decode_env::<Consent>(&v)?.0),
+            None => None,
+        };
+        let mut revocations = Vec::new();
+        for (_, v) in self
+            .store
+            .scan(&keys::revocations(plan_id), None, usize::MAX)
+            .map_err(internal)?
+        {
+            revocations.push(decode_env::<Revocation>(&v)?.0);
+        }
+        Ok(Some(PlanView {
+            plan_id: plan_id.to_string(),
+            home_organization: record.home_organization,
+            header,
+            fragments,
+            consent,
+            revocations,
+        }))
+    }
+
+    /// One stored fragment, if present.
+    fn stored_fragment(
+        &self,
+        plan_id: &str,
+        fragment_id: &str,
+    ) -> BackendResult<Option<StoredFragment>> {
+        if fragment_id.is_empty() {
+            return Ok(None);
+        }
+        let Some(v) = self
+            .store
+            .get(&keys::fragment(plan_id, fragment_id))
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let (fragment, env): (Fragment, _) = decode_env(&v)?;
+        Ok(Some(StoredFragment {
+            fragment,
+            content_hash: hex::encode(Sha256::digest(&env.payload)),
+        }))
+    }
+
     /// Writes a fragment under the plan's stripe lock; the caller awaits durability.
     fn put_fragment_locked(
         &self,
@@ -216,24 +303,29 @@ impl Node {
         record: &mut PlanRecord,
     ) -> BackendResult<StoredFragment> {
         let plan_id = fragment.plan_id.clone();
-        let before = self
-            .load_plan(&plan_id)?
-            .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
         let is_header = matches!(fragment.body, Some(Body::Header(_)));
+        // Only the header and participant fragments change who takes part; only for those is the
+        // whole plan loaded, so ordinary writes cost the same however large the plan grows.
+        let membership = is_header || matches!(fragment.body, Some(Body::Participant(_)));
+        let before = if membership {
+            Some(
+                self.load_plan(&plan_id)?
+                    .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?,
+            )
+        } else {
+            None
+        };
         if is_header && fragment.fragment_id.is_empty() {
             fragment.fragment_id = HEADER_FRAGMENT_ID.to_string();
         }
-        if (is_header || matches!(fragment.body, Some(Body::Participant(_))))
-            && before.home_organization != self.organization
-        {
+        if membership && record.home_organization != self.organization {
             return Err(BackendError::PermissionDenied(format!(
                 "not-home: the header and the participant list are written by the plan's responsible organisation, {}",
-                before.home_organization
+                record.home_organization
             )));
         }
-        let existing = before.fragments.iter().find(|f| {
-            f.fragment.fragment_id == fragment.fragment_id && !fragment.fragment_id.is_empty()
-        });
+        let existing = self.stored_fragment(&plan_id, &fragment.fragment_id)?;
+        let existing = existing.as_ref();
         match (existing, expected) {
             (Some(old), _) if old.fragment.home_organization != self.organization => {
                 return Err(BackendError::PermissionDenied(format!(
@@ -274,6 +366,17 @@ impl Node {
             }
             _ => {}
         }
+        if let Some(old) = existing {
+            let kind = |b: &Option<Body>| b.as_ref().map(std::mem::discriminant);
+            if kind(&old.fragment.body) != kind(&fragment.body) {
+                return Err(BackendError::Invalid(
+                    kronobarn_proto::validate::FieldError::new(
+                        "fragment.body",
+                        "a fragment keeps its kind; write a new fragment instead",
+                    ),
+                ));
+            }
+        }
         if fragment.fragment_id.is_empty() {
             fragment.fragment_id = random_id();
         }
@@ -297,16 +400,25 @@ impl Node {
             content_hash: hash.clone(),
         };
 
-        let mut after = before.clone();
-        after
-            .fragments
-            .retain(|f| f.fragment.fragment_id != fragment.fragment_id);
-        after.fragments.push(stored.clone());
-        if let Some(Body::Header(h)) = &fragment.body {
-            after.header = Some(h.clone());
-        }
         record.updated_at_unix_ms = now;
-        let mut ops = Self::index_ops(&plan_id, &Self::units(&before), &Self::units(&after));
+        let mut ops = Vec::new();
+        if let Some(before) = before {
+            let mut after = before.clone();
+            after
+                .fragments
+                .retain(|f| f.fragment.fragment_id != fragment.fragment_id);
+            after.fragments.push(stored.clone());
+            if let Some(Body::Header(h)) = &fragment.body {
+                after.header = Some(h.clone());
+            }
+            ops = Self::index_ops(&plan_id, &Self::units(&before), &Self::units(&after));
+            if matches!(fragment.body, Some(Body::Participant(_))) {
+                ops.push(Op::Put(
+                    keys::member(&plan_id, &fragment.fragment_id),
+                    Vec::new(),
+                ));
+            }
+        }
         ops.push(Op::Put(
             keys::fragment(&plan_id, &fragment.fragment_id),
             env.encode_to_vec(),
@@ -333,50 +445,11 @@ impl Backend for Node {
     }
 
     fn load_plan(&self, plan_id: &str) -> BackendResult<Option<PlanView>> {
-        let Some(bytes) = self.store.get(&keys::plan(plan_id)).map_err(internal)? else {
-            return Ok(None);
-        };
-        let record = PlanRecord::decode(bytes.as_slice()).map_err(internal)?;
-        let mut fragments = Vec::new();
-        let mut header = None;
-        for (_, v) in self
-            .store
-            .scan(&keys::fragments(plan_id), None, usize::MAX)
-            .map_err(internal)?
-        {
-            let (fragment, env): (Fragment, _) = decode_env(&v)?;
-            if let Some(Body::Header(h)) = &fragment.body {
-                header = Some(h.clone());
-            }
-            fragments.push(StoredFragment {
-                fragment,
-                content_hash: hex::encode(Sha256::digest(&env.payload)),
-            });
-        }
-        let consent = match self
-            .store
-            .last(&keys::consents(plan_id))
-            .map_err(internal)?
-        {
-            Some((_, v)) => Some(decode_env::<Consent>(&v)?.0),
-            None => None,
-        };
-        let mut revocations = Vec::new();
-        for (_, v) in self
-            .store
-            .scan(&keys::revocations(plan_id), None, usize::MAX)
-            .map_err(internal)?
-        {
-            revocations.push(decode_env::<Revocation>(&v)?.0);
-        }
-        Ok(Some(PlanView {
-            plan_id: plan_id.to_string(),
-            home_organization: record.home_organization,
-            header,
-            fragments,
-            consent,
-            revocations,
-        }))
+        self.load(plan_id, true)
+    }
+
+    fn load_plan_facts(&self, plan_id: &str) -> BackendResult<Option<PlanView>> {
+        self.load(plan_id, false)
     }
 
     fn list_plans(

@@ -106,7 +106,16 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small request/response exchanges must not wait for Nagle's algorithm (~40 ms per call).
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |conn| {
+            if let Ok(c) = &conn {
+                let _ = c.set_nodelay(true);
+            }
+            conn
+        },
+    );
     let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
         let _ = rx.await;
     }));

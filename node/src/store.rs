@@ -61,11 +61,27 @@ impl SledStore {
     /// Opens (or creates) the store in `dir`. Recovery after a crash is sled's and needs nothing
     /// by hand.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        // A store closed a moment ago in this process may still hold its file lock while sled's
+        // background flusher winds down; wait a little for it rather than fail.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            match Self::try_open(dir) {
+                Err(StoreError::Locked) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn try_open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
                 StoreError::Locked
             }
-            sled::Error::Io(ref io) if io.to_string().contains("lock") => StoreError::Locked,
             e => engine(e),
         })?;
         Ok(Self { db })
