@@ -308,10 +308,15 @@ impl Node {
         // whole plan loaded, so ordinary writes cost the same however large the plan grows.
         let membership = is_header || matches!(fragment.body, Some(Body::Participant(_)));
         let before = if membership {
-            Some(
-                self.load_plan(&plan_id)?
-                    .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?,
-            )
+            // A plan being created has no stored record yet: it starts empty.
+            Some(self.load_plan(&plan_id)?.unwrap_or_else(|| PlanView {
+                plan_id: plan_id.clone(),
+                home_organization: record.home_organization.clone(),
+                header: None,
+                fragments: Vec::new(),
+                consent: None,
+                revocations: Vec::new(),
+            }))
         } else {
             None
         };
@@ -493,14 +498,7 @@ impl Backend for Node {
                 created_at_unix_ms: now,
                 updated_at_unix_ms: now,
             };
-            // The plan record goes first so the fragment writes below find it; all of it is
-            // durable before the caller hears of the plan.
-            self.log
-                .append_with(
-                    &[],
-                    vec![Op::Put(keys::plan(&plan_id), record.encode_to_vec())],
-                )
-                .map_err(internal)?;
+            // The plan record lands in the same atomic batch as the header.
             let head = Fragment {
                 plan_id: plan_id.clone(),
                 fragment_id: HEADER_FRAGMENT_ID.into(),
