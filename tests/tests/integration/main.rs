@@ -5,5 +5,6 @@ mod common;
 mod durability;
 mod harness;
 mod log_tamper;
+mod raw;
 mod rules;
 mod transport;
