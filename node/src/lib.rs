@@ -18,5 +18,6 @@ pub mod init;
 pub mod keys;
 pub mod node;
 pub mod pki;
+pub mod roster;
 pub mod server;
 pub mod store;
