@@ -40,7 +40,7 @@ enum Command {
         /// The node's config file.
         #[arg(long)]
         config: PathBuf,
-        /// Write `client_api=<addr>` to this file once serving (for scripts and tests).
+        /// Write `client_api=<addr>` (and `federation=<addr>`) to this file once serving.
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
@@ -161,11 +161,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_tracing(&loaded.config.logging.format, &loaded.config.logging.filter);
             let running = crate::server::start(&loaded).await?;
             if let Some(f) = ready_file {
-                crate::pki::write_file(
-                    &f,
-                    format!("client_api={}\n", running.client_addr).as_bytes(),
-                    false,
-                )?;
+                // The last line is written last, so a reader that sees it sees the whole file.
+                let mut text = String::new();
+                if let Some(a) = running.federation_addr {
+                    text.push_str(&format!("federation={a}\n"));
+                }
+                text.push_str(&format!("client_api={}\n", running.client_addr));
+                // Written whole and then renamed, so a reader never sees half of it.
+                let tmp = f.with_extension("tmp");
+                crate::pki::write_file(&tmp, text.as_bytes(), false)?;
+                std::fs::rename(&tmp, &f)?;
             }
             let node = running.node.clone();
             tokio::select! {

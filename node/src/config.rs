@@ -21,9 +21,27 @@ pub struct Config {
     pub signing_key: PathBuf,
     /// The client API.
     pub client_api: ClientApi,
+    /// Exchange with other organisations' nodes; absent for a node that shares nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<FederationConfig>,
     /// Logging.
     #[serde(default)]
     pub logging: Logging,
+}
+
+/// Federation settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Address to listen on for peers, e.g. "0.0.0.0:7501".
+    pub listen: String,
+    /// The roster file.
+    pub roster: PathBuf,
+    /// This node's federation certificate (PEM), issued by the roster's CA, naming the
+    /// organisation id as a DNS name.
+    pub tls_cert: PathBuf,
+    /// Its private key (PEM).
+    pub tls_key: PathBuf,
 }
 
 /// Client API settings.
@@ -132,6 +150,8 @@ pub struct Loaded {
     pub config: Config,
     /// The listen address.
     pub listen: SocketAddr,
+    /// The federation listen address, when federation is configured.
+    pub federation_listen: Option<SocketAddr>,
     /// The file it came from.
     pub path: PathBuf,
 }
@@ -177,6 +197,30 @@ impl Config {
         config.client_api.tls_cert = abs(&config.client_api.tls_cert);
         config.client_api.tls_key = abs(&config.client_api.tls_key);
         config.client_api.client_ca = config.client_api.client_ca.as_deref().map(abs);
+        let mut federation_listen = None;
+        if let Some(f) = &mut config.federation {
+            f.roster = abs(&f.roster);
+            f.tls_cert = abs(&f.tls_cert);
+            f.tls_key = abs(&f.tls_key);
+            federation_listen = Some(f.listen.parse().map_err(|e| {
+                field(
+                    "federation.listen",
+                    format!("not an address like 0.0.0.0:7501 ({e})"),
+                )
+            })?);
+            for (name, p) in [
+                ("federation.roster", &f.roster),
+                ("federation.tls_cert", &f.tls_cert),
+                ("federation.tls_key", &f.tls_key),
+            ] {
+                if !p.is_file() {
+                    return Err(field(
+                        name,
+                        format!("{} does not exist or is not a file", p.display()),
+                    ));
+                }
+            }
+        }
         for (name, p) in [
             ("signing_key", Some(&config.signing_key)),
             ("client_api.tls_cert", Some(&config.client_api.tls_cert)),
@@ -240,6 +284,7 @@ impl Config {
         Ok(Loaded {
             config,
             listen,
+            federation_listen,
             path: path.into(),
         })
     }

@@ -89,6 +89,7 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
                 },
             ],
         },
+        federation: None,
         logging: Logging::default(),
     };
     let text = format!(

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod commit;
 pub mod config;
 mod demo;
+pub mod federation;
 pub mod init;
 pub mod keys;
 pub mod node;

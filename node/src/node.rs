@@ -45,11 +45,11 @@ const STRIPES: usize = 64;
 /// A node of one organisation.
 pub struct Node {
     organization: String,
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     commit: GroupCommit,
-    log: AccessLog,
+    pub(crate) log: AccessLog,
     key: SigningKey,
-    clock: Mutex<Hlc>,
+    pub(crate) clock: Mutex<Hlc>,
     stripes: Vec<Mutex<()>>,
     watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
 }
@@ -65,7 +65,7 @@ pub enum OpenError {
     Log(#[from] VerifyError),
 }
 
-fn internal(e: impl std::fmt::Display) -> BackendError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> BackendError {
     BackendError::Internal(e.to_string())
 }
 
@@ -73,13 +73,13 @@ fn random_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn decode_env<M: Message + Default>(bytes: &[u8]) -> BackendResult<(M, SignedEnvelope)> {
+pub(crate) fn decode_env<M: Message + Default>(bytes: &[u8]) -> BackendResult<(M, SignedEnvelope)> {
     let env = SignedEnvelope::decode(bytes).map_err(internal)?;
     let m = M::decode(env.payload.as_slice()).map_err(internal)?;
     Ok((m, env))
@@ -110,6 +110,11 @@ impl Node {
         })
     }
 
+    /// Signs `payload` as `kind` with the node's key.
+    pub fn sign(&self, kind: PayloadKind, payload: Vec<u8>) -> SignedEnvelope {
+        envelope::seal(kind, payload, &self.key)
+    }
+
     /// The access log.
     pub fn access_log_handle(&self) -> &AccessLog {
         &self.log
@@ -120,7 +125,7 @@ impl Node {
         self.commit.durable().await.map_err(internal)
     }
 
-    fn stripe(&self, plan_id: &str) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn stripe(&self, plan_id: &str) -> std::sync::MutexGuard<'_, ()> {
         let i = plan_id
             .bytes()
             .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize))
@@ -128,7 +133,7 @@ impl Node {
         self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn tick(&self) -> (Version, Op) {
+    pub(crate) fn tick(&self) -> (Version, Op) {
         let mut c = self.clock.lock().unwrap_or_else(|p| p.into_inner());
         let v = c.tick(now_ms().max(0) as u64);
         (v, Op::Put(keys::HLC.to_vec(), v.encode_to_vec()))
@@ -140,7 +145,7 @@ impl Node {
         (env, hash)
     }
 
-    fn publish(&self, plan_id: &str, event: PlanEvent) {
+    pub(crate) fn publish(&self, plan_id: &str, event: PlanEvent) {
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = w.get(plan_id)
             && tx.send(event).is_err()
@@ -149,7 +154,7 @@ impl Node {
         }
     }
 
-    fn plan_record(&self, plan_id: &str) -> BackendResult<PlanRecord> {
+    pub(crate) fn plan_record(&self, plan_id: &str) -> BackendResult<PlanRecord> {
         let bytes = self.store.get(&keys::plan(plan_id)).map_err(internal)?;
         let bytes = bytes.ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
         PlanRecord::decode(bytes.as_slice()).map_err(internal)
@@ -181,7 +186,7 @@ impl Node {
     }
 
     /// Units (organisation, unit) taking part, from the header and participant fragments.
-    fn units(view: &PlanView) -> BTreeSet<(String, String)> {
+    pub(crate) fn units(view: &PlanView) -> BTreeSet<(String, String)> {
         view.policy_state()
             .participants
             .into_iter()
@@ -190,7 +195,7 @@ impl Node {
     }
 
     /// Ops that move the listing index from `before` to `after`.
-    fn index_ops(
+    pub(crate) fn index_ops(
         plan_id: &str,
         before: &BTreeSet<(String, String)>,
         after: &BTreeSet<(String, String)>,
@@ -272,7 +277,7 @@ impl Node {
     }
 
     /// One stored fragment, if present.
-    fn stored_fragment(
+    pub(crate) fn stored_fragment(
         &self,
         plan_id: &str,
         fragment_id: &str,

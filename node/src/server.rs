@@ -12,33 +12,41 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::config::Loaded;
+use crate::federation::service::Federation;
 use crate::node::Node;
 use crate::pki::read_signing_key;
+use crate::roster::Roster;
 use crate::store::{SledStore, Store};
+use kronobarn_proto::federation::federation_service_server::FederationServiceServer;
 
 /// A running node.
 pub struct Running {
     /// Where the client API listens.
     pub client_addr: SocketAddr,
+    /// Where the federation service listens, when configured.
+    pub federation_addr: Option<SocketAddr>,
     /// The node.
     pub node: Arc<Node>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), tonic::transport::Error>>,
+    shutdown: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
 }
 
 impl Running {
     /// Stops serving and waits until the server has let go of the node.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        for tx in self.shutdown {
             let _ = tx.send(());
         }
-        self.task.await.context("server task")?.context("server")?;
+        for t in self.tasks {
+            t.await.context("server task")?.context("server")?;
+        }
         Ok(())
     }
 
-    /// Waits until the server stops (on error or shutdown).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task")?.context("server")?;
+    /// Waits until a server stops (on error or shutdown).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let (r, _, _) = futures_util::future::select_all(self.tasks.drain(..)).await;
+        r.context("server task")?.context("server")?;
         Ok(())
     }
 }
@@ -106,8 +114,62 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(api);
-    // Small request/response exchanges must not wait for Nagle's algorithm (~40 ms per call).
-    let incoming = tokio_stream::StreamExt::map(
+    let task = tokio::spawn(
+        router.serve_with_incoming_shutdown(nodelay(listener), async {
+            let _ = rx.await;
+        }),
+    );
+    tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
+    let mut running = Running {
+        client_addr,
+        federation_addr: None,
+        node: node.clone(),
+        shutdown: vec![tx],
+        tasks: vec![task],
+    };
+
+    if let (Some(f), Some(addr)) = (&cfg.federation, loaded.federation_listen) {
+        let roster = Arc::new(Roster::load(&f.roster)?);
+        if roster.member(&cfg.organization).is_none() {
+            anyhow::bail!(
+                "federation.roster: this node's organisation {} is not in the roster",
+                cfg.organization
+            );
+        }
+        let cert = std::fs::read(&f.tls_cert).context("federation.tls_cert")?;
+        let key = std::fs::read(&f.tls_key).context("federation.tls_key")?;
+        // Peers must present a certificate from the roster's CA (client auth is required).
+        let tls = ServerTlsConfig::new()
+            .identity(Identity::from_pem(cert, key))
+            .client_ca_root(Certificate::from_pem(roster.ca_pem.clone()));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("federation.listen: cannot listen on {addr}"))?;
+        running.federation_addr = Some(listener.local_addr()?);
+        let service = FederationServiceServer::new(Federation::new(node, roster))
+            .max_decoding_message_size(16 * max)
+            .max_encoding_message_size(16 * max);
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = Server::builder().tls_config(tls)?.add_service(service);
+        running
+            .tasks
+            .push(tokio::spawn(router.serve_with_incoming_shutdown(
+                nodelay(listener),
+                async {
+                    let _ = rx.await;
+                },
+            )));
+        running.shutdown.push(tx);
+        tracing::info!(addr = %running.federation_addr.unwrap_or(addr), "federation serving");
+    }
+    Ok(running)
+}
+
+/// Accepted connections with Nagle off: small request/response exchanges must not wait ~40 ms.
+fn nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::StreamExt::map(
         tokio_stream::wrappers::TcpListenerStream::new(listener),
         |conn| {
             if let Ok(c) = &conn {
@@ -115,15 +177,5 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             }
             conn
         },
-    );
-    let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
-        let _ = rx.await;
-    }));
-    tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
-    Ok(Running {
-        client_addr,
-        node,
-        shutdown: Some(tx),
-        task,
-    })
+    )
 }

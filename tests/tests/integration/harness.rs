@@ -38,6 +38,8 @@ pub struct TestNode {
     pub init: Initialised,
     /// The client API address, once running.
     pub addr: SocketAddr,
+    /// The federation address, when configured.
+    pub federation_addr: Option<SocketAddr>,
     child: Option<Child>,
 }
 
@@ -49,13 +51,20 @@ pub fn binary() -> PathBuf {
 impl TestNode {
     /// Initialises a node folder and starts the node.
     pub async fn start(organization: &str) -> Self {
+        Self::start_with(organization, |_| {}).await
+    }
+
+    /// Initialises a node folder, lets `prepare` add to it (e.g. federation), starts the node.
+    pub async fn start_with(organization: &str, prepare: impl FnOnce(&Path)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let init =
             kronobarn_node::init::init(dir.path(), organization, "127.0.0.1:0").expect("init");
+        prepare(dir.path());
         let mut n = Self {
             dir,
             init,
             addr: "0.0.0.0:0".parse().unwrap(),
+            federation_addr: None,
             child: None,
         };
         n.spawn().await;
@@ -99,11 +108,15 @@ impl TestNode {
             async move { t }
         })
         .await;
-        self.addr = text
-            .trim()
-            .trim_start_matches("client_api=")
-            .parse()
-            .expect("ready file address");
+        for line in text.lines() {
+            match line.split_once('=') {
+                Some(("client_api", a)) => self.addr = a.parse().expect("client address"),
+                Some(("federation", a)) => {
+                    self.federation_addr = Some(a.parse().expect("federation address"))
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Kills the process with SIGKILL: no shutdown, no final flush.

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod durability;
+mod federation;
 mod harness;
 mod log_tamper;
 mod raw;

@@ -1,0 +1,120 @@
+//! `kronobarn.federation.v1.FederationService`: the peer is identified by its TLS certificate,
+//! which must name exactly one roster member; everything it sends is admitted envelope by
+//! envelope, consents and revocations first.
+
+use std::sync::Arc;
+
+use kronobarn_proto::federation::federation_service_server::FederationService;
+use kronobarn_proto::federation::{
+    FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, PushResult,
+    RenewLeaseRequest, RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
+};
+use kronobarn_proto::v1::PayloadKind;
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::node::Node;
+use crate::roster::{Roster, peer_organization};
+
+/// Most envelopes in one Push.
+pub const MAX_PUSH: usize = 1000;
+
+/// The federation service of one node.
+pub struct Federation {
+    node: Arc<Node>,
+    roster: Arc<Roster>,
+}
+
+impl Federation {
+    /// Serves `node` to the members of `roster`.
+    pub fn new(node: Arc<Node>, roster: Arc<Roster>) -> Self {
+        Self { node, roster }
+    }
+
+    fn peer<T>(&self, req: &Request<T>) -> Result<String, Status> {
+        let certs = req
+            .peer_certs()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+        let member = peer_organization(&self.roster, leaf.as_ref()).ok_or_else(|| {
+            Status::permission_denied("the client certificate names no roster member")
+        })?;
+        Ok(member.entry.organization.clone())
+    }
+}
+
+/// Consents and revocations go ahead of fragments, so a fragment is judged by the newest consent.
+fn priority(kind: i32) -> u8 {
+    match PayloadKind::try_from(kind) {
+        Ok(PayloadKind::Revocation) => 0,
+        Ok(PayloadKind::Consent) => 1,
+        _ => 2,
+    }
+}
+
+#[tonic::async_trait]
+impl FederationService for Federation {
+    async fn push(&self, req: Request<PushRequest>) -> Result<Response<PushResponse>, Status> {
+        let peer = self.peer(&req)?;
+        let envelopes = req.into_inner().envelopes;
+        if envelopes.len() > MAX_PUSH {
+            return Err(Status::invalid_argument(format!(
+                "envelopes: at most {MAX_PUSH} per push"
+            )));
+        }
+        let mut order: Vec<usize> = (0..envelopes.len()).collect();
+        order.sort_by_key(|&i| priority(envelopes[i].kind));
+        let mut results = vec![PushResult::default(); envelopes.len()];
+        let mut events = Vec::new();
+        for i in order {
+            results[i].position = i as u32;
+            match self.node.admit(&self.roster, &peer, &envelopes[i]) {
+                Ok(a) => {
+                    results[i].accepted = true;
+                    results[i].receipt = Some(
+                        self.node
+                            .sign(PayloadKind::AccessRecord, a.record.encode_to_vec()),
+                    );
+                    events.push((a.plan_id, a.event));
+                }
+                Err(refusal) => {
+                    tracing::warn!(peer = %peer, reason = refusal.code(), "refused a pushed envelope");
+                    results[i].reason = refusal.to_string();
+                }
+            }
+        }
+        // One flush for the whole push, before any of it is acknowledged.
+        self.node.durable().await.map_err(Status::from)?;
+        for (plan_id, event) in events {
+            self.node.publish(&plan_id, event);
+        }
+        Ok(Response::new(PushResponse { results }))
+    }
+
+    async fn fetch_changes(
+        &self,
+        _req: Request<FetchChangesRequest>,
+    ) -> Result<Response<FetchChangesResponse>, Status> {
+        Err(Status::unimplemented(
+            "FetchChanges (anti-entropy) is not built yet",
+        ))
+    }
+
+    async fn renew_lease(
+        &self,
+        _req: Request<RenewLeaseRequest>,
+    ) -> Result<Response<RenewLeaseResponse>, Status> {
+        Err(Status::unimplemented(
+            "RenewLease (consent leases) is not built yet",
+        ))
+    }
+
+    async fn witness_checkpoint(
+        &self,
+        _req: Request<WitnessCheckpointRequest>,
+    ) -> Result<Response<WitnessCheckpointResponse>, Status> {
+        Err(Status::unimplemented("WitnessCheckpoint is not built yet"))
+    }
+}

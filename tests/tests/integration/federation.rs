@@ -1,0 +1,430 @@
+//! The receiving side of federation: a real node admits only what the roster, the signatures,
+//! the sender's part in the plan, the versions and the consent allow, and purges copies when a
+//! revocation arrives.
+
+use std::path::Path;
+
+use ed25519_dalek::SigningKey;
+use kronobarn_node::pki::{CertPair, DevCa, write_file};
+use kronobarn_proto::envelope::seal;
+use kronobarn_proto::federation::PushRequest;
+use kronobarn_proto::federation::federation_service_client::FederationServiceClient;
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, Category, Consent, ConsentForm, Fragment, GetPlanRequest, Grant,
+    GuardianConsent, ListAccessLogRequest, Participant, PayloadKind, Revocation, SignedEnvelope,
+    Version, WheelArea, WheelAssessment, fragment::Body,
+};
+use prost::Message;
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+use super::common::header;
+use crate::harness::TestNode;
+
+struct Org {
+    name: &'static str,
+    key: SigningKey,
+    cert: CertPair,
+}
+
+fn org(ca: &DevCa, name: &'static str, seed: u8) -> Org {
+    Org {
+        name,
+        key: SigningKey::from_bytes(&[seed; 32]),
+        cert: ca.leaf(name, &[name]).unwrap(),
+    }
+}
+
+fn roster_entry(name: &str, key: &[u8]) -> String {
+    format!(
+        "[[member]]\norganization = \"{name}\"\nname = \"{name}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:1\"\nsigning_key = \"{}\"\n\n",
+        hex::encode(key)
+    )
+}
+
+/// Gives the node at `dir` (region-kronoberg) a federation listener, a roster and a
+/// certificate from the county CA.
+fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
+    let seed = std::fs::read_to_string(dir.join("keys/signing.key")).unwrap();
+    let own = SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
+    let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
+    roster += &roster_entry("region-kronoberg", own.verifying_key().as_bytes());
+    for m in members {
+        roster += &roster_entry(m.name, m.key.verifying_key().as_bytes());
+    }
+    write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
+    write_file(
+        &dir.join("tls/county-ca.crt"),
+        ca.cert_pem.as_bytes(),
+        false,
+    )
+    .unwrap();
+    let cert = ca.leaf("region-kronoberg", &["region-kronoberg"]).unwrap();
+    write_file(
+        &dir.join("tls/federation.crt"),
+        cert.cert_pem.as_bytes(),
+        false,
+    )
+    .unwrap();
+    write_file(
+        &dir.join("tls/federation.key"),
+        cert.key_pem.as_bytes(),
+        true,
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
+    config += "\n[federation]\nlisten = \"127.0.0.1:0\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\n";
+    std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
+}
+
+async fn peer(node: &TestNode, ca: &DevCa, as_cert: &CertPair) -> FederationServiceClient<Channel> {
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&ca.cert_pem))
+        .domain_name("region-kronoberg")
+        .identity(Identity::from_pem(&as_cert.cert_pem, &as_cert.key_pem));
+    let addr = node.federation_addr.expect("federation listener");
+    let ch = Channel::from_shared(format!("https://127.0.0.1:{}", addr.port()))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    FederationServiceClient::new(ch)
+}
+
+fn fragment(plan_id: &str, id: &str, home: &str, version: u64, body: Body) -> Fragment {
+    let category = kronobarn_proto::category_of(&body).unwrap();
+    Fragment {
+        plan_id: plan_id.into(),
+        fragment_id: id.into(),
+        home_organization: home.into(),
+        version: Some(Version {
+            physical_ms: version,
+            logical: 0,
+        }),
+        category: category as i32,
+        written_at_unix_ms: 1,
+        written_by: "someone".into(),
+        body: Some(body),
+    }
+}
+
+fn wheel(area: WheelArea) -> Body {
+    Body::WheelAssessment(WheelAssessment {
+        area: area as i32,
+        needs: "behov".into(),
+        ..Default::default()
+    })
+}
+
+fn sealed<M: Message>(kind: PayloadKind, m: &M, by: &Org) -> SignedEnvelope {
+    seal(kind, m.encode_to_vec(), &by.key)
+}
+
+async fn push(
+    client: &mut FederationServiceClient<Channel>,
+    envs: Vec<SignedEnvelope>,
+) -> Vec<(bool, String)> {
+    let r = client
+        .push(PushRequest { envelopes: envs })
+        .await
+        .unwrap()
+        .into_inner();
+    r.results
+        .into_iter()
+        .map(|r| (r.accepted, r.reason))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() {
+    let ca = DevCa::new("Kronoberg county test CA").unwrap();
+    let vaxjo = org(&ca, "vaxjo-kommun", 11);
+    let polisen = org(&ca, "polisen", 12);
+    let node = TestNode::start_with("region-kronoberg", |dir| {
+        federate(dir, &ca, &[&vaxjo, &polisen])
+    })
+    .await;
+    let mut from_vaxjo = peer(&node, &ca, &vaxjo.cert).await;
+    let plan_id = "0123456789abcdef0123456789abcdef".to_string();
+
+    let mut h = header();
+    h.responsible_organization = "vaxjo-kommun".into();
+    let head = fragment(&plan_id, "header", "vaxjo-kommun", 100, Body::Header(h));
+    let bup = fragment(
+        &plan_id,
+        "p-bup",
+        "vaxjo-kommun",
+        101,
+        Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bup".into(),
+            contact: None,
+        }),
+    );
+    let health = fragment(
+        &plan_id,
+        "w-health",
+        "vaxjo-kommun",
+        102,
+        wheel(WheelArea::Health),
+    );
+    let learning = fragment(
+        &plan_id,
+        "w-learning",
+        "vaxjo-kommun",
+        103,
+        wheel(WheelArea::Learning),
+    );
+
+    // Nothing about a plan is admitted before a consent naming this organisation.
+    let r = push(
+        &mut from_vaxjo,
+        vec![sealed(PayloadKind::Fragment, &health, &vaxjo)],
+    )
+    .await;
+    assert!(!r[0].0 && r[0].1.starts_with("unknown-plan"), "{r:?}");
+
+    let consent = Consent {
+        plan_id: plan_id.clone(),
+        consent_version: 1,
+        consent_home: "vaxjo-kommun".into(),
+        guardian_consents: ["g1", "g2"]
+            .iter()
+            .map(|g| GuardianConsent {
+                guardian_id: (*g).into(),
+                form: ConsentForm::Written as i32,
+                given_at_unix_ms: 1,
+            })
+            .collect(),
+        valid_until_unix_ms: i64::MAX,
+        grants: vec![Grant {
+            organization: "region-kronoberg".into(),
+            categories: vec![
+                Category::Identity as i32,
+                Category::Participants as i32,
+                Category::WheelHealth as i32,
+            ],
+        }],
+        purpose: "plan-coordination".into(),
+        recorded_by: "rektor".into(),
+        recorded_at_unix_ms: 1,
+        ..Default::default()
+    };
+    // Sent in one push with the fragments after it: the consent is applied first.
+    let r = push(
+        &mut from_vaxjo,
+        vec![
+            sealed(PayloadKind::Fragment, &head, &vaxjo),
+            sealed(PayloadKind::Fragment, &bup, &vaxjo),
+            sealed(PayloadKind::Fragment, &health, &vaxjo),
+            sealed(PayloadKind::Fragment, &learning, &vaxjo),
+            sealed(PayloadKind::Consent, &consent, &vaxjo),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.iter().map(|x| x.0).collect::<Vec<_>>(),
+        vec![true, true, true, false, true],
+        "{r:?}"
+    );
+    assert!(r[3].1.starts_with("not-granted"), "{r:?}");
+
+    // A user of the region's unit named in the plan sees what was granted, and nothing else.
+    let mut api = node.client().await;
+    let bup_user = node.user("psykolog", "bup");
+    let plan = api
+        .get_plan(bup_user.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let mut ids: Vec<_> = plan
+        .fragments
+        .iter()
+        .map(|f| f.fragment_id.as_str())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, vec!["header", "p-bup", "w-health"]);
+
+    // Replays: an older version is refused; the same bytes again are acknowledged, not rewritten.
+    let mut old = health.clone();
+    old.version = Some(Version {
+        physical_ms: 50,
+        logical: 0,
+    });
+    let mut same_version_other_bytes = health.clone();
+    if let Some(Body::WheelAssessment(w)) = &mut same_version_other_bytes.body {
+        w.needs = "ändrat".into();
+    }
+    let r = push(
+        &mut from_vaxjo,
+        vec![
+            sealed(PayloadKind::Fragment, &old, &vaxjo),
+            sealed(PayloadKind::Fragment, &same_version_other_bytes, &vaxjo),
+            sealed(PayloadKind::Fragment, &health, &vaxjo),
+            sealed(
+                PayloadKind::Consent,
+                &Consent {
+                    consent_version: 0,
+                    ..consent.clone()
+                },
+                &vaxjo,
+            ),
+        ],
+    )
+    .await;
+    assert!(
+        r[0].1.starts_with("replay") && r[1].1.starts_with("replay") && r[2].0,
+        "{r:?}"
+    );
+    assert!(!r[3].0, "{r:?}");
+
+    // Forgeries: unknown key, changed bytes, a member signing another's fragment, a fragment
+    // relayed over another member's connection, a member that takes no part.
+    let stranger_key = Org {
+        name: "x",
+        key: SigningKey::from_bytes(&[99; 32]),
+        cert: ca.leaf("x", &["x"]).unwrap(),
+    };
+    let mut newer = health.clone();
+    newer.version = Some(Version {
+        physical_ms: 200,
+        logical: 0,
+    });
+    let mut flipped = sealed(PayloadKind::Fragment, &newer, &vaxjo);
+    let n = flipped.payload.len();
+    flipped.payload[n - 2] ^= 1;
+    let r = push(
+        &mut from_vaxjo,
+        vec![
+            sealed(PayloadKind::Fragment, &newer, &stranger_key),
+            flipped,
+            sealed(PayloadKind::Fragment, &newer, &polisen),
+        ],
+    )
+    .await;
+    assert!(r[0].1.starts_with("unknown-signer"), "{r:?}");
+    assert!(r[1].1.starts_with("bad-signature"), "{r:?}");
+    assert!(r[2].1.starts_with("signer-not-author"), "{r:?}");
+    let mut from_polisen = peer(&node, &ca, &polisen.cert).await;
+    let own_polisen = fragment(
+        &plan_id,
+        "w-police",
+        "polisen",
+        300,
+        wheel(WheelArea::Safety),
+    );
+    let r = push(
+        &mut from_polisen,
+        vec![
+            sealed(PayloadKind::Fragment, &newer, &vaxjo),
+            sealed(PayloadKind::Fragment, &own_polisen, &polisen),
+        ],
+    )
+    .await;
+    assert!(r[0].1.starts_with("peer-not-signer"), "{r:?}");
+    assert!(r[1].1.starts_with("not-participant"), "{r:?}");
+
+    // A certificate from the county CA that names no member is refused outright.
+    let outsider = ca.leaf("outsider", &["outsider-org"]).unwrap();
+    let mut from_outsider = peer(&node, &ca, &outsider).await;
+    let e = from_outsider
+        .push(PushRequest { envelopes: vec![] })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+
+    // Nothing refused was stored: the plan still holds exactly the admitted versions.
+    let plan = api
+        .get_plan(bup_user.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let h = plan
+        .fragments
+        .iter()
+        .find(|f| f.fragment_id == "w-health")
+        .unwrap();
+    assert_eq!(h.version, health.version);
+    assert_eq!(h.body, health.body);
+
+    // A revocation recorded at the consent home withdraws the region's grant: the copies are
+    // purged and the purge is in the access log. Its own records stay.
+    let revocation = Revocation {
+        plan_id: plan_id.clone(),
+        revocation_id: "r1".into(),
+        recorded_at_organization: "vaxjo-kommun".into(),
+        recorded_by: "kurator".into(),
+        recorded_at_unix_ms: 2,
+        withdrawn_by: "g2".into(),
+        organizations: vec!["region-kronoberg".into()],
+        categories: vec![Category::WheelHealth as i32],
+    };
+    let r = push(
+        &mut from_vaxjo,
+        vec![sealed(PayloadKind::Revocation, &revocation, &vaxjo)],
+    )
+    .await;
+    assert!(r[0].0, "{r:?}");
+    let plan = api
+        .get_plan(bup_user.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert!(
+        !plan.fragments.iter().any(|f| f.fragment_id == "w-health"),
+        "the health copy was purged"
+    );
+    assert!(
+        plan.fragments.iter().any(|f| f.fragment_id == "header"),
+        "the header is still granted"
+    );
+    let log = api
+        .list_access_log(bup_user.req(ListAccessLogRequest {
+            plan_id: plan_id.clone(),
+            page_size: 1000,
+            page_token: String::new(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let records: Vec<AccessRecord> = log
+        .entries
+        .iter()
+        .map(|e| AccessRecord::decode(e.record.as_slice()).unwrap())
+        .collect();
+    let purged: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == AccessAction::Purge as i32)
+        .map(|r| (r.fragment_id.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(purged, vec![("w-health", "revoked")]);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.action == AccessAction::Receive as i32)
+            .count(),
+        5,
+        "consent, three fragments, the revocation"
+    );
+    // A re-sent copy is refused now.
+    let r = push(
+        &mut from_vaxjo,
+        vec![sealed(PayloadKind::Fragment, &newer, &vaxjo)],
+    )
+    .await;
+    assert!(r[0].1.starts_with("revoked"), "{r:?}");
+}
