@@ -92,3 +92,24 @@ pub const HLC: &[u8] = b"meta/hlc";
 pub fn signer(key_id: &str) -> Vec<u8> {
     format!("meta/signer/{key_id}").into_bytes()
 }
+
+/// `outbox/{peer}/`: what waits to be delivered to a peer.
+pub fn outbox(peer: &str) -> Vec<u8> {
+    format!("outbox/{peer}/").into_bytes()
+}
+
+/// `outbox/{peer}/{priority}{physical BE}{logical BE}{n BE}`: priority 0 (consents and
+/// revocations) drains before 1 (fragments); within a priority, in the order written.
+pub fn outbox_entry(peer: &str, priority: u8, version: (u64, u32), n: u16) -> Vec<u8> {
+    let mut k = outbox(peer);
+    k.push(priority);
+    k.extend_from_slice(&version.0.to_be_bytes());
+    k.extend_from_slice(&version.1.to_be_bytes());
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// `receipt/{peer}/{outbox entry suffix}`: a peer's signed receipt of a delivery.
+pub fn receipt(peer: &str, entry_suffix: &[u8]) -> Vec<u8> {
+    [format!("receipt/{peer}/").as_bytes(), entry_suffix].concat()
+}

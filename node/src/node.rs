@@ -52,6 +52,8 @@ pub struct Node {
     pub(crate) clock: Mutex<Hlc>,
     stripes: Vec<Mutex<()>>,
     watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
+    roster: std::sync::OnceLock<Arc<crate::roster::Roster>>,
+    outbox_notify: tokio::sync::Notify,
 }
 
 /// Why the node could not start.
@@ -107,7 +109,30 @@ impl Node {
             clock: Mutex::new(Hlc::resume(last)),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             watchers: Mutex::new(HashMap::new()),
+            roster: std::sync::OnceLock::new(),
+            outbox_notify: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Turns on federation: from now on every write also fills the outboxes of the roster
+    /// members the consent lets receive it.
+    pub fn enable_federation(&self, roster: Arc<crate::roster::Roster>) {
+        let _ = self.roster.set(roster);
+    }
+
+    /// This node's organisation id.
+    pub fn organization_id(&self) -> &str {
+        &self.organization
+    }
+
+    /// The roster, when federation is on.
+    pub fn roster(&self) -> Option<&Arc<crate::roster::Roster>> {
+        self.roster.get()
+    }
+
+    /// Woken whenever new deliveries are durable in an outbox.
+    pub fn outbox_notify(&self) -> &tokio::sync::Notify {
+        &self.outbox_notify
     }
 
     /// Signs `payload` as `kind` with the node's key.
@@ -435,6 +460,19 @@ impl Node {
         ));
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
         ops.push(clock_op);
+        if self.roster().is_some() {
+            // The plan record of a plan being created is not stored yet: no consent, no recipients.
+            if let Some(facts) = self.load_plan_facts(&plan_id)? {
+                let to = self.fragment_recipients(&facts.policy_state(), &fragment);
+                ops.extend(self.outbox_ops(
+                    &env,
+                    crate::federation::outbox::NORMAL,
+                    to,
+                    version,
+                    &mut 0,
+                ));
+            }
+        }
         let rec = AccessRecord {
             version: Some(version),
             content_hash: hash,
@@ -540,6 +578,7 @@ impl Backend for Node {
             self.put_fragment_locked(actor, fragment, expected, &mut record)?
         };
         self.durable().await?;
+        self.outbox_notify.notify_waiters();
         self.publish(
             &plan_id,
             PlanEvent::Fragment {
@@ -585,13 +624,21 @@ impl Backend for Node {
             consent.recorded_at_unix_ms = now;
             let (env, hash) = self.seal(PayloadKind::Consent, &consent);
             record.updated_at_unix_ms = now;
-            let ops = vec![
+            let mut ops = vec![
                 Op::Put(
                     keys::consent(&plan_id, consent.consent_version),
                     env.encode_to_vec(),
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
+            if self.roster().is_some() {
+                let (version, clock_op) = self.tick();
+                ops.push(clock_op);
+                let view = self
+                    .load_plan_facts(&plan_id)?
+                    .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+                ops.extend(self.consent_outbox_ops(&view, &consent, &env, version)?);
+            }
             let rec = AccessRecord {
                 content_hash: hash,
                 consent_version: consent.consent_version,
@@ -600,6 +647,7 @@ impl Backend for Node {
             self.log.append_with(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;
+        self.outbox_notify.notify_waiters();
         self.publish(&plan_id, PlanEvent::Consent(consent.clone()));
         Ok(consent)
     }
@@ -620,20 +668,39 @@ impl Backend for Node {
             revocation.recorded_at_unix_ms = now;
             let (env, hash) = self.seal(PayloadKind::Revocation, &revocation);
             record.updated_at_unix_ms = now;
-            let ops = vec![
+            let mut ops = vec![
                 Op::Put(
                     keys::revocation(&plan_id, &revocation.revocation_id),
                     env.encode_to_vec(),
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
+            if self.roster().is_some() {
+                // Revocations only remove access: they go to everyone the plan names.
+                let (version, clock_op) = self.tick();
+                ops.push(clock_op);
+                if let Some(view) = self.load_plan_facts(&plan_id)? {
+                    let to =
+                        crate::federation::outbox::known_organizations(&view, &view.policy_state());
+                    ops.extend(self.outbox_ops(
+                        &env,
+                        crate::federation::outbox::URGENT,
+                        to,
+                        version,
+                        &mut 0,
+                    ));
+                }
+            }
             let rec = AccessRecord {
                 content_hash: hash,
                 ..self.write_record(actor, &plan_id, "consent", "revocation")
             };
             self.log.append_with(&[rec], ops).map_err(internal)?;
+            // Copies received from others that the consent no longer covers go now, here too.
+            self.purge_locked(&plan_id)?;
         }
         self.durable().await?;
+        self.outbox_notify.notify_waiters();
         self.publish(&plan_id, PlanEvent::Revocation(revocation.clone()));
         Ok(revocation)
     }

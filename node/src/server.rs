@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::config::Loaded;
+use crate::federation::delivery::{self, PeerTls};
 use crate::federation::service::Federation;
 use crate::node::Node;
 use crate::pki::read_signing_key;
@@ -29,11 +30,19 @@ pub struct Running {
     pub node: Arc<Node>,
     shutdown: Vec<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
+    stop_workers: Option<tokio::sync::watch::Sender<bool>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     /// Stops serving and waits until the server has let go of the node.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(tx) = &self.stop_workers {
+            let _ = tx.send(true);
+        }
+        for w in self.workers {
+            let _ = w.await;
+        }
         for tx in self.shutdown {
             let _ = tx.send(());
         }
@@ -60,6 +69,21 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             .with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
     );
     let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
+    // Federation is switched on before any write can arrive, so every write fills the outboxes.
+    let roster = match &cfg.federation {
+        Some(f) => {
+            let roster = Arc::new(Roster::load(&f.roster)?);
+            if roster.member(&cfg.organization).is_none() {
+                anyhow::bail!(
+                    "federation.roster: this node's organisation {} is not in the roster",
+                    cfg.organization
+                );
+            }
+            node.enable_federation(roster.clone());
+            Some(roster)
+        }
+        None => None,
+    };
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
@@ -126,26 +150,30 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         node: node.clone(),
         shutdown: vec![tx],
         tasks: vec![task],
+        stop_workers: None,
+        workers: Vec::new(),
     };
 
-    if let (Some(f), Some(addr)) = (&cfg.federation, loaded.federation_listen) {
-        let roster = Arc::new(Roster::load(&f.roster)?);
-        if roster.member(&cfg.organization).is_none() {
-            anyhow::bail!(
-                "federation.roster: this node's organisation {} is not in the roster",
-                cfg.organization
-            );
-        }
+    if let (Some(f), Some(addr), Some(roster)) = (&cfg.federation, loaded.federation_listen, roster)
+    {
         let cert = std::fs::read(&f.tls_cert).context("federation.tls_cert")?;
         let key = std::fs::read(&f.tls_key).context("federation.tls_key")?;
         // Peers must present a certificate from the roster's CA (client auth is required).
         let tls = ServerTlsConfig::new()
-            .identity(Identity::from_pem(cert, key))
+            .identity(Identity::from_pem(&cert, &key))
             .client_ca_root(Certificate::from_pem(roster.ca_pem.clone()));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("federation.listen: cannot listen on {addr}"))?;
         running.federation_addr = Some(listener.local_addr()?);
+        let tls_material = PeerTls {
+            ca_pem: roster.ca_pem.clone(),
+            cert_pem: cert.clone(),
+            key_pem: key.clone(),
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        running.workers = delivery::spawn(node.clone(), tls_material, stop_rx);
+        running.stop_workers = Some(stop_tx);
         let service = FederationServiceServer::new(Federation::new(node, roster))
             .max_decoding_message_size(16 * max)
             .max_encoding_message_size(16 * max);

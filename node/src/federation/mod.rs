@@ -6,5 +6,7 @@
 //! consent no longer covers is purged when a consent or revocation arrives. Still to come: the
 //! sending side (outbox and delivery), anti-entropy, leases, checkpoint witnessing.
 
+pub mod delivery;
+pub mod outbox;
 pub mod receive;
 pub mod service;

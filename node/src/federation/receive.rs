@@ -160,7 +160,7 @@ impl Node {
             PayloadKind::Revocation => {
                 let r = Revocation::decode(payload)
                     .map_err(|e| Refusal::Invalid(format!("revocation: {e}")))?;
-                self.admit_revocation(&signer, r, env, hash)
+                self.admit_revocation(peer, &signer, r, env, hash)
             }
             other => Err(Refusal::Invalid(format!(
                 "{} cannot be pushed",
@@ -430,6 +430,7 @@ impl Node {
 
     fn admit_revocation(
         &self,
+        peer: &str,
         signer: &str,
         r: Revocation,
         env: &SignedEnvelope,
@@ -468,11 +469,25 @@ impl Node {
                     "revocation",
                 )
             };
+            let mut ops = vec![Op::Put(key, env.encode_to_vec())];
+            if self.roster().is_some() {
+                // Flooded on: every organisation the plan names hears of it, whoever is down.
+                let (version, clock_op) = self.tick();
+                ops.push(clock_op);
+                let to =
+                    crate::federation::outbox::known_organizations(&view, &view.policy_state())
+                        .into_iter()
+                        .filter(|o| o != signer && o != peer);
+                ops.extend(self.outbox_ops(
+                    env,
+                    crate::federation::outbox::URGENT,
+                    to,
+                    version,
+                    &mut 0,
+                ));
+            }
             self.log
-                .append_with(
-                    std::slice::from_ref(&record),
-                    vec![Op::Put(key, env.encode_to_vec())],
-                )
+                .append_with(std::slice::from_ref(&record), ops)
                 .map_err(internal)?;
             self.purge_locked(&plan_id).map_err(internal)?;
             return Ok(Admitted {
@@ -497,7 +512,10 @@ impl Node {
 
     /// Deletes the received copies of a plan that the consent this node holds no longer covers
     /// (never its own fragments). Runs under the plan's stripe lock.
-    fn purge_locked(&self, plan_id: &str) -> Result<usize, kronobarn_gateway::BackendError> {
+    pub(crate) fn purge_locked(
+        &self,
+        plan_id: &str,
+    ) -> Result<usize, kronobarn_gateway::BackendError> {
         let Some(view) = self.load_plan(plan_id)? else {
             return Ok(0);
         };

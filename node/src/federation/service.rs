@@ -87,6 +87,7 @@ impl FederationService for Federation {
         }
         // One flush for the whole push, before any of it is acknowledged.
         self.node.durable().await.map_err(Status::from)?;
+        self.node.outbox_notify().notify_waiters();
         for (plan_id, event) in events {
             self.node.publish(&plan_id, event);
         }

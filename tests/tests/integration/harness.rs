@@ -56,19 +56,24 @@ impl TestNode {
 
     /// Initialises a node folder, lets `prepare` add to it (e.g. federation), starts the node.
     pub async fn start_with(organization: &str, prepare: impl FnOnce(&Path)) -> Self {
+        let mut n = Self::init(organization);
+        prepare(n.dir.path());
+        n.spawn().await;
+        n
+    }
+
+    /// Initialises a node folder without starting the node.
+    pub fn init(organization: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let init =
             kronobarn_node::init::init(dir.path(), organization, "127.0.0.1:0").expect("init");
-        prepare(dir.path());
-        let mut n = Self {
+        Self {
             dir,
             init,
             addr: "0.0.0.0:0".parse().unwrap(),
             federation_addr: None,
             child: None,
-        };
-        n.spawn().await;
-        n
+        }
     }
 
     /// The config file.

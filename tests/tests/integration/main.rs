@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod common;
+mod county;
 mod durability;
 mod federation;
 mod harness;

@@ -1,0 +1,231 @@
+//! Delivery: one task per peer drains that peer's outbox, most urgent first, with bounded
+//! exponential backoff and jitter while the peer is unreachable. An entry leaves the outbox only
+//! when the peer has answered for it; the crossing is then recorded in this node's access log
+//! and the peer's signed receipt is kept.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kronobarn_proto::federation::PushRequest;
+use kronobarn_proto::federation::federation_service_client::FederationServiceClient;
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, Consent, Decision, Fragment, PayloadKind, Revocation,
+    SignedEnvelope,
+};
+use prost::Message;
+use tokio::sync::watch;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+
+use crate::keys;
+use crate::node::{Node, now_ms};
+use crate::roster::Member;
+use crate::store::Op;
+
+/// Most envelopes sent in one push.
+const BATCH: usize = 256;
+/// First retry delay after a failure.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest retry delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// The TLS material a node presents to its peers.
+#[derive(Clone)]
+pub struct PeerTls {
+    /// The roster CA (PEM).
+    pub ca_pem: Vec<u8>,
+    /// This node's federation certificate (PEM).
+    pub cert_pem: Vec<u8>,
+    /// Its key (PEM).
+    pub key_pem: Vec<u8>,
+}
+
+async fn connect(
+    member: &Member,
+    tls: &PeerTls,
+) -> Result<FederationServiceClient<Channel>, String> {
+    let cfg = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(&tls.ca_pem))
+        .domain_name(member.entry.organization.clone())
+        .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+    let ch = Channel::from_shared(member.entry.endpoint.clone())
+        .map_err(|e| format!("endpoint: {e}"))?
+        .tls_config(cfg)
+        .map_err(|e| e.to_string())?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(FederationServiceClient::new(ch))
+}
+
+/// What an envelope is about, for the access record of its crossing.
+fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::Version>, u64) {
+    match PayloadKind::try_from(env.kind) {
+        Ok(PayloadKind::Fragment) => Fragment::decode(env.payload.as_slice())
+            .map(|f| (f.plan_id, f.fragment_id, f.version, 0))
+            .unwrap_or_default(),
+        Ok(PayloadKind::Consent) => Consent::decode(env.payload.as_slice())
+            .map(|c| (c.plan_id, "consent".to_string(), None, c.consent_version))
+            .unwrap_or_default(),
+        Ok(PayloadKind::Revocation) => Revocation::decode(env.payload.as_slice())
+            .map(|r| (r.plan_id, "consent".to_string(), None, 0))
+            .unwrap_or_default(),
+        _ => Default::default(),
+    }
+}
+
+/// Refusals that will not change by sending again; the entry is dropped (and logged).
+fn permanent(reason: &str) -> bool {
+    !reason.starts_with("internal")
+}
+
+/// Starts one delivery task per roster member other than this node. They stop when `stop`
+/// turns true.
+pub fn spawn(
+    node: Arc<Node>,
+    tls: PeerTls,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let Some(roster) = node.roster().cloned() else {
+        return Vec::new();
+    };
+    roster
+        .members()
+        .filter(|m| m.entry.organization != node.organization_id())
+        .cloned()
+        .map(|m| tokio::spawn(deliver(node.clone(), m, tls.clone(), stop.clone())))
+        .collect()
+}
+
+async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::Receiver<bool>) {
+    let name = peer.entry.organization.clone();
+    let mut client: Option<FederationServiceClient<Channel>> = None;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        // Registered before looking, so a write that lands after the look still wakes us.
+        let notified = node.outbox_notify().notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let batch = match node.outbox_batch(&name, BATCH) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(peer = %name, error = %e, "cannot read outbox");
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
+        if client.is_none() {
+            match connect(&peer, &tls).await {
+                Ok(c) => client = Some(c),
+                Err(e) => {
+                    tracing::debug!(peer = %name, error = %e, "peer unreachable");
+                    if wait(&mut backoff, &mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(c) = client.as_mut() else { continue };
+        let envelopes: Vec<SignedEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
+        match c.push(PushRequest { envelopes }).await {
+            Ok(resp) => {
+                backoff = BACKOFF_MIN;
+                if let Err(e) = settle(&node, &name, &batch, resp.into_inner().results).await {
+                    tracing::error!(peer = %name, error = %e, "cannot record deliveries");
+                }
+            }
+            Err(status) => {
+                tracing::debug!(peer = %name, code = ?status.code(), "push failed");
+                client = None;
+                if wait(&mut backoff, &mut stop).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps for the current backoff with jitter, then doubles it. True when told to stop.
+async fn wait(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    let jitter = rand::random::<f64>() * 0.5 + 0.75;
+    let d = backoff.mul_f64(jitter);
+    *backoff = (*backoff * 2).min(BACKOFF_MAX);
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = stop.changed() => true,
+    }
+}
+
+/// Removes answered entries from the outbox, records each crossing and keeps the receipts, in
+/// one batch, flushed before the next push.
+async fn settle(
+    node: &Node,
+    peer: &str,
+    batch: &[(Vec<u8>, SignedEnvelope)],
+    results: Vec<kronobarn_proto::federation::PushResult>,
+) -> Result<(), String> {
+    let mut ops = Vec::new();
+    let mut records = Vec::new();
+    let prefix = keys::outbox(peer).len();
+    for (i, (key, env)) in batch.iter().enumerate() {
+        let Some(r) = results.iter().find(|r| r.position as usize == i) else {
+            continue;
+        };
+        if !r.accepted && !permanent(&r.reason) {
+            continue; // try again later
+        }
+        ops.push(Op::Delete(key.clone()));
+        let (plan_id, fragment_id, version, consent_version) = about(env);
+        if r.accepted {
+            if let Some(receipt) = &r.receipt {
+                ops.push(Op::Put(
+                    keys::receipt(peer, &key[prefix..]),
+                    receipt.encode_to_vec(),
+                ));
+            }
+        } else {
+            let code = r.reason.split(':').next().unwrap_or("");
+            tracing::warn!(peer, reason = code, "peer refused a delivery");
+        }
+        records.push(AccessRecord {
+            at_unix_ms: now_ms(),
+            organization: peer.to_string(),
+            user_id: format!("node:{peer}"),
+            role: "node".into(),
+            system: "federation".into(),
+            plan_id,
+            fragment_id,
+            version,
+            content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload)),
+            consent_version,
+            action: AccessAction::Send as i32,
+            decision: if r.accepted {
+                Decision::Permit
+            } else {
+                Decision::Deny
+            } as i32,
+            reason: if r.accepted {
+                "delivered".into()
+            } else {
+                r.reason.split(':').next().unwrap_or("refused").to_string()
+            },
+            ..Default::default()
+        });
+    }
+    node.access_log_handle()
+        .append_with(&records, ops)
+        .map_err(|e| e.to_string())?;
+    node.durable().await.map_err(|e| e.to_string())
+}

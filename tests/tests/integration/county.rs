@@ -1,0 +1,346 @@
+//! Three real nodes exchanging over mutual TLS: sharing with consent, nothing without it,
+//! delivery across a peer's outage, and a revocation recorded at a non-home node that purges
+//! the copies.
+
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use kronobarn_node::client::User;
+use kronobarn_node::pki::{DevCa, write_file};
+use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
+use kronobarn_proto::v1::{
+    Category, Fragment, GetConsentStatusRequest, GetPlanRequest, Grant, Participant,
+    PutFragmentRequest, RecordConsentRequest, RevokeConsentRequest, WheelArea, fragment::Body,
+};
+use tonic::Code;
+use tonic::transport::Channel;
+
+use super::common::*;
+use crate::harness::{TestNode, eventually};
+
+const ORGS: [&str; 3] = ["vaxjo-kommun", "region-kronoberg", "polisen"];
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Three node folders sharing one roster and county CA, started.
+async fn county() -> Vec<TestNode> {
+    let ca = DevCa::new("Kronoberg county test CA").unwrap();
+    let nodes: Vec<TestNode> = ORGS.iter().map(|o| TestNode::init(o)).collect();
+    let ports: Vec<u16> = ORGS.iter().map(|_| free_port()).collect();
+    let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
+    for (i, n) in nodes.iter().enumerate() {
+        let seed = std::fs::read_to_string(n.dir.path().join("keys/signing.key")).unwrap();
+        let key = SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
+        roster += &format!(
+            "[[member]]\norganization = \"{}\"\nname = \"{}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:{}\"\nsigning_key = \"{}\"\n\n",
+            ORGS[i],
+            ORGS[i],
+            ports[i],
+            hex::encode(key.verifying_key().as_bytes())
+        );
+    }
+    let mut started = Vec::new();
+    for (i, mut n) in nodes.into_iter().enumerate() {
+        let dir = n.dir.path().to_path_buf();
+        write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
+        write_file(
+            &dir.join("tls/county-ca.crt"),
+            ca.cert_pem.as_bytes(),
+            false,
+        )
+        .unwrap();
+        let cert = ca.leaf(ORGS[i], &[ORGS[i]]).unwrap();
+        write_file(
+            &dir.join("tls/federation.crt"),
+            cert.cert_pem.as_bytes(),
+            false,
+        )
+        .unwrap();
+        write_file(
+            &dir.join("tls/federation.key"),
+            cert.key_pem.as_bytes(),
+            true,
+        )
+        .unwrap();
+        let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
+        config += &format!(
+            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\n",
+            ports[i]
+        );
+        std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
+        n.spawn().await;
+        started.push(n);
+    }
+    started
+}
+
+async fn fragment_ids(
+    api: &mut PlanServiceClient<Channel>,
+    who: &User,
+    plan_id: &str,
+) -> Option<Vec<String>> {
+    let plan = api
+        .get_plan(who.req(GetPlanRequest {
+            plan_id: plan_id.into(),
+        }))
+        .await
+        .ok()?
+        .into_inner()
+        .plan?;
+    let mut ids: Vec<String> = plan.fragments.into_iter().map(|f| f.fragment_id).collect();
+    ids.sort();
+    Some(ids)
+}
+
+#[tokio::test]
+async fn consent_scoped_sharing_outage_and_revocation_across_three_nodes() {
+    let mut nodes = county().await;
+    let (vaxjo, region, polisen) = (&nodes[0], &nodes[1], &nodes[2]);
+    let rektor = vaxjo.user("rektor", "ostra-skolan");
+    let psykolog = region.user("psykolog", "bup");
+    let polis = polisen.user("handlaggare", "ungdom");
+    let mut at_vaxjo = vaxjo.client().await;
+    let at_region = region.client().await;
+    let mut at_polisen = polisen.client().await;
+
+    let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+    let mut written = Vec::new();
+    for (org, unit) in [("region-kronoberg", "bup"), ("polisen", "ungdom")] {
+        let p = Fragment {
+            plan_id: plan_id.clone(),
+            body: Some(Body::Participant(Participant {
+                organization: org.into(),
+                unit: unit.into(),
+                contact: None,
+            })),
+            ..Default::default()
+        };
+        written.push(
+            at_vaxjo
+                .put_fragment(rektor.req(put(p)))
+                .await
+                .unwrap()
+                .into_inner()
+                .fragment
+                .unwrap(),
+        );
+    }
+    let health = at_vaxjo
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Health))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    let learning = at_vaxjo
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Learning))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+
+    // Consent for the region only: identity, participants and health.
+    let mut c = consent(&plan_id, &["g1", "g2"]);
+    c.grants = vec![Grant {
+        organization: "region-kronoberg".into(),
+        categories: vec![
+            Category::Identity as i32,
+            Category::Participants as i32,
+            Category::WheelHealth as i32,
+        ],
+    }];
+    at_vaxjo
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c),
+            expected_previous_version: 0,
+        }))
+        .await
+        .unwrap();
+
+    // Everything at the home except the learning assessment: header, the three participant
+    // fragments (the school's own and the two added), health.
+    let mut want = fragment_ids(&mut at_vaxjo, &rektor, &plan_id)
+        .await
+        .unwrap();
+    want.retain(|id| id != &learning.fragment_id);
+    assert_eq!(want.len(), 5);
+    assert!(want.contains(&written[0].fragment_id) && want.contains(&written[1].fragment_id));
+    let ids = eventually(
+        Duration::from_secs(20),
+        "the region to receive what consent grants",
+        || {
+            let (mut api, who, p, n) = (
+                at_region.clone(),
+                psykolog.clone(),
+                plan_id.clone(),
+                want.len(),
+            );
+            async move {
+                fragment_ids(&mut api, &who, &p)
+                    .await
+                    .filter(|ids| ids.len() >= n)
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        ids, want,
+        "header, participants and health; never the learning assessment"
+    );
+    assert!(!ids.contains(&learning.fragment_id));
+
+    // The police take part but have no consent: nothing reaches them.
+    let e = at_polisen
+        .get_plan(polis.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+
+    // The region is down while the school updates the health assessment; the outbox keeps it
+    // and delivers after the region comes back.
+    nodes[1].kill();
+    let mut update = health.clone();
+    if let Some(Body::WheelAssessment(w)) = &mut update.body {
+        w.strengths = "Sover bättre".into();
+    }
+    let updated = at_vaxjo
+        .put_fragment(rektor.req(PutFragmentRequest {
+            fragment: Some(update),
+            expected_version: health.version,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    nodes[1].spawn().await;
+    let region = &nodes[1];
+    let mut at_region = region.client().await;
+    eventually(
+        Duration::from_secs(30),
+        "the update to reach the region after its outage",
+        || {
+            let (mut api, who, p, id, v) = (
+                at_region.clone(),
+                psykolog.clone(),
+                plan_id.clone(),
+                health.fragment_id.clone(),
+                updated.version,
+            );
+            async move {
+                let plan = api
+                    .get_plan(who.req(GetPlanRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .plan?;
+                plan.fragments
+                    .iter()
+                    .any(|f| f.fragment_id == id && f.version == v)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    // A guardian withdraws consent at the region (not the consent home). The region stops
+    // showing the copy at once; the revocation floods to the home, which stops sending.
+    at_region
+        .revoke_consent(psykolog.req(RevokeConsentRequest {
+            plan_id: plan_id.clone(),
+            withdrawn_by: "g2".into(),
+            organizations: vec!["region-kronoberg".into()],
+            categories: vec![Category::WheelHealth as i32],
+        }))
+        .await
+        .unwrap();
+    let ids = fragment_ids(&mut at_region, &psykolog, &plan_id)
+        .await
+        .unwrap();
+    assert!(
+        !ids.contains(&health.fragment_id),
+        "purged where it was recorded"
+    );
+    eventually(
+        Duration::from_secs(20),
+        "the revocation to reach the consent home",
+        || {
+            let (mut api, who, p) = (at_vaxjo.clone(), rektor.clone(), plan_id.clone());
+            async move {
+                let s = api
+                    .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner();
+                (!s.revocations_in_force.is_empty()).then_some(())
+            }
+        },
+    )
+    .await;
+    // A later update of the health assessment is no longer sent to the region.
+    let mut again = updated.clone();
+    if let Some(Body::WheelAssessment(w)) = &mut again.body {
+        w.strengths = "Ny bedömning".into();
+    }
+    at_vaxjo
+        .put_fragment(rektor.req(PutFragmentRequest {
+            fragment: Some(again),
+            expected_version: updated.version,
+        }))
+        .await
+        .unwrap();
+    let marker = at_vaxjo
+        .put_fragment(rektor.req(put(Fragment {
+            plan_id: plan_id.clone(),
+            body: Some(Body::Participant(Participant {
+                organization: "region-kronoberg".into(),
+                unit: "bvc".into(),
+                contact: None,
+            })),
+            ..Default::default()
+        })))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    // Once a later, granted fragment has arrived, the earlier (revoked) one would have too.
+    let ids = eventually(
+        Duration::from_secs(20),
+        "a later granted fragment to arrive",
+        || {
+            let (mut api, who, p, m) = (
+                at_region.clone(),
+                psykolog.clone(),
+                plan_id.clone(),
+                marker.fragment_id.clone(),
+            );
+            async move {
+                fragment_ids(&mut api, &who, &p)
+                    .await
+                    .filter(|ids| ids.contains(&m))
+            }
+        },
+    )
+    .await;
+    assert!(
+        !ids.contains(&health.fragment_id),
+        "a revoked category is not sent again"
+    );
+
+    for n in nodes.iter_mut() {
+        n.stop();
+        let config = n.config();
+        let (ok, out) = n.run(&["log", "verify", "--config", config.to_str().unwrap()]);
+        assert!(ok, "{out}");
+    }
+}
