@@ -289,3 +289,43 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deploy_example_matches_the_config_format() {
+        let text = include_str!("../../deploy/node.example.toml");
+        let c: Config = toml::from_str(text).expect("deploy/node.example.toml parses");
+        assert_eq!(c.organization, "vaxjo-kommun");
+        assert!(c.federation.is_some());
+        let r: crate::roster::RosterFile =
+            toml::from_str(include_str!("../../deploy/roster.example.toml"))
+                .expect("roster example parses");
+        assert_eq!(r.members.len(), 2);
+    }
+
+    #[test]
+    fn a_bad_field_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let init = crate::init::init(dir.path(), "vaxjo-kommun", "127.0.0.1:0").unwrap();
+        let text = std::fs::read_to_string(&init.config_path).unwrap();
+        std::fs::write(&init.config_path, text.replace("127.0.0.1:0", "localhost")).unwrap();
+        let e = Config::load(&init.config_path).unwrap_err().to_string();
+        assert!(e.contains("client_api.listen"), "{e}");
+        std::fs::write(
+            &init.config_path,
+            text.replace("keys/signing.key", "keys/missing.key"),
+        )
+        .unwrap();
+        let e = Config::load(&init.config_path).unwrap_err().to_string();
+        assert!(
+            e.contains("signing_key") && e.contains("does not exist"),
+            "{e}"
+        );
+        std::fs::write(&init.config_path, format!("{text}\nunknown_field = 1\n")).unwrap();
+        let e = Config::load(&init.config_path).unwrap_err().to_string();
+        assert!(e.contains("unknown_field"), "{e}");
+    }
+}
