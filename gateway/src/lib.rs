@@ -194,6 +194,12 @@ pub trait Backend: Send + Sync + 'static {
         limit: usize,
     ) -> BackendResult<AccessLogPage>;
 
+    /// How far the revocations recorded at this node for a plan have reached.
+    fn revocation_status(
+        &self,
+        plan_id: &str,
+    ) -> BackendResult<Vec<kronobarn_proto::v1::RevocationStatus>>;
+
     /// Changes to a plan from now on.
     fn subscribe(&self, plan_id: &str) -> tokio::sync::broadcast::Receiver<PlanEvent>;
 }

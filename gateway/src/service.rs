@@ -478,7 +478,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .as_ref()
             .map(|c| c.supersedes_revocations.clone())
             .unwrap_or_default();
+        let revocation_status = self.backend.revocation_status(&view.plan_id)?;
         Ok(Response::new(GetConsentStatusResponse {
+            revocation_status,
             revocations_in_force: view
                 .revocations
                 .iter()

@@ -113,3 +113,13 @@ pub fn outbox_entry(peer: &str, priority: u8, version: (u64, u32), n: u16) -> Ve
 pub fn receipt(peer: &str, entry_suffix: &[u8]) -> Vec<u8> {
     [format!("receipt/{peer}/").as_bytes(), entry_suffix].concat()
 }
+
+/// `purge/{plan_id}/`: how far revocations recorded here have reached.
+pub fn purges(plan_id: &str) -> Vec<u8> {
+    format!("purge/{plan_id}/").into_bytes()
+}
+
+/// `purge/{plan_id}/{revocation_id}/{org}`: whether `org` has confirmed the revocation.
+pub fn purge(plan_id: &str, revocation_id: &str, org: &str) -> Vec<u8> {
+    format!("purge/{plan_id}/{revocation_id}/{org}").into_bytes()
+}

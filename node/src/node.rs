@@ -39,6 +39,20 @@ pub struct PlanRecord {
     pub updated_at_unix_ms: i64,
 }
 
+/// Whether one organisation has confirmed a revocation recorded here.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PurgeState {
+    /// When the revocation was recorded.
+    #[prost(int64, tag = "1")]
+    pub recorded_at_unix_ms: i64,
+    /// When the organisation confirmed it; 0 while pending.
+    #[prost(int64, tag = "2")]
+    pub confirmed_at_unix_ms: i64,
+    /// The organisation's answer when it refused (e.g. it never held the plan); empty otherwise.
+    #[prost(string, tag = "3")]
+    pub answer: String,
+}
+
 /// Number of lock stripes serialising writes per plan.
 const STRIPES: usize = 64;
 
@@ -118,6 +132,14 @@ impl Node {
     /// members the consent lets receive it.
     pub fn enable_federation(&self, roster: Arc<crate::roster::Roster>) {
         let _ = self.roster.set(roster);
+    }
+
+    /// A raw read of the store (for the federation modules).
+    pub(crate) fn store_get(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        self.store.get(key)
     }
 
     /// This node's organisation id.
@@ -682,6 +704,21 @@ impl Backend for Node {
                 if let Some(view) = self.load_plan_facts(&plan_id)? {
                     let to =
                         crate::federation::outbox::known_organizations(&view, &view.policy_state());
+                    let pending = PurgeState {
+                        recorded_at_unix_ms: now,
+                        confirmed_at_unix_ms: 0,
+                        answer: String::new(),
+                    };
+                    let roster = self.roster().cloned();
+                    for o in to.iter().filter(|o| {
+                        *o != &self.organization
+                            && roster.as_ref().is_some_and(|r| r.member(o).is_some())
+                    }) {
+                        ops.push(Op::Put(
+                            keys::purge(&plan_id, &revocation.revocation_id, o),
+                            pending.encode_to_vec(),
+                        ));
+                    }
                     ops.extend(self.outbox_ops(
                         &env,
                         crate::federation::outbox::URGENT,
@@ -734,6 +771,45 @@ impl Backend for Node {
             public_key: self.log.public_key().as_bytes().to_vec(),
             next_after,
         })
+    }
+
+    fn revocation_status(
+        &self,
+        plan_id: &str,
+    ) -> BackendResult<Vec<kronobarn_proto::v1::RevocationStatus>> {
+        let prefix = keys::purges(plan_id);
+        let mut out: Vec<kronobarn_proto::v1::RevocationStatus> = Vec::new();
+        for (k, v) in self
+            .store
+            .scan(&prefix, None, usize::MAX)
+            .map_err(internal)?
+        {
+            let rest = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let Some((rev, org)) = rest.split_once('/') else {
+                continue;
+            };
+            let st = PurgeState::decode(v.as_slice()).map_err(internal)?;
+            if out.last().is_none_or(|s| s.revocation_id != rev) {
+                out.push(kronobarn_proto::v1::RevocationStatus {
+                    revocation_id: rev.to_string(),
+                    purged_at: vec![self.organization.clone()],
+                    recorded_at_unix_ms: st.recorded_at_unix_ms,
+                    ..Default::default()
+                });
+            }
+            let s = out.last_mut().expect("pushed above");
+            if st.confirmed_at_unix_ms > 0 {
+                s.purged_at.push(org.to_string());
+                s.last_confirmed_at_unix_ms =
+                    s.last_confirmed_at_unix_ms.max(st.confirmed_at_unix_ms);
+            } else {
+                s.pending.push(org.to_string());
+            }
+        }
+        for s in &mut out {
+            s.purged_at.sort();
+        }
+        Ok(out)
     }
 
     fn subscribe(&self, plan_id: &str) -> broadcast::Receiver<PlanEvent> {

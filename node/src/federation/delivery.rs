@@ -188,6 +188,21 @@ async fn settle(
         }
         ops.push(Op::Delete(key.clone()));
         let (plan_id, fragment_id, version, consent_version) = about(env);
+        if env.kind == PayloadKind::Revocation as i32 {
+            // The peer applied the revocation and purged before answering: a confirmation.
+            if let Ok(rev) = Revocation::decode(env.payload.as_slice()) {
+                let key = keys::purge(&rev.plan_id, &rev.revocation_id, peer);
+                if let Ok(Some(old)) = node.store_get(&key) {
+                    let mut st =
+                        crate::node::PurgeState::decode(old.as_slice()).unwrap_or_default();
+                    st.confirmed_at_unix_ms = now_ms();
+                    if !r.accepted {
+                        st.answer = r.reason.split(':').next().unwrap_or("").to_string();
+                    }
+                    ops.push(Op::Put(key, st.encode_to_vec()));
+                }
+            }
+        }
         if r.accepted {
             if let Some(receipt) = &r.receipt {
                 ops.push(Op::Put(

@@ -548,6 +548,21 @@ impl Node {
         }
         let n = records.len();
         if n > 0 {
+            // A purged header or participant fragment also leaves the unit listing.
+            let purged: std::collections::BTreeSet<&str> =
+                records.iter().map(|r| r.fragment_id.as_str()).collect();
+            let mut after = view.clone();
+            after
+                .fragments
+                .retain(|f| !purged.contains(f.fragment.fragment_id.as_str()));
+            if purged.contains(kronobarn_proto::ids::HEADER_FRAGMENT_ID) {
+                after.header = None;
+            }
+            ops.extend(Node::index_ops(
+                plan_id,
+                &Node::units(&view),
+                &Node::units(&after),
+            ));
             self.log
                 .append_with(&records, ops)
                 .map_err(|e| kronobarn_gateway::BackendError::Internal(e.to_string()))?;

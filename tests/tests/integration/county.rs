@@ -270,6 +270,32 @@ async fn consent_scoped_sharing_outage_and_revocation_across_three_nodes() {
         !ids.contains(&health.fragment_id),
         "purged where it was recorded"
     );
+    // The node that recorded it can tell when every organisation in the plan has confirmed.
+    let status = eventually(
+        Duration::from_secs(20),
+        "every organisation to confirm the revocation",
+        || {
+            let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+            async move {
+                let s = api
+                    .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner();
+                s.revocation_status
+                    .into_iter()
+                    .next()
+                    .filter(|r| r.pending.is_empty())
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        status.purged_at,
+        vec!["polisen", "region-kronoberg", "vaxjo-kommun"],
+        "purged at 3 of 3"
+    );
+    assert!(status.last_confirmed_at_unix_ms >= status.recorded_at_unix_ms);
     eventually(
         Duration::from_secs(20),
         "the revocation to reach the consent home",
