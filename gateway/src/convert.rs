@@ -38,6 +38,10 @@ pub fn plan_state(view: &PlanView) -> PlanState {
         custodial_guardians,
         consent: view.consent.as_ref().map(consent_state),
         revocations: view.revocations.iter().map(revocation_state).collect(),
+        lease: view.lease.as_ref().map(|l| kronobarn_policy::LeaseState {
+            consent_version: l.consent_version,
+            expires_at_ms: l.expires_at_unix_ms,
+        }),
     }
 }
 

@@ -64,6 +64,8 @@ pub struct PlanView {
     pub consent: Option<Consent>,
     /// Every revocation recorded, superseded or not.
     pub revocations: Vec<Revocation>,
+    /// This node's lease from the consent home, when it holds one.
+    pub lease: Option<kronobarn_proto::v1::Lease>,
 }
 
 impl PlanView {

@@ -42,6 +42,14 @@ pub struct FederationConfig {
     pub tls_cert: PathBuf,
     /// Its private key (PEM).
     pub tls_key: PathBuf,
+    /// How long a lease this node grants lasts, in seconds (default 300); also how often (a
+    /// third of it) this node renews its own leases.
+    #[serde(default = "default_lease_ttl")]
+    pub lease_ttl_secs: u64,
+}
+
+fn default_lease_ttl() -> u64 {
+    300
 }
 
 /// Client API settings.

@@ -123,3 +123,16 @@ pub fn purges(plan_id: &str) -> Vec<u8> {
 pub fn purge(plan_id: &str, revocation_id: &str, org: &str) -> Vec<u8> {
     format!("purge/{plan_id}/{revocation_id}/{org}").into_bytes()
 }
+
+/// `lease/{plan_id}`: this node's signed lease from the plan's consent home.
+pub fn lease(plan_id: &str) -> Vec<u8> {
+    format!("lease/{plan_id}").into_bytes()
+}
+
+/// `leases/`: plans whose received copies need a lease, with the consent home as value.
+pub const WANTED_LEASES: &[u8] = b"leasewant/";
+
+/// `leasewant/{plan_id}`.
+pub fn wanted_lease(plan_id: &str) -> Vec<u8> {
+    [WANTED_LEASES, plan_id.as_bytes()].concat()
+}

@@ -67,7 +67,9 @@ pub struct Node {
     stripes: Vec<Mutex<()>>,
     watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
     roster: std::sync::OnceLock<Arc<crate::roster::Roster>>,
+    lease_ttl_ms: std::sync::atomic::AtomicI64,
     outbox_notify: tokio::sync::Notify,
+    lease_notify: tokio::sync::Notify,
 }
 
 /// Why the node could not start.
@@ -124,14 +126,47 @@ impl Node {
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             watchers: Mutex::new(HashMap::new()),
             roster: std::sync::OnceLock::new(),
+            lease_ttl_ms: std::sync::atomic::AtomicI64::new(300_000),
             outbox_notify: tokio::sync::Notify::new(),
+            lease_notify: tokio::sync::Notify::new(),
         })
     }
 
     /// Turns on federation: from now on every write also fills the outboxes of the roster
     /// members the consent lets receive it.
-    pub fn enable_federation(&self, roster: Arc<crate::roster::Roster>) {
+    pub fn enable_federation(
+        &self,
+        roster: Arc<crate::roster::Roster>,
+        lease_ttl: std::time::Duration,
+    ) {
         let _ = self.roster.set(roster);
+        self.lease_ttl_ms.store(
+            lease_ttl.as_millis() as i64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// How long the leases this node grants last.
+    pub fn lease_ttl_ms(&self) -> i64 {
+        self.lease_ttl_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Woken when a new consent arrives, so its lease is fetched at once.
+    pub fn lease_notify(&self) -> &tokio::sync::Notify {
+        &self.lease_notify
+    }
+
+    /// A raw prefix scan of the store (for the federation modules).
+    pub(crate) fn scan(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<crate::store::Pair>, crate::store::StoreError> {
+        self.store.scan(prefix, None, usize::MAX)
+    }
+
+    /// A raw atomic write, not flushed (for soft state such as leases).
+    pub(crate) fn apply(&self, ops: Vec<Op>) -> Result<(), crate::store::StoreError> {
+        self.store.apply(ops)
     }
 
     /// A raw read of the store (for the federation modules).
@@ -313,6 +348,10 @@ impl Node {
         {
             revocations.push(decode_env::<Revocation>(&v)?.0);
         }
+        let lease = match self.store.get(&keys::lease(plan_id)).map_err(internal)? {
+            Some(v) => Some(decode_env::<kronobarn_proto::v1::Lease>(&v)?.0),
+            None => None,
+        };
         Ok(Some(PlanView {
             plan_id: plan_id.to_string(),
             home_organization: record.home_organization,
@@ -320,6 +359,7 @@ impl Node {
             fragments,
             consent,
             revocations,
+            lease,
         }))
     }
 
@@ -368,6 +408,7 @@ impl Node {
                 fragments: Vec::new(),
                 consent: None,
                 revocations: Vec::new(),
+                lease: None,
             }))
         } else {
             None

@@ -79,7 +79,10 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                     cfg.organization
                 );
             }
-            node.enable_federation(roster.clone());
+            node.enable_federation(
+                roster.clone(),
+                std::time::Duration::from_secs(f.lease_ttl_secs),
+            );
             Some(roster)
         }
         None => None,
@@ -172,7 +175,14 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             key_pem: key.clone(),
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        running.workers = delivery::spawn(node.clone(), tls_material, stop_rx);
+        running.workers = delivery::spawn(node.clone(), tls_material.clone(), stop_rx.clone());
+        running
+            .workers
+            .push(tokio::spawn(crate::federation::lease::renew(
+                node.clone(),
+                tls_material,
+                stop_rx,
+            )));
         running.stop_workers = Some(stop_tx);
         let service = FederationServiceServer::new(Federation::new(node, roster))
             .max_decoding_message_size(16 * max)

@@ -13,7 +13,10 @@
 //! 5. every guardian with custody must have consented;
 //! 6. the consent must grant the organisation the fragment's category;
 //! 7. a revocation covering the organisation and category denies until a later consent names it
-//!    as superseded (revocations are sticky).
+//!    as superseded (revocations are sticky);
+//! 8. a copy received from another organisation is shown only under an unexpired lease from the
+//!    consent home for the current consent version (so a node cut off from the consent home stops
+//!    showing copies when its lease runs out; the consent home itself needs no lease).
 
 #![forbid(unsafe_code)]
 
@@ -79,6 +82,17 @@ pub struct PlanState {
     pub consent: Option<ConsentState>,
     /// Every revocation recorded for the plan, superseded or not.
     pub revocations: Vec<RevocationState>,
+    /// The lease this node holds from the consent home, if any.
+    pub lease: Option<LeaseState>,
+}
+
+/// A lease from the consent home: received copies may be shown until it expires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaseState {
+    /// The consent version it was granted under.
+    pub consent_version: u64,
+    /// It expires at this instant (ms since the Unix epoch).
+    pub expires_at_ms: i64,
 }
 
 impl PlanState {
@@ -163,6 +177,16 @@ pub enum Deny {
     },
     /// Only the fragment's home organisation may write it.
     NotHome,
+    /// A received copy, and no lease from the consent home for the current consent.
+    NoLease {
+        /// Consent version.
+        consent_version: u64,
+    },
+    /// A received copy, and the lease from the consent home has run out.
+    LeaseExpired {
+        /// Consent version.
+        consent_version: u64,
+    },
 }
 
 /// A policy decision.
@@ -192,6 +216,8 @@ impl Decision {
             Decision::Deny(Deny::NotGranted { .. }) => "not-granted",
             Decision::Deny(Deny::Revoked { .. }) => "revoked",
             Decision::Deny(Deny::NotHome) => "not-home",
+            Decision::Deny(Deny::NoLease { .. }) => "no-lease",
+            Decision::Deny(Deny::LeaseExpired { .. }) => "lease-expired",
         }
     }
 
@@ -274,7 +300,19 @@ pub fn decide_read(
     if !takes_part(plan, who) {
         return Decision::Deny(Deny::NotParticipant);
     }
-    decide_share(plan, who.organization, fragment, now_ms)
+    let d = decide_share(plan, who.organization, fragment, now_ms);
+    if let Decision::Permit(Permit::Granted { consent_version }) = d
+        && who.organization != plan.consent_home
+    {
+        return match plan.lease {
+            Some(l) if l.consent_version == consent_version && now_ms < l.expires_at_ms => d,
+            Some(l) if l.consent_version == consent_version => {
+                Decision::Deny(Deny::LeaseExpired { consent_version })
+            }
+            _ => Decision::Deny(Deny::NoLease { consent_version }),
+        };
+    }
+    d
 }
 
 /// May the user write the fragment? Only its home organisation writes, and only from a unit that

@@ -72,14 +72,23 @@ fn arb_plan() -> impl Strategy<Value = PlanState> {
         ),
         prop::option::of(arb_consent()),
         prop::collection::vec(arb_revocation(), 0..4),
+        prop::option::of((1u64..5, (NOW - 10)..(NOW + 10)).prop_map(
+            |(consent_version, expires_at_ms)| LeaseState {
+                consent_version,
+                expires_at_ms,
+            },
+        )),
     )
         .prop_map(
-            |(consent_home, participants, custodial_guardians, consent, revocations)| PlanState {
-                consent_home,
-                participants,
-                custodial_guardians,
-                consent,
-                revocations,
+            |(consent_home, participants, custodial_guardians, consent, revocations, lease)| {
+                PlanState {
+                    consent_home,
+                    participants,
+                    custodial_guardians,
+                    consent,
+                    revocations,
+                    lease,
+                }
             },
         )
 }
@@ -108,6 +117,10 @@ fn base_plan() -> PlanState {
             supersedes: BTreeSet::new(),
         }),
         revocations: vec![],
+        lease: Some(LeaseState {
+            consent_version: 1,
+            expires_at_ms: NOW + 500,
+        }),
     }
 }
 
@@ -201,6 +214,10 @@ fn each_rule_has_its_reason() {
     );
     // Sticky: a newer consent that does not name the revocation leaves it in force...
     q.consent.as_mut().unwrap().version = 2;
+    q.lease = Some(LeaseState {
+        consent_version: 2,
+        expires_at_ms: NOW + 500,
+    });
     assert_eq!(
         decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
         "revoked"
@@ -210,6 +227,66 @@ fn each_rule_has_its_reason() {
     assert_eq!(
         decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW),
         Decision::Permit(Permit::Granted { consent_version: 2 })
+    );
+}
+
+#[test]
+fn received_copies_need_a_current_lease_but_the_consent_home_does_not() {
+    let mut p = base_plan();
+    assert!(decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).is_permit());
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW + 500).reason(),
+        "lease-expired"
+    );
+    p.lease = Some(LeaseState {
+        consent_version: 0,
+        expires_at_ms: NOW + 500,
+    });
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "no-lease",
+        "a lease for an older consent is void"
+    );
+    p.lease = None;
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "no-lease"
+    );
+    // The region's own fragments need no lease; sharing decisions (what may be held) do not either.
+    assert!(
+        decide_read(
+            &p,
+            REGION_U1,
+            FragmentFacts {
+                home: "region",
+                category: Category(3)
+            },
+            NOW
+        )
+        .is_permit()
+    );
+    assert!(decide_share(&p, "region", HEALTH_AT_VAXJO, NOW).is_permit());
+    // At the consent home, a copy received from the region is shown without a lease.
+    p.consent
+        .as_mut()
+        .unwrap()
+        .grants
+        .insert("vaxjo".into(), set(&[Category(3)]));
+    let vaxjo = Requester {
+        organization: "vaxjo",
+        unit: "u1",
+    };
+    assert!(
+        decide_read(
+            &p,
+            vaxjo,
+            FragmentFacts {
+                home: "region",
+                category: Category(3)
+            },
+            NOW
+        )
+        .is_permit()
     );
 }
 
@@ -299,6 +376,21 @@ proptest! {
         ba.revocations.extend([b, a]);
         let f = FragmentFacts { home: &home, category: cat };
         prop_assert_eq!(decide_share(&ab, &org, f, NOW), decide_share(&ba, &org, f, NOW));
+    }
+
+    /// A lease only ever narrows what a read may show, never widens it.
+    #[test]
+    fn a_lease_never_widens_access(plan in arb_plan(), org in arb_org(), unit in prop::sample::select(&UNITS[..]), home in arb_org(), cat in arb_category()) {
+        let who = Requester { organization: &org, unit };
+        let f = FragmentFacts { home: &home, category: cat };
+        let mut without = plan.clone();
+        without.lease = None;
+        let mut forever = plan.clone();
+        forever.lease = plan.consent.as_ref().map(|c| LeaseState { consent_version: c.version, expires_at_ms: i64::MAX });
+        let with = decide_read(&plan, who, f, NOW);
+        prop_assert!(!decide_read(&without, who, f, NOW).is_permit() || with.is_permit() || home == org || org == plan.consent_home);
+        prop_assert!(!with.is_permit() || decide_read(&forever, who, f, NOW).is_permit());
+        prop_assert!(!with.is_permit() || decide_share(&plan, &org, f, NOW).is_permit());
     }
 
     /// Time only takes access away: what is denied now stays denied later under the same state.

@@ -39,7 +39,7 @@ pub struct PeerTls {
     pub key_pem: Vec<u8>,
 }
 
-async fn connect(
+pub(crate) async fn connect(
     member: &Member,
     tls: &PeerTls,
 ) -> Result<FederationServiceClient<Channel>, String> {

@@ -7,6 +7,7 @@
 //! sending side (outbox and delivery), anti-entropy, leases, checkpoint witnessing.
 
 pub mod delivery;
+pub mod lease;
 pub mod outbox;
 pub mod receive;
 pub mod service;

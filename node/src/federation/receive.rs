@@ -401,6 +401,10 @@ impl Node {
         record.updated_at_unix_ms = now_ms();
         let ops = vec![
             Op::Put(
+                keys::wanted_lease(&plan_id),
+                c.consent_home.as_bytes().to_vec(),
+            ),
+            Op::Put(
                 keys::consent(&plan_id, c.consent_version),
                 env.encode_to_vec(),
             ),

@@ -9,7 +9,7 @@ use kronobarn_proto::federation::{
     FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, PushResult,
     RenewLeaseRequest, RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
 };
-use kronobarn_proto::v1::PayloadKind;
+use kronobarn_proto::v1::{Lease, PayloadKind};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -88,6 +88,12 @@ impl FederationService for Federation {
         // One flush for the whole push, before any of it is acknowledged.
         self.node.durable().await.map_err(Status::from)?;
         self.node.outbox_notify().notify_waiters();
+        if events
+            .iter()
+            .any(|(_, e)| matches!(e, kronobarn_gateway::PlanEvent::Consent(_)))
+        {
+            self.node.lease_notify().notify_waiters();
+        }
         for (plan_id, event) in events {
             self.node.publish(&plan_id, event);
         }
@@ -105,11 +111,42 @@ impl FederationService for Federation {
 
     async fn renew_lease(
         &self,
-        _req: Request<RenewLeaseRequest>,
+        req: Request<RenewLeaseRequest>,
     ) -> Result<Response<RenewLeaseResponse>, Status> {
-        Err(Status::unimplemented(
-            "RenewLease (consent leases) is not built yet",
-        ))
+        let peer = self.peer(&req)?;
+        let req = req.into_inner();
+        kronobarn_proto::validate::plan_id("plan_id", &req.plan_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let view = kronobarn_gateway::Backend::load_plan_facts(self.node.as_ref(), &req.plan_id)?
+            .ok_or_else(|| Status::not_found(format!("plan {} not found", req.plan_id)))?;
+        if view.home_organization != self.node.organization_id() {
+            return Err(Status::failed_precondition(
+                "this node is not the plan's consent home",
+            ));
+        }
+        let consent = view
+            .consent
+            .ok_or_else(|| Status::failed_precondition("the plan has no consent"))?;
+        if consent.consent_version != req.consent_version {
+            return Err(Status::failed_precondition(format!(
+                "consent_version: version {} is current; it is being pushed to you",
+                consent.consent_version
+            )));
+        }
+        if !consent.grants.iter().any(|g| g.organization == peer) {
+            return Err(Status::permission_denied(format!(
+                "the current consent grants {peer} nothing"
+            )));
+        }
+        let lease = Lease {
+            plan_id: req.plan_id,
+            organization: peer,
+            consent_version: consent.consent_version,
+            expires_at_unix_ms: crate::node::now_ms() + self.node.lease_ttl_ms(),
+        };
+        Ok(Response::new(RenewLeaseResponse {
+            lease: Some(self.node.sign(PayloadKind::Lease, lease.encode_to_vec())),
+        }))
     }
 
     async fn witness_checkpoint(

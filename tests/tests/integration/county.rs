@@ -70,7 +70,7 @@ async fn county() -> Vec<TestNode> {
         .unwrap();
         let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
         config += &format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\n",
+            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\n",
             ports[i]
         );
         std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
@@ -99,7 +99,7 @@ async fn fragment_ids(
 }
 
 #[tokio::test]
-async fn consent_scoped_sharing_outage_and_revocation_across_three_nodes() {
+async fn consent_scoped_sharing_outage_lease_expiry_and_revocation_across_three_nodes() {
     let mut nodes = county().await;
     let (vaxjo, region, polisen) = (&nodes[0], &nodes[1], &nodes[2]);
     let rektor = vaxjo.user("rektor", "ostra-skolan");
@@ -246,6 +246,95 @@ async fn consent_scoped_sharing_outage_and_revocation_across_three_nodes() {
                 plan.fragments
                     .iter()
                     .any(|f| f.fragment_id == id && f.version == v)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+
+    // Partition: the consent home goes away. The region keeps showing its own fragments but stops
+    // showing received copies when its lease runs out (2 s here), and shows them again once the
+    // home is back and the lease renewed.
+    let own = at_region
+        .put_fragment(psykolog.req(put(Fragment {
+            plan_id: plan_id.clone(),
+            body: Some(Body::WheelAssessment(
+                kronobarn_proto::v1::WheelAssessment {
+                    area: WheelArea::Health as i32,
+                    needs: NOTE.into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        })))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    nodes[0].kill();
+    let withheld = eventually(
+        Duration::from_secs(20),
+        "received copies to be hidden after the lease runs out",
+        || {
+            let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+            async move {
+                let plan = api
+                    .get_plan(who.req(GetPlanRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .plan?;
+                (!plan.withheld.is_empty()).then_some(plan)
+            }
+        },
+    )
+    .await;
+    assert!(
+        withheld
+            .withheld
+            .iter()
+            .all(|w| w.reason == "lease-expired"),
+        "{:?}",
+        withheld.withheld
+    );
+    assert!(
+        withheld
+            .withheld
+            .iter()
+            .any(|w| w.fragment_id == health.fragment_id)
+    );
+    assert_eq!(
+        withheld
+            .fragments
+            .iter()
+            .map(|f| f.fragment_id.as_str())
+            .collect::<Vec<_>>(),
+        vec![own.fragment_id.as_str()],
+        "only its own fragment"
+    );
+    nodes[0].spawn().await;
+    let mut at_vaxjo = nodes[0].client().await;
+    eventually(
+        Duration::from_secs(20),
+        "copies to show again after the home is back",
+        || {
+            let (mut api, who, p, id) = (
+                at_region.clone(),
+                psykolog.clone(),
+                plan_id.clone(),
+                health.fragment_id.clone(),
+            );
+            async move {
+                let plan = api
+                    .get_plan(who.req(GetPlanRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .plan?;
+                plan.fragments
+                    .iter()
+                    .any(|f| f.fragment_id == id)
                     .then_some(())
             }
         },

@@ -1,0 +1,94 @@
+//! Consent leases: a node shows the copies it received only while it holds an unexpired lease
+//! from the plan's consent home for the current consent version. This task renews every lease a
+//! third of the way through its lifetime, and fetches a new one as soon as a consent arrives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kronobarn_proto::envelope;
+use kronobarn_proto::federation::RenewLeaseRequest;
+use kronobarn_proto::v1::{Lease, PayloadKind, SignedEnvelope};
+use prost::Message;
+use tokio::sync::watch;
+
+use super::delivery::{PeerTls, connect};
+use crate::keys;
+use crate::node::Node;
+use crate::store::Op;
+
+/// Renews this node's leases until `stop` turns true.
+pub async fn renew(node: Arc<Node>, tls: PeerTls, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_millis((node.lease_ttl_ms() / 3).max(100) as u64);
+    loop {
+        let notified = node.lease_notify().notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        renew_all(&node, &tls).await;
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn renew_all(node: &Node, tls: &PeerTls) {
+    let Some(roster) = node.roster().cloned() else {
+        return;
+    };
+    let wanted = match node.scan(keys::WANTED_LEASES) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read wanted leases");
+            return;
+        }
+    };
+    for (k, home) in wanted {
+        let plan_id = String::from_utf8_lossy(&k[keys::WANTED_LEASES.len()..]).into_owned();
+        let home = String::from_utf8_lossy(&home).into_owned();
+        let Some(member) = roster.member(&home) else {
+            continue;
+        };
+        if let Err(e) = renew_one(node, member, tls, &plan_id).await {
+            tracing::debug!(plan = %plan_id, home = %home, error = %e, "lease not renewed");
+        }
+    }
+}
+
+async fn renew_one(
+    node: &Node,
+    home: &crate::roster::Member,
+    tls: &PeerTls,
+    plan_id: &str,
+) -> Result<(), String> {
+    let view = kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
+        .map_err(|e| e.to_string())?
+        .ok_or("plan gone")?;
+    let Some(consent) = view.consent else {
+        return Ok(());
+    };
+    let mut client = connect(home, tls).await?;
+    let resp = client
+        .renew_lease(RenewLeaseRequest {
+            plan_id: plan_id.into(),
+            consent_version: consent.consent_version,
+        })
+        .await
+        .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    let env: SignedEnvelope = resp.lease.ok_or("no lease in the answer")?;
+    // Only the consent home's own key may sign a lease for its plan.
+    let payload = envelope::open(&env, PayloadKind::Lease, |id| {
+        (id == kronobarn_proto::envelope::key_id(&home.key)).then_some(home.key)
+    })
+    .map_err(|e| e.to_string())?;
+    let lease = Lease::decode(payload).map_err(|e| e.to_string())?;
+    if lease.plan_id != plan_id
+        || lease.organization != node.organization_id()
+        || lease.consent_version != consent.consent_version
+    {
+        return Err("the lease is for another plan, organisation or consent".into());
+    }
+    node.apply(vec![Op::Put(keys::lease(plan_id), env.encode_to_vec())])
+        .map_err(|e| e.to_string())
+}
