@@ -32,6 +32,10 @@ pub fn plan_state(view: &PlanView) -> PlanState {
             });
         }
     }
+    participants.extend(view.own_units.iter().map(|(organization, unit)| Unit {
+        organization: organization.clone(),
+        unit: unit.clone(),
+    }));
     PlanState {
         consent_home: view.home_organization.clone(),
         participants,

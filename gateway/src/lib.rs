@@ -66,6 +66,9 @@ pub struct PlanView {
     pub revocations: Vec<Revocation>,
     /// This node's lease from the consent home, when it holds one.
     pub lease: Option<kronobarn_proto::v1::Lease>,
+    /// Units of this node's organisation that have written to the plan: they take part in it
+    /// whatever the received participant list says.
+    pub own_units: Vec<(String, String)>,
 }
 
 impl PlanView {

@@ -460,6 +460,35 @@ impl<B: Backend> PlanService for PlanApi<B> {
     ) -> Result<Response<GetConsentStatusResponse>, Status> {
         let who = self.caller(&req)?;
         let view = self.facts(&req.get_ref().plan_id)?;
+        // A withdrawal is followed up where it was made, even once everything it covered (the
+        // organisation's part in the plan included) is gone: that organisation sees the status of
+        // its own revocations, and nothing else.
+        let recorded_here = view
+            .revocations
+            .iter()
+            .any(|r| r.recorded_at_organization == who.organization);
+        if !takes_part(&view.policy_state(), requester(&who)) && recorded_here {
+            let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+            let mut rec = self.record(
+                &who,
+                &view.plan_id,
+                AccessAction::Read,
+                &permit,
+                None,
+                "consent",
+            );
+            rec.reason = "revocation-recorded-here".into();
+            self.backend.log_access(vec![rec]).await?;
+            return Ok(Response::new(GetConsentStatusResponse {
+                revocation_status: self.backend.revocation_status(&view.plan_id)?,
+                revocations_in_force: view
+                    .revocations
+                    .into_iter()
+                    .filter(|r| r.recorded_at_organization == who.organization)
+                    .collect(),
+                consent: None,
+            }));
+        }
         self.need_to_know(&who, &view, "consent").await?;
         let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
         let mut rec = self.record(

@@ -136,3 +136,14 @@ pub const WANTED_LEASES: &[u8] = b"leasewant/";
 pub fn wanted_lease(plan_id: &str) -> Vec<u8> {
     [WANTED_LEASES, plan_id.as_bytes()].concat()
 }
+
+/// `ownunit/{plan_id}/`: this organisation's units that have written to the plan. They keep
+/// their need to know for their own records even when received participant lists are purged.
+pub fn own_units(plan_id: &str) -> Vec<u8> {
+    format!("ownunit/{plan_id}/").into_bytes()
+}
+
+/// `ownunit/{plan_id}/{unit}`.
+pub fn own_unit(plan_id: &str, unit: &str) -> Vec<u8> {
+    format!("ownunit/{plan_id}/{unit}").into_bytes()
+}

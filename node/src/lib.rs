@@ -13,6 +13,7 @@ pub mod client;
 pub mod clock;
 pub mod commit;
 pub mod config;
+pub mod county;
 mod demo;
 pub mod federation;
 pub mod init;

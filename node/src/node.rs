@@ -348,6 +348,19 @@ impl Node {
         {
             revocations.push(decode_env::<Revocation>(&v)?.0);
         }
+        let prefix = keys::own_units(plan_id);
+        let own_units = self
+            .store
+            .scan(&prefix, None, usize::MAX)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(k, _)| {
+                (
+                    self.organization.clone(),
+                    String::from_utf8_lossy(&k[prefix.len()..]).into_owned(),
+                )
+            })
+            .collect();
         let lease = match self.store.get(&keys::lease(plan_id)).map_err(internal)? {
             Some(v) => Some(decode_env::<kronobarn_proto::v1::Lease>(&v)?.0),
             None => None,
@@ -360,6 +373,7 @@ impl Node {
             consent,
             revocations,
             lease,
+            own_units,
         }))
     }
 
@@ -409,6 +423,7 @@ impl Node {
                 consent: None,
                 revocations: Vec::new(),
                 lease: None,
+                own_units: Vec::new(),
             }))
         } else {
             None
@@ -522,6 +537,11 @@ impl Node {
             env.encode_to_vec(),
         ));
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
+        ops.push(Op::Put(keys::own_unit(&plan_id, &actor.unit), Vec::new()));
+        ops.push(Op::Put(
+            keys::unit_plan(&self.organization, &actor.unit, &plan_id),
+            Vec::new(),
+        ));
         ops.push(clock_op);
         if self.roster().is_some() {
             // The plan record of a plan being created is not stored yet: no consent, no recipients.

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod county;
+mod demo;
 mod durability;
 mod federation;
 mod harness;
