@@ -46,6 +46,13 @@ pub struct FederationConfig {
     /// third of it) this node renews its own leases.
     #[serde(default = "default_lease_ttl")]
     pub lease_ttl_secs: u64,
+    /// How often to ask every peer for changes this node may have missed, in seconds (default 60).
+    #[serde(default = "default_anti_entropy")]
+    pub anti_entropy_secs: u64,
+}
+
+fn default_anti_entropy() -> u64 {
+    60
 }
 
 fn default_lease_ttl() -> u64 {

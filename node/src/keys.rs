@@ -147,3 +147,27 @@ pub fn own_units(plan_id: &str) -> Vec<u8> {
 pub fn own_unit(plan_id: &str, unit: &str) -> Vec<u8> {
     format!("ownunit/{plan_id}/{unit}").into_bytes()
 }
+
+/// `feed/`: this node's own changes in clock order, each pointing at the key that changed.
+pub const FEED: &[u8] = b"feed/";
+
+/// `feed/{physical BE}{logical BE}`.
+pub fn feed(version: (u64, u32)) -> Vec<u8> {
+    let mut k = FEED.to_vec();
+    k.extend_from_slice(&version.0.to_be_bytes());
+    k.extend_from_slice(&version.1.to_be_bytes());
+    k
+}
+
+/// The clock reading in a `feed/` key.
+pub fn feed_version(key: &[u8]) -> Option<(u64, u32)> {
+    let rest = key.strip_prefix(FEED)?;
+    let p = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let l = u32::from_be_bytes(rest.get(8..12)?.try_into().ok()?);
+    Some((p, l))
+}
+
+/// `cursor/{peer}`: the last change fetched from a peer by anti-entropy.
+pub fn cursor(peer: &str) -> Vec<u8> {
+    format!("cursor/{peer}").into_bytes()
+}

@@ -164,6 +164,16 @@ impl Node {
         self.store.scan(prefix, None, usize::MAX)
     }
 
+    /// A raw prefix scan after a key, at most `limit` pairs (for the federation modules).
+    pub(crate) fn scan_after(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<crate::store::Pair>, crate::store::StoreError> {
+        self.store.scan(prefix, after, limit)
+    }
+
     /// A raw atomic write, not flushed (for soft state such as leases).
     pub(crate) fn apply(&self, ops: Vec<Op>) -> Result<(), crate::store::StoreError> {
         self.store.apply(ops)
@@ -543,6 +553,10 @@ impl Node {
             Vec::new(),
         ));
         ops.push(clock_op);
+        ops.push(Op::Put(
+            keys::feed(version.key()),
+            keys::fragment(&plan_id, &fragment.fragment_id),
+        ));
         if self.roster().is_some() {
             // The plan record of a plan being created is not stored yet: no consent, no recipients.
             if let Some(facts) = self.load_plan_facts(&plan_id)? {
@@ -714,9 +728,13 @@ impl Backend for Node {
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
+            let (version, clock_op) = self.tick();
+            ops.push(clock_op);
+            ops.push(Op::Put(
+                keys::feed(version.key()),
+                keys::consent(&plan_id, consent.consent_version),
+            ));
             if self.roster().is_some() {
-                let (version, clock_op) = self.tick();
-                ops.push(clock_op);
                 let view = self
                     .load_plan_facts(&plan_id)?
                     .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
@@ -758,10 +776,14 @@ impl Backend for Node {
                 ),
                 Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
             ];
+            let (version, clock_op) = self.tick();
+            ops.push(clock_op);
+            ops.push(Op::Put(
+                keys::feed(version.key()),
+                keys::revocation(&plan_id, &revocation.revocation_id),
+            ));
             if self.roster().is_some() {
                 // Revocations only remove access: they go to everyone the plan names.
-                let (version, clock_op) = self.tick();
-                ops.push(clock_op);
                 if let Some(view) = self.load_plan_facts(&plan_id)? {
                     let to =
                         crate::federation::outbox::known_organizations(&view, &view.policy_state());

@@ -180,7 +180,15 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             .workers
             .push(tokio::spawn(crate::federation::lease::renew(
                 node.clone(),
+                tls_material.clone(),
+                stop_rx.clone(),
+            )));
+        running
+            .workers
+            .push(tokio::spawn(crate::federation::sync::run(
+                node.clone(),
                 tls_material,
+                std::time::Duration::from_secs(f.anti_entropy_secs),
                 stop_rx,
             )));
         running.stop_workers = Some(stop_tx);

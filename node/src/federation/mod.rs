@@ -11,3 +11,4 @@ pub mod lease;
 pub mod outbox;
 pub mod receive;
 pub mod service;
+pub mod sync;

@@ -102,11 +102,18 @@ impl FederationService for Federation {
 
     async fn fetch_changes(
         &self,
-        _req: Request<FetchChangesRequest>,
+        req: Request<FetchChangesRequest>,
     ) -> Result<Response<FetchChangesResponse>, Status> {
-        Err(Status::unimplemented(
-            "FetchChanges (anti-entropy) is not built yet",
-        ))
+        let peer = self.peer(&req)?;
+        let req = req.into_inner();
+        let resp = self
+            .node
+            .changes_for(&peer, req.after, req.limit)
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot answer FetchChanges");
+                Status::internal("the node could not read its change feed")
+            })?;
+        Ok(Response::new(resp))
     }
 
     async fn renew_lease(

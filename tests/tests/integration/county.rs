@@ -70,7 +70,7 @@ async fn county() -> Vec<TestNode> {
         .unwrap();
         let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
         config += &format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\n",
+            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\nanti_entropy_secs = 1\n",
             ports[i]
         );
         std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
@@ -587,5 +587,101 @@ async fn a_sender_killed_mid_push_delivers_everything_once_after_restart() {
         let config = n.config();
         let (ok, out) = n.run(&["log", "verify", "--config", config.to_str().unwrap()]);
         assert!(ok, "{out}");
+    }
+}
+
+/// Anti-entropy: deliveries lost from the sender's outbox (here deleted by hand while it was
+/// stopped) still arrive, because the receiver asks for the changes it missed.
+#[tokio::test]
+async fn a_receiver_catches_up_on_changes_its_outbox_copy_lost() {
+    let mut nodes = county().await;
+    let rektor = nodes[0].user("rektor", "ostra-skolan");
+    let psykolog = nodes[1].user("psykolog", "bup");
+    let mut at_vaxjo = nodes[0].client().await;
+    let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+    let p = Fragment {
+        plan_id: plan_id.clone(),
+        body: Some(Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bup".into(),
+            contact: None,
+        })),
+        ..Default::default()
+    };
+    at_vaxjo.put_fragment(rektor.req(put(p))).await.unwrap();
+    let mut c = consent(&plan_id, &["g1", "g2"]);
+    c.grants = vec![Grant {
+        organization: "region-kronoberg".into(),
+        categories: vec![
+            Category::Identity as i32,
+            Category::Participants as i32,
+            Category::WheelHealth as i32,
+        ],
+    }];
+    nodes[1].kill();
+    at_vaxjo
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c),
+            expected_previous_version: 0,
+        }))
+        .await
+        .unwrap();
+    let mut written = Vec::new();
+    for _ in 0..20 {
+        written.push(
+            at_vaxjo
+                .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Health))))
+                .await
+                .unwrap()
+                .into_inner()
+                .fragment
+                .unwrap(),
+        );
+    }
+    nodes[0].stop();
+    {
+        use kronobarn_node::store::{Op, SledStore, Store};
+        let store = SledStore::open(&nodes[0].data_dir()).unwrap();
+        let queued = store
+            .scan(b"outbox/region-kronoberg/", None, usize::MAX)
+            .unwrap();
+        assert!(
+            queued.len() >= 20,
+            "the writes were queued for the region: {}",
+            queued.len()
+        );
+        store
+            .apply(queued.into_iter().map(|(k, _)| Op::Delete(k)).collect())
+            .unwrap();
+        store.flush().unwrap();
+    }
+    nodes[0].spawn().await;
+    nodes[1].spawn().await;
+    let at_region = nodes[1].client().await;
+    let plan = eventually(Duration::from_secs(30), "the region to catch up", || {
+        let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+        async move {
+            let plan = api
+                .get_plan(who.req(GetPlanRequest { plan_id: p }))
+                .await
+                .ok()?
+                .into_inner()
+                .plan?;
+            (plan
+                .fragments
+                .iter()
+                .filter(|f| f.category == Category::WheelHealth as i32)
+                .count()
+                >= 20)
+                .then_some(plan)
+        }
+    })
+    .await;
+    for w in &written {
+        assert!(
+            plan.fragments
+                .iter()
+                .any(|f| f.fragment_id == w.fragment_id && f.version == w.version)
+        );
     }
 }
