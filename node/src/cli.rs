@@ -61,7 +61,8 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum LogCommand {
-    /// Verify the hash chain and every signature of a stopped node's access log.
+    /// Verify the hash chain and every signature of a stopped node's access log, and hold it
+    /// against the checkpoints its federation peers witnessed.
     Verify {
         /// The node's config file.
         #[arg(long)]
@@ -172,12 +173,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::pki::write_file(&tmp, text.as_bytes(), false)?;
                 std::fs::rename(&tmp, &f)?;
             }
+            let mut running = running;
             let node = running.node.clone();
             tokio::select! {
                 r = shutdown_signal() => r?,
                 r = running.wait() => return r.map(|_| ExitCode::FAILURE),
             }
             tracing::info!("shutting down");
+            // Workers finish their round (a last checkpoint goes to the witnesses), then the
+            // servers stop and everything is flushed.
+            running.stop().await?;
             node.durable()
                 .await
                 .map_err(|e| anyhow::anyhow!("final flush: {e}"))?;
@@ -186,7 +191,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log {
             command: LogCommand::Verify { config, checkpoint },
         } => {
-            let (_, store) = open_store(&config)?;
+            let (loaded, store) = open_store(&config)?;
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut last_report = 0u64;
             let head = accesslog::verify_store(&store, |n| {
@@ -202,21 +207,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
+            // Checkpoints to hold the log against: a file kept by the operator, and the newest
+            // copy each witness holds (when federation is configured and the peers answer).
+            let mut checkpoints: Vec<(String, SignedEnvelope)> = Vec::new();
             if let Some(cp_path) = checkpoint {
                 let bytes = std::fs::read(&cp_path)
                     .with_context(|| format!("reading {}", cp_path.display()))?;
                 let env = SignedEnvelope::decode(bytes.as_slice())
                     .context("checkpoint file is not a signed envelope")?;
-                let payload =
-                    kronobarn_proto::envelope::open(&env, PayloadKind::Checkpoint, |id| {
-                        store
-                            .get(&crate::keys::signer(id))
-                            .ok()
-                            .flatten()
-                            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                            .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-                    })
-                    .map_err(|e| anyhow::anyhow!("checkpoint: {e}"))?;
+                checkpoints.push((format!("checkpoint {}", cp_path.display()), env));
+            }
+            if let Some(f) = &loaded.config.federation {
+                let roster = crate::roster::Roster::load(&f.roster)?;
+                let tls = crate::federation::delivery::PeerTls {
+                    ca_pem: roster.ca_pem.clone(),
+                    cert_pem: std::fs::read(&f.tls_cert)?,
+                    key_pem: std::fs::read(&f.tls_key)?,
+                };
+                for (peer, held) in crate::federation::witness::fetch_held(
+                    &roster,
+                    &loaded.config.organization,
+                    &tls,
+                )
+                .await
+                {
+                    match held {
+                        Ok(Some(env)) => checkpoints.push((format!("witness {peer}"), env)),
+                        Ok(None) => println!("witness {peer} holds no checkpoint of this log yet"),
+                        Err(e) => println!("witness {peer} could not be asked: {e}"),
+                    }
+                }
+            }
+            for (source, env) in &checkpoints {
+                let payload = kronobarn_proto::envelope::open(env, PayloadKind::Checkpoint, |id| {
+                    store
+                        .get(&crate::keys::signer(id))
+                        .ok()
+                        .flatten()
+                        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                })
+                .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
                 let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
                 let check = chain::check_against(head, &cp, |n| {
                     store
@@ -227,10 +258,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .and_then(|e| e.entry_hash.try_into().ok())
                 });
                 if let Err(e) = check {
-                    println!("FAILED: {e}");
+                    println!("FAILED against {source}: {e}");
                     return Ok(ExitCode::FAILURE);
                 }
-                println!("checkpoint of {} entries is contained in the log", cp.size);
+                println!(
+                    "{source}: its checkpoint of {} entries is contained in the log",
+                    cp.size
+                );
             }
             println!(
                 "ok: {} entries, every link and signature verified; head {}",

@@ -49,6 +49,9 @@ pub struct FederationConfig {
     /// How often to ask every peer for changes this node may have missed, in seconds (default 60).
     #[serde(default = "default_anti_entropy")]
     pub anti_entropy_secs: u64,
+    /// How often to send a signed log checkpoint to every peer to witness, in seconds (default 60).
+    #[serde(default = "default_anti_entropy")]
+    pub checkpoint_secs: u64,
 }
 
 fn default_anti_entropy() -> u64 {

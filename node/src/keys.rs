@@ -171,3 +171,13 @@ pub fn feed_version(key: &[u8]) -> Option<(u64, u32)> {
 pub fn cursor(peer: &str) -> Vec<u8> {
     format!("cursor/{peer}").into_bytes()
 }
+
+/// `witnessed/{org}`: the newest checkpoint of `org`'s log that this node witnessed.
+pub fn witnessed(org: &str) -> Vec<u8> {
+    format!("witnessed/{org}").into_bytes()
+}
+
+/// `witness/{org}`: `org`'s countersignature of this node's newest checkpoint.
+pub fn witness(org: &str) -> Vec<u8> {
+    format!("witness/{org}").into_bytes()
+}

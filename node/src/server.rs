@@ -46,15 +46,24 @@ impl Running {
         for tx in self.shutdown {
             let _ = tx.send(());
         }
-        for t in self.tasks {
-            t.await.context("server task")?.context("server")?;
+        // Graceful shutdown waits for open calls; clients that keep connections open (watchers)
+        // get a few seconds, then the servers are dropped.
+        for mut t in self.tasks {
+            match tokio::time::timeout(std::time::Duration::from_secs(3), &mut t).await {
+                Ok(r) => r.context("server task")?.context("server")?,
+                Err(_) => t.abort(),
+            }
         }
         Ok(())
     }
 
     /// Waits until a server stops (on error or shutdown).
-    pub async fn wait(mut self) -> anyhow::Result<()> {
-        let (r, _, _) = futures_util::future::select_all(self.tasks.drain(..)).await;
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        if self.tasks.is_empty() {
+            return Ok(());
+        }
+        let (r, i, _) = futures_util::future::select_all(self.tasks.iter_mut()).await;
+        self.tasks.remove(i);
         r.context("server task")?.context("server")?;
         Ok(())
     }
@@ -181,6 +190,14 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             .push(tokio::spawn(crate::federation::lease::renew(
                 node.clone(),
                 tls_material.clone(),
+                stop_rx.clone(),
+            )));
+        running
+            .workers
+            .push(tokio::spawn(crate::federation::witness::run(
+                node.clone(),
+                tls_material.clone(),
+                std::time::Duration::from_secs(f.checkpoint_secs),
                 stop_rx.clone(),
             )));
         running

@@ -12,3 +12,4 @@ pub mod outbox;
 pub mod receive;
 pub mod service;
 pub mod sync;
+pub mod witness;

@@ -158,8 +158,27 @@ impl FederationService for Federation {
 
     async fn witness_checkpoint(
         &self,
-        _req: Request<WitnessCheckpointRequest>,
+        req: Request<WitnessCheckpointRequest>,
     ) -> Result<Response<WitnessCheckpointResponse>, Status> {
-        Err(Status::unimplemented("WitnessCheckpoint is not built yet"))
+        let peer = self.peer(&req)?;
+        let Some(cp) = req.into_inner().checkpoint else {
+            return Ok(Response::new(WitnessCheckpointResponse {
+                countersignature: None,
+                held: self.node.witnessed_envelope(&peer),
+            }));
+        };
+        match self.node.witness(&self.roster, &peer, &cp) {
+            Ok(sig) => Ok(Response::new(WitnessCheckpointResponse {
+                countersignature: Some(sig),
+                held: Some(cp),
+            })),
+            Err(e @ crate::federation::witness::WitnessError::Invalid(_)) => {
+                Err(Status::invalid_argument(e.to_string()))
+            }
+            Err(e) => {
+                tracing::error!(peer = %peer, problem = %e, "a peer's checkpoint contradicts what this node witnessed");
+                Err(Status::failed_precondition(e.to_string()))
+            }
+        }
     }
 }

@@ -70,7 +70,7 @@ async fn county() -> Vec<TestNode> {
         .unwrap();
         let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
         config += &format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\nanti_entropy_secs = 1\n",
+            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n",
             ports[i]
         );
         std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
@@ -684,4 +684,49 @@ async fn a_receiver_catches_up_on_changes_its_outbox_copy_lost() {
                 .any(|f| f.fragment_id == w.fragment_id && f.version == w.version)
         );
     }
+}
+
+/// Witnessed checkpoints: peers keep the newest signed head of a node's log, so a log truncated
+/// after the fact no longer verifies, even though its own chain is intact.
+#[tokio::test]
+async fn witnesses_catch_a_truncated_log() {
+    let mut nodes = county().await;
+    let rektor = nodes[0].user("rektor", "ostra-skolan");
+    let mut at_vaxjo = nodes[0].client().await;
+    let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+    for _ in 0..5 {
+        at_vaxjo
+            .get_plan(rektor.req(GetPlanRequest {
+                plan_id: plan_id.clone(),
+            }))
+            .await
+            .unwrap();
+    }
+    // A graceful stop sends the last head to the witnesses.
+    nodes[0].stop();
+    let config = nodes[0].config();
+    let (ok, out) = nodes[0].run(&["log", "verify", "--config", config.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("witness region-kronoberg: its checkpoint")
+            && out.contains("witness polisen: its checkpoint"),
+        "{out}"
+    );
+
+    {
+        use kronobarn_node::keys;
+        use kronobarn_node::store::{Op, SledStore, Store};
+        let store = SledStore::open(&nodes[0].data_dir()).unwrap();
+        let size = keys::log_index(&store.last(keys::LOG).unwrap().unwrap().0).unwrap() + 1;
+        store
+            .apply((size - 3..size).map(|i| Op::Delete(keys::log(i))).collect())
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let (ok, out) = nodes[0].run(&["log", "verify", "--config", config.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("FAILED against witness") && out.contains("truncated"),
+        "{out}"
+    );
 }
