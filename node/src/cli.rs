@@ -56,6 +56,9 @@ enum Command {
         /// Operations per figure.
         #[arg(long, default_value_t = 5000)]
         ops: usize,
+        /// Revocations to time across the eleven-node county (0 skips the federation figures).
+        #[arg(long, default_value_t = 100)]
+        revocations: usize,
     },
 }
 
@@ -294,9 +297,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { ops } => {
+        Command::Bench { ops, revocations } => {
             init_tracing("text", "warn");
             crate::bench::run(ops).await?;
+            if revocations > 0 {
+                crate::bench::run_federation(ops, revocations).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
