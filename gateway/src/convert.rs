@@ -13,8 +13,15 @@ pub fn plan_state(view: &PlanView) -> PlanState {
     let mut participants = BTreeSet::new();
     let mut custodial_guardians = BTreeSet::new();
     if let Some(h) = &view.header {
+        // The header names its own responsible organisation; after a handover the old header still
+        // names the old one until the new home rewrites it.
+        let responsible = if h.responsible_organization.is_empty() {
+            &view.home_organization
+        } else {
+            &h.responsible_organization
+        };
         participants.insert(Unit {
-            organization: view.home_organization.clone(),
+            organization: responsible.clone(),
             unit: h.responsible_unit.clone(),
         });
         custodial_guardians.extend(

@@ -185,6 +185,26 @@ pub trait Backend: Send + Sync + 'static {
         revocation: Revocation,
     ) -> impl Future<Output = BackendResult<Revocation>> + Send;
 
+    /// Offers the plan's responsibility to another organisation (this node must be responsible).
+    fn offer_handover(
+        &self,
+        actor: &Actor,
+        offer: kronobarn_proto::v1::Handover,
+    ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
+
+    /// Accepts the open offer of the plan's responsibility made to this organisation.
+    fn accept_handover(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+    ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
+
+    /// The open offer of the plan's responsibility, if any.
+    fn pending_handover(
+        &self,
+        plan_id: &str,
+    ) -> BackendResult<Option<kronobarn_proto::v1::Handover>>;
+
     /// Appends records to the access log; returns when they are durable.
     fn log_access(
         &self,

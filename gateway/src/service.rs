@@ -7,13 +7,14 @@ use futures_util::Stream;
 use kronobarn_policy::{Decision, FragmentFacts, Requester, decide_read, decide_write, takes_part};
 use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
-    AccessAction, AccessRecord, Category, CreatePlanRequest, CreatePlanResponse,
-    Decision as WireDecision, GetConsentStatusRequest, GetConsentStatusResponse,
-    GetFragmentRequest, GetFragmentResponse, GetPlanRequest, GetPlanResponse, ListAccessLogRequest,
-    ListAccessLogResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
-    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
-    RevokeConsentRequest, RevokeConsentResponse, WatchPlanRequest, WatchPlanResponse,
-    WithheldFragment, watch_plan_response::Event,
+    AcceptResponsibilityRequest, AcceptResponsibilityResponse, AccessAction, AccessRecord,
+    Category, CreatePlanRequest, CreatePlanResponse, Decision as WireDecision,
+    GetConsentStatusRequest, GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse,
+    GetPlanRequest, GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListPlansRequest,
+    ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
+    RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
+    TransferResponsibilityRequest, TransferResponsibilityResponse, WatchPlanRequest,
+    WatchPlanResponse, WithheldFragment, watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, civil_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -480,6 +481,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             rec.reason = "revocation-recorded-here".into();
             self.backend.log_access(vec![rec]).await?;
             return Ok(Response::new(GetConsentStatusResponse {
+                pending_handover: None,
                 revocation_status: self.backend.revocation_status(&view.plan_id)?,
                 revocations_in_force: view
                     .revocations
@@ -509,6 +511,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .unwrap_or_default();
         let revocation_status = self.backend.revocation_status(&view.plan_id)?;
         Ok(Response::new(GetConsentStatusResponse {
+            pending_handover: self.backend.pending_handover(&view.plan_id)?,
             revocation_status,
             revocations_in_force: view
                 .revocations
@@ -552,6 +555,62 @@ impl<B: Backend> PlanService for PlanApi<B> {
             checkpoint: Some(page.checkpoint),
             log_public_key: page.public_key,
             next_page_token: page.next_after.map(|n| n.to_string()).unwrap_or_default(),
+        }))
+    }
+
+    async fn transfer_responsibility(
+        &self,
+        req: Request<TransferResponsibilityRequest>,
+    ) -> Result<Response<TransferResponsibilityResponse>, Status> {
+        let who = self.caller(&req)?;
+        let req = req.into_inner();
+        let view = self.facts(&req.plan_id)?;
+        self.need_to_know(&who, &view, "responsibility").await?;
+        validate::slug("to_organization", &req.to_organization).map_err(invalid)?;
+        validate::slug("to_unit", &req.to_unit).map_err(invalid)?;
+        let contact_name = req
+            .to_contact
+            .as_ref()
+            .map(|c| c.name.trim().to_string())
+            .unwrap_or_default();
+        if contact_name.is_empty() {
+            return Err(Status::invalid_argument("to_contact.name: is required"));
+        }
+        if !view.policy_state().has_organization(&req.to_organization) {
+            return Err(Status::failed_precondition(format!(
+                "to_organization: {} takes no part in the plan; add it as a participant first",
+                req.to_organization
+            )));
+        }
+        let offer = kronobarn_proto::v1::Handover {
+            plan_id: req.plan_id,
+            to_organization: req.to_organization,
+            to_unit: req.to_unit,
+            to_contact: req.to_contact,
+            ..Default::default()
+        };
+        let offer = self.backend.offer_handover(&who, offer).await?;
+        tracing::info!(plan = %offer.plan_id, to = %offer.to_organization, "responsibility offered");
+        Ok(Response::new(TransferResponsibilityResponse {
+            offer: Some(offer),
+        }))
+    }
+
+    async fn accept_responsibility(
+        &self,
+        req: Request<AcceptResponsibilityRequest>,
+    ) -> Result<Response<AcceptResponsibilityResponse>, Status> {
+        let who = self.caller(&req)?;
+        let view = self.facts(&req.get_ref().plan_id)?;
+        if !view.policy_state().has_organization(&who.organization) {
+            return Err(Status::permission_denied(
+                "this organisation takes no part in the plan",
+            ));
+        }
+        let handover = self.backend.accept_handover(&who, &view.plan_id).await?;
+        tracing::info!(plan = %handover.plan_id, from = %handover.from_organization, "responsibility accepted");
+        Ok(Response::new(AcceptResponsibilityResponse {
+            handover: Some(handover),
         }))
     }
 

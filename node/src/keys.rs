@@ -181,3 +181,22 @@ pub fn witnessed(org: &str) -> Vec<u8> {
 pub fn witness(org: &str) -> Vec<u8> {
     format!("witness/{org}").into_bytes()
 }
+
+/// `handover/{plan_id}`: an open offer of the plan's responsibility (made or received here).
+pub fn handover(plan_id: &str) -> Vec<u8> {
+    format!("handover/{plan_id}").into_bytes()
+}
+
+/// `handed/{plan_id}/{sequence BE}`: accepted handovers, the plan's chain of responsibility.
+pub fn handed(plan_id: &str, sequence: u64) -> Vec<u8> {
+    [
+        format!("handed/{plan_id}/").as_bytes(),
+        &sequence.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// `handed/{plan_id}/`.
+pub fn handeds(plan_id: &str) -> Vec<u8> {
+    format!("handed/{plan_id}/").into_bytes()
+}

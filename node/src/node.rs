@@ -450,7 +450,11 @@ impl Node {
         let existing = self.stored_fragment(&plan_id, &fragment.fragment_id)?;
         let existing = existing.as_ref();
         match (existing, expected) {
-            (Some(old), _) if old.fragment.home_organization != self.organization => {
+            // The header moves with the responsibility: after a handover the new home rewrites it.
+            (Some(old), _)
+                if old.fragment.home_organization != self.organization
+                    && !(is_header && record.home_organization == self.organization) =>
+            {
                 return Err(BackendError::PermissionDenied(format!(
                     "not-home: fragment {} is homed at {}; only {} may write it",
                     old.fragment.fragment_id,
@@ -701,6 +705,17 @@ impl Backend for Node {
                     record.home_organization
                 )));
             }
+            if self
+                .store
+                .get(&keys::handover(&plan_id))
+                .map_err(internal)?
+                .is_some()
+            {
+                return Err(BackendError::Stale(
+                    "a handover of this plan is open: consent is recorded by whoever is responsible once it is accepted"
+                        .into(),
+                ));
+            }
             let current = match self
                 .store
                 .last(&keys::consents(&plan_id))
@@ -823,6 +838,29 @@ impl Backend for Node {
         self.outbox_notify.notify_waiters();
         self.publish(&plan_id, PlanEvent::Revocation(revocation.clone()));
         Ok(revocation)
+    }
+
+    async fn offer_handover(
+        &self,
+        actor: &Actor,
+        offer: kronobarn_proto::v1::Handover,
+    ) -> BackendResult<kronobarn_proto::v1::Handover> {
+        self.offer_handover_impl(actor, offer).await
+    }
+
+    async fn accept_handover(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+    ) -> BackendResult<kronobarn_proto::v1::Handover> {
+        self.accept_handover_impl(actor, plan_id).await
+    }
+
+    fn pending_handover(
+        &self,
+        plan_id: &str,
+    ) -> BackendResult<Option<kronobarn_proto::v1::Handover>> {
+        self.pending_handover_impl(plan_id)
     }
 
     async fn log_access(&self, records: Vec<AccessRecord>) -> BackendResult<()> {

@@ -7,6 +7,7 @@
 //! sending side (outbox and delivery), anti-entropy, leases, checkpoint witnessing.
 
 pub mod delivery;
+pub mod handover;
 pub mod lease;
 pub mod outbox;
 pub mod receive;

@@ -162,6 +162,9 @@ impl Node {
                     .map_err(|e| Refusal::Invalid(format!("revocation: {e}")))?;
                 self.admit_revocation(peer, &signer, r, env, hash)
             }
+            PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance => {
+                self.admit_handover(roster, peer, &signer, kind, env)
+            }
             other => Err(Refusal::Invalid(format!(
                 "{} cannot be pushed",
                 other.as_str_name()
@@ -222,7 +225,9 @@ impl Node {
             .stored_fragment(&plan_id, &f.fragment_id)
             .map_err(internal)?
         {
-            if old.fragment.home_organization != f.home_organization {
+            let header_moved = f.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID
+                && view.home_organization == f.home_organization;
+            if old.fragment.home_organization != f.home_organization && !header_moved {
                 return Err(Refusal::SignerNotAuthor {
                     signer: signer.into(),
                     author: old.fragment.home_organization,

@@ -45,12 +45,15 @@ impl Federation {
     }
 }
 
-/// Consents and revocations go ahead of fragments, so a fragment is judged by the newest consent.
-fn priority(kind: i32) -> u8 {
+/// Handovers, then revocations, then consents go ahead of fragments, so everything is judged by
+/// the newest responsibility and consent.
+pub(crate) fn priority(kind: i32) -> u8 {
     match PayloadKind::try_from(kind) {
-        Ok(PayloadKind::Revocation) => 0,
-        Ok(PayloadKind::Consent) => 1,
-        _ => 2,
+        // Who is responsible decides whose consents count, so handovers go first.
+        Ok(PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance) => 0,
+        Ok(PayloadKind::Revocation) => 1,
+        Ok(PayloadKind::Consent) => 2,
+        _ => 3,
     }
 }
 

@@ -730,3 +730,180 @@ async fn witnesses_catch_a_truncated_log() {
         "{out}"
     );
 }
+
+/// Responsibility handover: the old and the new responsible organisation both sign; the consent
+/// home moves with it; at no point can both, or neither, record consent.
+#[tokio::test]
+async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it() {
+    use kronobarn_proto::v1::{
+        AcceptResponsibilityRequest, Contact, TransferResponsibilityRequest,
+    };
+    let nodes = county().await;
+    let rektor = nodes[0].user("rektor", "ostra-skolan");
+    let psykolog = nodes[1].user("psykolog", "bup");
+    let mut at_vaxjo = nodes[0].client().await;
+    let mut at_region = nodes[1].client().await;
+    let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+    let p = Fragment {
+        plan_id: plan_id.clone(),
+        body: Some(Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bup".into(),
+            contact: None,
+        })),
+        ..Default::default()
+    };
+    at_vaxjo.put_fragment(rektor.req(put(p))).await.unwrap();
+    let mut c = consent(&plan_id, &["g1", "g2"]);
+    c.grants = vec![Grant {
+        organization: "region-kronoberg".into(),
+        categories: vec![Category::Identity as i32, Category::Participants as i32],
+    }];
+    at_vaxjo
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c.clone()),
+            expected_previous_version: 0,
+        }))
+        .await
+        .unwrap();
+
+    // Nobody but the responsible organisation can offer, and only to a participant.
+    let e = at_region
+        .transfer_responsibility(psykolog.req(TransferResponsibilityRequest {
+            plan_id: plan_id.clone(),
+            to_organization: "region-kronoberg".into(),
+            to_unit: "bup".into(),
+            to_contact: Some(Contact {
+                name: "Psykolog Påhittad".into(),
+                ..Default::default()
+            }),
+        }))
+        .await;
+    assert!(e.is_err(), "the region is not responsible");
+    let e = at_vaxjo
+        .transfer_responsibility(rektor.req(TransferResponsibilityRequest {
+            plan_id: plan_id.clone(),
+            to_organization: "polisen".into(),
+            to_unit: "ungdom".into(),
+            to_contact: Some(Contact {
+                name: "Polis Påhittad".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+
+    let offer = at_vaxjo
+        .transfer_responsibility(rektor.req(TransferResponsibilityRequest {
+            plan_id: plan_id.clone(),
+            to_organization: "region-kronoberg".into(),
+            to_unit: "bup".into(),
+            to_contact: Some(Contact {
+                name: "Psykolog Påhittad".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .offer
+        .unwrap();
+    assert_eq!(offer.from_organization, "vaxjo-kommun");
+    // While the offer is open the old home records no consent, and the new one cannot yet.
+    let e = at_vaxjo
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c.clone()),
+            expected_previous_version: 1,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    eventually(
+        Duration::from_secs(20),
+        "the offer to reach the region",
+        || {
+            let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+            async move {
+                let s = api
+                    .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner();
+                s.pending_handover
+                    .filter(|h| h.to_organization == "region-kronoberg")
+            }
+        },
+    )
+    .await;
+    let e = at_region
+        .record_consent(psykolog.req(RecordConsentRequest {
+            consent: Some(c.clone()),
+            expected_previous_version: 1,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+
+    // The region accepts: it is responsible and the consent home from now on.
+    at_region
+        .accept_responsibility(psykolog.req(AcceptResponsibilityRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap();
+    let mut c2 = c.clone();
+    c2.grants = vec![Grant {
+        organization: "vaxjo-kommun".into(),
+        categories: vec![Category::Identity as i32, Category::Participants as i32],
+    }];
+    let recorded = at_region
+        .record_consent(psykolog.req(RecordConsentRequest {
+            consent: Some(c2),
+            expected_previous_version: 1,
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent
+        .unwrap();
+    assert_eq!(
+        (recorded.consent_version, recorded.consent_home.as_str()),
+        (2, "region-kronoberg")
+    );
+
+    // The old home learns of the acceptance and of the new consent; it can no longer record one.
+    eventually(
+        Duration::from_secs(20),
+        "Växjö to see the region as responsible",
+        || {
+            let (mut api, who, p) = (at_vaxjo.clone(), rektor.clone(), plan_id.clone());
+            async move {
+                let plan = api
+                    .get_plan(who.req(GetPlanRequest { plan_id: p.clone() }))
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .plan?;
+                let s = api
+                    .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner();
+                (plan.home_organization == "region-kronoberg"
+                    && s.consent?.consent_version == 2
+                    && s.pending_handover.is_none())
+                .then_some(())
+            }
+        },
+    )
+    .await;
+    let e = at_vaxjo
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c),
+            expected_previous_version: 2,
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+}
