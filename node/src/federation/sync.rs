@@ -104,6 +104,16 @@ impl Node {
             Ok(PayloadKind::Revocation) => {
                 Revocation::decode(env.payload.as_slice()).map(|r| r.plan_id)
             }
+            Ok(PayloadKind::HandoverAcceptance) => {
+                kronobarn_proto::v1::HandoverAcceptance::decode(env.payload.as_slice()).map(|a| {
+                    a.offer
+                        .and_then(|o| {
+                            kronobarn_proto::v1::Handover::decode(o.payload.as_slice()).ok()
+                        })
+                        .map(|h| h.plan_id)
+                        .unwrap_or_default()
+                })
+            }
             _ => return Ok(false),
         }
         .map_err(|e| e.to_string())?;
