@@ -140,12 +140,22 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
         let Some(c) = client.as_mut() else { continue };
         let envelopes: Vec<SignedEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
         match c.push(PushRequest { envelopes }).await {
-            Ok(resp) => {
-                backoff = BACKOFF_MIN;
-                if let Err(e) = settle(&node, &name, &batch, resp.into_inner().results).await {
-                    tracing::error!(peer = %name, error = %e, "cannot record deliveries");
+            Ok(resp) => match settle(&node, &name, &batch, resp.into_inner().results).await {
+                Ok(n) if n > 0 => backoff = BACKOFF_MIN,
+                // The peer answered but could not take anything (e.g. its storage failed): wait
+                // rather than send the same batch again at once.
+                Ok(_) => {
+                    if wait(&mut backoff, &mut stop).await {
+                        return;
+                    }
                 }
-            }
+                Err(e) => {
+                    tracing::error!(peer = %name, error = %e, "cannot record deliveries");
+                    if wait(&mut backoff, &mut stop).await {
+                        return;
+                    }
+                }
+            },
             Err(status) => {
                 tracing::debug!(peer = %name, code = ?status.code(), "push failed");
                 client = None;
@@ -175,7 +185,7 @@ async fn settle(
     peer: &str,
     batch: &[(Vec<u8>, SignedEnvelope)],
     results: Vec<kronobarn_proto::federation::PushResult>,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let mut ops = Vec::new();
     let mut records = Vec::new();
     let prefix = keys::outbox(peer).len();
@@ -239,8 +249,10 @@ async fn settle(
             ..Default::default()
         });
     }
+    let settled = records.len();
     node.access_log_handle()
         .append_with(&records, ops)
         .map_err(|e| e.to_string())?;
-    node.durable().await.map_err(|e| e.to_string())
+    node.durable().await.map_err(|e| e.to_string())?;
+    Ok(settled)
 }

@@ -43,13 +43,29 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
             return;
         }
     };
+    // One connection per consent home per round, however many plans it leases.
+    let mut clients = std::collections::HashMap::new();
     for (k, home) in wanted {
         let plan_id = String::from_utf8_lossy(&k[keys::WANTED_LEASES.len()..]).into_owned();
         let home = String::from_utf8_lossy(&home).into_owned();
         let Some(member) = roster.member(&home) else {
             continue;
         };
-        if let Err(e) = renew_one(node, member, tls, &plan_id).await {
+        if !clients.contains_key(&home) {
+            match connect(member, tls).await {
+                Ok(c) => {
+                    clients.insert(home.clone(), c);
+                }
+                Err(e) => {
+                    tracing::debug!(home = %home, error = %e, "consent home unreachable");
+                    continue;
+                }
+            }
+        }
+        let Some(client) = clients.get_mut(&home) else {
+            continue;
+        };
+        if let Err(e) = renew_one(node, member, client, &plan_id).await {
             tracing::debug!(plan = %plan_id, home = %home, error = %e, "lease not renewed");
         }
     }
@@ -58,7 +74,9 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
 async fn renew_one(
     node: &Node,
     home: &crate::roster::Member,
-    tls: &PeerTls,
+    client: &mut kronobarn_proto::federation::federation_service_client::FederationServiceClient<
+        tonic::transport::Channel,
+    >,
     plan_id: &str,
 ) -> Result<(), String> {
     let view = kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
@@ -67,7 +85,6 @@ async fn renew_one(
     let Some(consent) = view.consent else {
         return Ok(());
     };
-    let mut client = connect(home, tls).await?;
     let resp = client
         .renew_lease(RenewLeaseRequest {
             plan_id: plan_id.into(),
