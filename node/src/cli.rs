@@ -44,6 +44,11 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
+    /// Work with configuration files.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Work with the access log.
     Log {
         #[command(subcommand)]
@@ -59,6 +64,15 @@ enum Command {
         /// Revocations to time across the eleven-node county (0 skips the federation figures).
         #[arg(long, default_value_t = 100)]
         revocations: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigCommand {
+    /// Check a node configuration (and its roster, keys and certificates) without starting.
+    Check {
+        /// The config file.
+        file: PathBuf,
     },
 }
 
@@ -295,6 +309,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log.head().size,
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config {
+            command: ConfigCommand::Check { file },
+        } => {
+            let loaded = Config::load(&file)?;
+            let c = &loaded.config;
+            crate::pki::read_signing_key(&c.signing_key)?;
+            let mut lines = vec![format!(
+                "organisation {}, client API on {}",
+                c.organization, loaded.listen
+            )];
+            if let Some(f) = &c.federation {
+                let roster = crate::roster::Roster::load(&f.roster)?;
+                if roster.member(&c.organization).is_none() {
+                    anyhow::bail!(
+                        "federation.roster: {} is not a member of {}",
+                        c.organization,
+                        f.roster.display()
+                    );
+                }
+                lines.push(format!(
+                    "federation on {} with {} roster members, leases {} s",
+                    loaded
+                        .federation_listen
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                    roster.members().count(),
+                    f.lease_ttl_secs
+                ));
+            }
+            println!("ok: {}", lines.join("; "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { ops, revocations } => {

@@ -25,3 +25,27 @@ fn the_county_demo_tells_the_whole_story() {
         "the demo never prints the identity number"
     );
 }
+
+#[test]
+fn config_check_names_the_bad_field_without_starting() {
+    let node = crate::harness::TestNode::init("vaxjo-kommun");
+    let config = node.config();
+    let (ok, out) = node.run(&["config", "check", config.to_str().unwrap()]);
+    assert!(
+        ok && out.starts_with("ok: organisation vaxjo-kommun"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("listen = \"127.0.0.1:0\"", "listen = \"not-an-address\""),
+    )
+    .unwrap();
+    let (ok, out) = node.run(&["config", "check", config.to_str().unwrap()]);
+    assert!(!ok && out.contains("client_api.listen"), "{out}");
+    std::fs::write(&config, &text).unwrap();
+    let key = node.dir.path().join("keys/signing.key");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (ok, out) = node.run(&["config", "check", config.to_str().unwrap()]);
+    assert!(!ok && out.contains("chmod 600"), "{out}");
+}
