@@ -44,6 +44,15 @@ enum Command {
         #[arg(long)]
         ready_file: Option<PathBuf>,
     },
+    /// Ask a running node whether it serves (gRPC health over TLS), for probes and scripts.
+    Health {
+        /// The node's config file (its listen address and CA are used).
+        #[arg(long)]
+        config: PathBuf,
+        /// CA (PEM) to trust for the node's certificate; defaults to client_api.client_ca.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -310,6 +319,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { config, ca } => {
+            let loaded = Config::load(&config)?;
+            let ca = ca
+                .or(loaded.config.client_api.client_ca.clone())
+                .context("--ca: no CA given and the config names no client_api.client_ca")?;
+            let ca = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
+            let mut addr = loaded.listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+                .domain_name("localhost");
+            let channel = tonic::transport::Channel::from_shared(format!("https://{addr}"))?
+                .tls_config(tls)?
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .timeout(std::time::Duration::from_secs(3))
+                .connect()
+                .await
+                .with_context(|| format!("cannot reach the node at {addr}"))?;
+            let status = tonic_health::pb::health_client::HealthClient::new(channel)
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await?
+                .into_inner()
+                .status();
+            println!("{}", status.as_str_name());
+            Ok(
+                if status == tonic_health::pb::health_check_response::ServingStatus::Serving {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                },
+            )
         }
         Command::Config {
             command: ConfigCommand::Check { file },

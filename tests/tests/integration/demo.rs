@@ -49,3 +49,35 @@ fn config_check_names_the_bad_field_without_starting() {
     let (ok, out) = node.run(&["config", "check", config.to_str().unwrap()]);
     assert!(!ok && out.contains("chmod 600"), "{out}");
 }
+
+#[tokio::test]
+async fn health_subcommand_answers_for_probes() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let node = crate::harness::TestNode::start_with("vaxjo-kommun", |dir| {
+        let config = dir.join("kronobarn.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+        )
+        .unwrap();
+    })
+    .await;
+    let config = node.config();
+    let (ok, out) = node.run(&["health", "--config", config.to_str().unwrap()]);
+    assert!(ok && out.trim() == "SERVING", "{out}");
+    drop(node);
+    let other = crate::harness::TestNode::init("alvesta-kommun");
+    let text = std::fs::read_to_string(other.config()).unwrap();
+    std::fs::write(
+        other.config(),
+        text.replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let (ok, out) = other.run(&["health", "--config", other.config().to_str().unwrap()]);
+    assert!(!ok && out.contains("cannot reach"), "{out}");
+}
