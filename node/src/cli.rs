@@ -53,6 +53,11 @@ enum Command {
         #[arg(long)]
         ca: Option<PathBuf>,
     },
+    /// Development PKI: a county CA, node folders and the roster for a whole federation.
+    Pki {
+        #[command(subcommand)]
+        command: PkiCommand,
+    },
     /// Work with configuration files.
     Config {
         #[command(subcommand)]
@@ -73,6 +78,25 @@ enum Command {
         /// Revocations to time across the eleven-node county (0 skips the federation figures).
         #[arg(long, default_value_t = 100)]
         revocations: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PkiCommand {
+    /// Write a county CA, one node folder per member and their shared roster.
+    County {
+        /// Folder to write into (must not hold a node folder of the same name).
+        #[arg(long)]
+        dir: PathBuf,
+        /// A member as ORGANISATION=HOST: its id and the host name peers reach it by; repeat.
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+        /// Federation port on every host.
+        #[arg(long, default_value_t = 7501)]
+        federation_port: u16,
+        /// Client API address every node listens on.
+        #[arg(long, default_value = "0.0.0.0:7443")]
+        client_listen: String,
     },
 }
 
@@ -318,6 +342,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 log.head().size,
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pki { command: PkiCommand::County { dir, members, federation_port, client_listen } } => {
+            let mut placements = Vec::new();
+            for m in &members {
+                let (org, host) = m.split_once('=').with_context(|| format!("--member {m}: expected ORGANISATION=HOST"))?;
+                let kind = crate::county::KRONOBERG
+                    .iter()
+                    .find(|(o, _, _)| *o == org)
+                    .map_or(crate::roster::Kind::Municipality, |(_, _, k)| *k);
+                placements.push(crate::county::Placement {
+                    organization: org.to_string(),
+                    name: org.to_string(),
+                    kind,
+                    host: host.to_string(),
+                    federation_port,
+                    client_listen: client_listen.clone(),
+                    federation_listen: format!("0.0.0.0:{federation_port}"),
+                });
+            }
+            let written = crate::county::write(&dir, &placements, 300)?;
+            println!("Wrote a development county in {}:", dir.display());
+            println!("  county-ca.crt, roster.toml ({} members)", written.len());
+            for w in &written {
+                println!("  {}/  config {}", w.organization, w.init.config_path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Health { config, ca } => {

@@ -48,64 +48,91 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// Writes a node folder per organisation under `dir` (one CA, one roster, federation on
-/// loopback) and starts every node. `lease_ttl_secs` is the lease lifetime.
-pub async fn start(
-    dir: &Path,
-    orgs: &[(&str, &str, Kind)],
-    lease_ttl_secs: u64,
-) -> anyhow::Result<Vec<Member>> {
+/// Where one member listens, for [`write`].
+pub struct Placement {
+    /// Organisation id.
+    pub organization: String,
+    /// Display name.
+    pub name: String,
+    /// Kind of organisation.
+    pub kind: Kind,
+    /// Host name or address peers use to reach it.
+    pub host: String,
+    /// Federation port.
+    pub federation_port: u16,
+    /// Client API address it listens on, e.g. "127.0.0.1:0" or "0.0.0.0:7443".
+    pub client_listen: String,
+    /// Federation address it listens on, e.g. "127.0.0.1:7501" or "0.0.0.0:7501".
+    pub federation_listen: String,
+}
+
+/// A member's folder as written by [`write`].
+pub struct Written {
+    /// Organisation id.
+    pub organization: String,
+    /// Display name.
+    pub name: String,
+    /// What `init` wrote.
+    pub init: Initialised,
+}
+
+/// Writes one node folder per member under `dir`, a development county CA (`county-ca.crt`) and
+/// the roster (`roster.toml`) they share, each config with federation switched on.
+pub fn write(dir: &Path, members: &[Placement], lease_ttl_secs: u64) -> anyhow::Result<Vec<Written>> {
     let ca = DevCa::new("Kronobarn development county CA")?;
-    let mut folders = Vec::new();
-    let mut roster =
-        "# Development roster written by the demo.\nca = \"county-ca.crt\"\n\n".to_string();
-    for (org, name, kind) in orgs {
-        let folder = dir.join(org);
-        let init = crate::init::init(&folder, org, "127.0.0.1:0")?;
+    let mut roster = "# Development roster.\nca = \"county-ca.crt\"\n\n".to_string();
+    let mut written = Vec::new();
+    for m in members {
+        let folder = dir.join(&m.organization);
+        let init = crate::init::init(&folder, &m.organization, &m.client_listen)?;
         let key = crate::pki::read_signing_key(&folder.join("keys/signing.key"))?;
-        let port = free_port()?;
         roster.push_str(&toml::to_string(&RosterMember {
             member: vec![crate::roster::MemberEntry {
-                organization: org.to_string(),
-                name: name.to_string(),
-                kind: *kind,
-                endpoint: format!("https://127.0.0.1:{port}"),
+                organization: m.organization.clone(),
+                name: m.name.clone(),
+                kind: m.kind,
+                endpoint: format!("https://{}:{}", m.host, m.federation_port),
                 signing_key: hex::encode(key.verifying_key().as_bytes()),
             }],
         })?);
         roster.push('\n');
-        folders.push((org.to_string(), name.to_string(), folder, init, port));
+        let cert = ca.leaf(&m.organization, &[m.organization.as_str(), m.host.as_str()])?;
+        write_file(&folder.join("tls/federation.crt"), cert.cert_pem.as_bytes(), false)?;
+        write_file(&folder.join("tls/federation.key"), cert.key_pem.as_bytes(), true)?;
+        let mut config = std::fs::read_to_string(&init.config_path)?;
+        config.push_str(&format!(
+            "\n[federation]\nlisten = \"{}\"\nroster = \"../roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {lease_ttl_secs}\n",
+            m.federation_listen
+        ));
+        std::fs::write(&init.config_path, config)?;
+        written.push(Written { organization: m.organization.clone(), name: m.name.clone(), init });
     }
     write_file(&dir.join("county-ca.crt"), ca.cert_pem.as_bytes(), false)?;
     write_file(&dir.join("roster.toml"), roster.as_bytes(), false)?;
-    let mut members = Vec::new();
-    for (org, name, folder, init, port) in folders {
-        let cert = ca.leaf(&org, &[&org])?;
-        write_file(
-            &folder.join("tls/federation.crt"),
-            cert.cert_pem.as_bytes(),
-            false,
-        )?;
-        write_file(
-            &folder.join("tls/federation.key"),
-            cert.key_pem.as_bytes(),
-            true,
-        )?;
-        let mut config = std::fs::read_to_string(&init.config_path)?;
-        config.push_str(&format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{port}\"\nroster = \"../roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {lease_ttl_secs}\n"
-        ));
-        std::fs::write(&init.config_path, config)?;
-        let loaded = Config::load(&init.config_path)?;
-        let running = crate::server::start(&loaded)
-            .await
-            .with_context(|| format!("starting {org}"))?;
-        members.push(Member {
-            organization: org,
-            name,
-            init,
-            running,
+    Ok(written)
+}
+
+/// Writes a node folder per organisation under `dir` (one CA, one roster, federation on
+/// loopback) and starts every node in this process. `lease_ttl_secs` is the lease lifetime.
+pub async fn start(dir: &Path, orgs: &[(&str, &str, Kind)], lease_ttl_secs: u64) -> anyhow::Result<Vec<Member>> {
+    let mut placements = Vec::new();
+    for (org, name, kind) in orgs {
+        let port = free_port()?;
+        placements.push(Placement {
+            organization: org.to_string(),
+            name: name.to_string(),
+            kind: *kind,
+            host: "127.0.0.1".into(),
+            federation_port: port,
+            client_listen: "127.0.0.1:0".into(),
+            federation_listen: format!("127.0.0.1:{port}"),
         });
+    }
+    let mut members = Vec::new();
+    for w in write(dir, &placements, lease_ttl_secs)? {
+        let loaded = Config::load(&w.init.config_path)?;
+        let running = crate::server::start(&loaded).await.with_context(|| format!("starting {}", w.organization))?;
+        members.push(Member { organization: w.organization, name: w.name, init: w.init, running });
     }
     Ok(members)
 }
