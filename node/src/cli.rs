@@ -344,10 +344,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Pki { command: PkiCommand::County { dir, members, federation_port, client_listen } } => {
+        Command::Pki {
+            command:
+                PkiCommand::County {
+                    dir,
+                    members,
+                    federation_port,
+                    client_listen,
+                },
+        } => {
             let mut placements = Vec::new();
             for m in &members {
-                let (org, host) = m.split_once('=').with_context(|| format!("--member {m}: expected ORGANISATION=HOST"))?;
+                let (org, host) = m
+                    .split_once('=')
+                    .with_context(|| format!("--member {m}: expected ORGANISATION=HOST"))?;
                 let kind = crate::county::KRONOBERG
                     .iter()
                     .find(|(o, _, _)| *o == org)
@@ -366,7 +376,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Wrote a development county in {}:", dir.display());
             println!("  county-ca.crt, roster.toml ({} members)", written.len());
             for w in &written {
-                println!("  {}/  config {}", w.organization, w.init.config_path.display());
+                println!(
+                    "  {}/  config {}",
+                    w.organization,
+                    w.init.config_path.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -78,7 +78,11 @@ pub struct Written {
 
 /// Writes one node folder per member under `dir`, a development county CA (`county-ca.crt`) and
 /// the roster (`roster.toml`) they share, each config with federation switched on.
-pub fn write(dir: &Path, members: &[Placement], lease_ttl_secs: u64) -> anyhow::Result<Vec<Written>> {
+pub fn write(
+    dir: &Path,
+    members: &[Placement],
+    lease_ttl_secs: u64,
+) -> anyhow::Result<Vec<Written>> {
     let ca = DevCa::new("Kronobarn development county CA")?;
     let mut roster = "# Development roster.\nca = \"county-ca.crt\"\n\n".to_string();
     let mut written = Vec::new();
@@ -97,15 +101,27 @@ pub fn write(dir: &Path, members: &[Placement], lease_ttl_secs: u64) -> anyhow::
         })?);
         roster.push('\n');
         let cert = ca.leaf(&m.organization, &[m.organization.as_str(), m.host.as_str()])?;
-        write_file(&folder.join("tls/federation.crt"), cert.cert_pem.as_bytes(), false)?;
-        write_file(&folder.join("tls/federation.key"), cert.key_pem.as_bytes(), true)?;
+        write_file(
+            &folder.join("tls/federation.crt"),
+            cert.cert_pem.as_bytes(),
+            false,
+        )?;
+        write_file(
+            &folder.join("tls/federation.key"),
+            cert.key_pem.as_bytes(),
+            true,
+        )?;
         let mut config = std::fs::read_to_string(&init.config_path)?;
         config.push_str(&format!(
             "\n[federation]\nlisten = \"{}\"\nroster = \"../roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {lease_ttl_secs}\n",
             m.federation_listen
         ));
         std::fs::write(&init.config_path, config)?;
-        written.push(Written { organization: m.organization.clone(), name: m.name.clone(), init });
+        written.push(Written {
+            organization: m.organization.clone(),
+            name: m.name.clone(),
+            init,
+        });
     }
     write_file(&dir.join("county-ca.crt"), ca.cert_pem.as_bytes(), false)?;
     write_file(&dir.join("roster.toml"), roster.as_bytes(), false)?;
@@ -114,7 +130,11 @@ pub fn write(dir: &Path, members: &[Placement], lease_ttl_secs: u64) -> anyhow::
 
 /// Writes a node folder per organisation under `dir` (one CA, one roster, federation on
 /// loopback) and starts every node in this process. `lease_ttl_secs` is the lease lifetime.
-pub async fn start(dir: &Path, orgs: &[(&str, &str, Kind)], lease_ttl_secs: u64) -> anyhow::Result<Vec<Member>> {
+pub async fn start(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+) -> anyhow::Result<Vec<Member>> {
     let mut placements = Vec::new();
     for (org, name, kind) in orgs {
         let port = free_port()?;
@@ -131,8 +151,15 @@ pub async fn start(dir: &Path, orgs: &[(&str, &str, Kind)], lease_ttl_secs: u64)
     let mut members = Vec::new();
     for w in write(dir, &placements, lease_ttl_secs)? {
         let loaded = Config::load(&w.init.config_path)?;
-        let running = crate::server::start(&loaded).await.with_context(|| format!("starting {}", w.organization))?;
-        members.push(Member { organization: w.organization, name: w.name, init: w.init, running });
+        let running = crate::server::start(&loaded)
+            .await
+            .with_context(|| format!("starting {}", w.organization))?;
+        members.push(Member {
+            organization: w.organization,
+            name: w.name,
+            init: w.init,
+            running,
+        });
     }
     Ok(members)
 }
