@@ -74,6 +74,26 @@ impl<B: Backend> PlanApi<B> {
         view.ok_or_else(|| Status::not_found(format!("plan {plan_id} not found at this node")))
     }
 
+    /// Writes access records (durably) and counts their decisions; metric labels carry no
+    /// personal data: action, decision and reason code only.
+    async fn log(&self, records: Vec<AccessRecord>) -> Result<(), Status> {
+        for r in &records {
+            Self::count(r);
+        }
+        self.backend.log_access(records).await?;
+        Ok(())
+    }
+
+    fn count(rec: &AccessRecord) {
+        metrics::counter!(
+            "kronobarn_client_access_total",
+            "action" => AccessAction::try_from(rec.action).map_or("unknown", |a| a.as_str_name()),
+            "decision" => WireDecision::try_from(rec.decision).map_or("unknown", |d| d.as_str_name()),
+            "reason" => rec.reason.clone()
+        )
+        .increment(1);
+    }
+
     fn record(
         &self,
         who: &Actor,
@@ -117,7 +137,7 @@ impl<B: Backend> PlanApi<B> {
         }
         let d = Decision::Deny(kronobarn_policy::Deny::NotParticipant);
         let rec = self.record(who, &view.plan_id, AccessAction::Read, &d, None, what);
-        self.backend.log_access(vec![rec]).await?;
+        self.log(vec![rec]).await?;
         Err(Status::permission_denied(format!(
             "not-participant: unit '{}' of {} takes no part in plan {}",
             who.unit, who.organization, view.plan_id
@@ -155,7 +175,7 @@ impl<B: Backend> PlanApi<B> {
             }
         }
         // The records are durable before anything is shown.
-        self.backend.log_access(records).await?;
+        self.log(records).await?;
         Ok((shown, withheld))
     }
 }
@@ -205,6 +225,20 @@ fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status> {
     }
 }
 
+/// Records how long one client API call took, by method, when dropped.
+struct Timer(&'static str, std::time::Instant);
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        metrics::histogram!("kronobarn_request_duration_seconds", "method" => self.0)
+            .record(self.1.elapsed().as_secs_f64());
+    }
+}
+
+fn timer(method: &'static str) -> Timer {
+    Timer(method, std::time::Instant::now())
+}
+
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchPlanResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -213,6 +247,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<CreatePlanRequest>,
     ) -> Result<Response<CreatePlanResponse>, Status> {
+        let _timer = timer("CreatePlan");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let mut header = req
@@ -246,6 +281,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<GetPlanRequest>,
     ) -> Result<Response<GetPlanResponse>, Status> {
+        let _timer = timer("GetPlan");
         let who = self.caller(&req)?;
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
@@ -264,6 +300,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<ListPlansRequest>,
     ) -> Result<Response<ListPlansResponse>, Status> {
+        let _timer = timer("ListPlans");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 100, 500)?;
@@ -290,7 +327,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             })
             .collect::<Vec<_>>();
         if !records.is_empty() {
-            self.backend.log_access(records).await?;
+            self.log(records).await?;
         }
         Ok(Response::new(ListPlansResponse {
             plans,
@@ -302,6 +339,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<PutFragmentRequest>,
     ) -> Result<Response<PutFragmentResponse>, Status> {
+        let _timer = timer("PutFragment");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let fragment = req
@@ -325,7 +363,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 &fragment.fragment_id,
             );
             rec.fragment_id = fragment.fragment_id.clone();
-            self.backend.log_access(vec![rec]).await?;
+            self.log(vec![rec]).await?;
             return Err(Status::permission_denied(match d.reason() {
                 "not-home" => {
                     format!("not-home: the fragment's home is {home}; only {home} may write it")
@@ -350,6 +388,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<GetFragmentRequest>,
     ) -> Result<Response<GetFragmentResponse>, Status> {
+        let _timer = timer("GetFragment");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         validate::slug("fragment_id", &req.fragment_id).map_err(invalid)?;
@@ -384,6 +423,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<RecordConsentRequest>,
     ) -> Result<Response<RecordConsentResponse>, Status> {
+        let _timer = timer("RecordConsent");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let consent = req
@@ -428,6 +468,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<RevokeConsentRequest>,
     ) -> Result<Response<RevokeConsentResponse>, Status> {
+        let _timer = timer("RevokeConsent");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let view = self.facts(&req.plan_id)?;
@@ -459,6 +500,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<GetConsentStatusRequest>,
     ) -> Result<Response<GetConsentStatusResponse>, Status> {
+        let _timer = timer("GetConsentStatus");
         let who = self.caller(&req)?;
         let view = self.facts(&req.get_ref().plan_id)?;
         // A withdrawal is followed up where it was made, even once everything it covered (the
@@ -479,7 +521,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 "consent",
             );
             rec.reason = "revocation-recorded-here".into();
-            self.backend.log_access(vec![rec]).await?;
+            self.log(vec![rec]).await?;
             return Ok(Response::new(GetConsentStatusResponse {
                 pending_handover: None,
                 revocation_status: self.backend.revocation_status(&view.plan_id)?,
@@ -503,7 +545,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         );
         rec.reason = "participant".into();
         rec.consent_version = view.consent.as_ref().map_or(0, |c| c.consent_version);
-        self.backend.log_access(vec![rec]).await?;
+        self.log(vec![rec]).await?;
         let lifted = view
             .consent
             .as_ref()
@@ -527,6 +569,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<ListAccessLogRequest>,
     ) -> Result<Response<ListAccessLogResponse>, Status> {
+        let _timer = timer("ListAccessLog");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 200, 1000)?;
@@ -548,7 +591,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             "access-log",
         );
         rec.reason = "participant".into();
-        self.backend.log_access(vec![rec]).await?;
+        self.log(vec![rec]).await?;
         let page = self.backend.access_log(&view.plan_id, after, limit)?;
         Ok(Response::new(ListAccessLogResponse {
             entries: page.entries,
@@ -562,6 +605,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<TransferResponsibilityRequest>,
     ) -> Result<Response<TransferResponsibilityResponse>, Status> {
+        let _timer = timer("TransferResponsibility");
         let who = self.caller(&req)?;
         let req = req.into_inner();
         let view = self.facts(&req.plan_id)?;
@@ -600,6 +644,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<AcceptResponsibilityRequest>,
     ) -> Result<Response<AcceptResponsibilityResponse>, Status> {
+        let _timer = timer("AcceptResponsibility");
         let who = self.caller(&req)?;
         let view = self.facts(&req.get_ref().plan_id)?;
         if !view.policy_state().has_organization(&who.organization) {
@@ -620,6 +665,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<WatchPlanRequest>,
     ) -> Result<Response<Self::WatchPlanStream>, Status> {
+        let _timer = timer("WatchPlan");
         let who = self.caller(&req)?;
         let view = self.facts(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;

@@ -210,6 +210,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node { config, ready_file } => {
             let loaded = Config::load(&config)?;
             init_tracing(&loaded.config.logging.format, &loaded.config.logging.filter);
+            if let Some(m) = &loaded.config.metrics {
+                let addr: std::net::SocketAddr = m.listen.parse()?;
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .with_http_listener(addr)
+                    .set_buckets(&[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0, 30.0,
+                    ])?
+                    .install()
+                    .context("metrics.listen")?;
+                tracing::info!(addr = %addr, "metrics serving at /metrics");
+            }
             let running = crate::server::start(&loaded).await?;
             if let Some(f) = ready_file {
                 // The last line is written last, so a reader that sees it sees the whole file.

@@ -24,9 +24,21 @@ pub struct Config {
     /// Exchange with other organisations' nodes; absent for a node that shares nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation: Option<FederationConfig>,
+    /// Prometheus metrics over HTTP; absent to serve none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsConfig>,
     /// Logging.
     #[serde(default)]
     pub logging: Logging,
+}
+
+/// Metrics settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the plain-HTTP metrics endpoint (GET /metrics), e.g. "127.0.0.1:9464". Labels
+    /// never carry personal data; keep it on an internal network all the same.
+    pub listen: String,
 }
 
 /// Federation settings.
@@ -292,6 +304,14 @@ impl Config {
                 }
                 _ => {}
             }
+        }
+        if let Some(m) = &config.metrics {
+            m.listen.parse::<SocketAddr>().map_err(|e| {
+                field(
+                    "metrics.listen",
+                    format!("not an address like 127.0.0.1:9464 ({e})"),
+                )
+            })?;
         }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(

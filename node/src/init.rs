@@ -90,6 +90,7 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
             ],
         },
         federation: None,
+        metrics: None,
         logging: Logging::default(),
     };
     let text = format!(

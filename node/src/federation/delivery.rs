@@ -110,6 +110,8 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
         let notified = node.outbox_notify().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        metrics::gauge!("kronobarn_outbox_depth", "peer" => name.clone())
+            .set(node.outbox_depth(&name) as f64);
         let batch = match node.outbox_batch(&name, BATCH) {
             Ok(b) => b,
             Err(e) => {
@@ -197,6 +199,15 @@ async fn settle(
             continue; // try again later
         }
         ops.push(Op::Delete(key.clone()));
+        // The entry's key holds the clock reading of the write that queued it.
+        if let Some(ms) = key
+            .get(prefix + 1..prefix + 9)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        {
+            let lag = (now_ms() - u64::from_be_bytes(ms) as i64).max(0) as f64 / 1000.0;
+            metrics::histogram!("kronobarn_delivery_lag_seconds", "peer" => peer.to_string())
+                .record(lag);
+        }
         let (plan_id, fragment_id, version, consent_version) = about(env);
         if env.kind == PayloadKind::Revocation as i32 {
             // The peer applied the revocation and purged before answering: a confirmation.
@@ -206,6 +217,9 @@ async fn settle(
                     let mut st =
                         crate::node::PurgeState::decode(old.as_slice()).unwrap_or_default();
                     st.confirmed_at_unix_ms = now_ms();
+                    metrics::histogram!("kronobarn_revocation_propagation_seconds").record(
+                        (st.confirmed_at_unix_ms - st.recorded_at_unix_ms).max(0) as f64 / 1000.0,
+                    );
                     if !r.accepted {
                         st.answer = r.reason.split(':').next().unwrap_or("").to_string();
                     }
@@ -250,6 +264,8 @@ async fn settle(
         });
     }
     let settled = records.len();
+    metrics::counter!("kronobarn_deliveries_total", "peer" => peer.to_string())
+        .increment(settled as u64);
     node.access_log_handle()
         .append_with(&records, ops)
         .map_err(|e| e.to_string())?;

@@ -43,6 +43,21 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
             return;
         }
     };
+    let now = crate::node::now_ms();
+    let valid = wanted
+        .iter()
+        .filter(|(k, _)| {
+            let plan_id = String::from_utf8_lossy(&k[keys::WANTED_LEASES.len()..]).into_owned();
+            kronobarn_gateway::Backend::load_plan_facts(node, &plan_id)
+                .ok()
+                .flatten()
+                .and_then(|v| v.lease)
+                .is_some_and(|l| l.expires_at_unix_ms > now)
+        })
+        .count();
+    metrics::gauge!("kronobarn_leases", "state" => "valid").set(valid as f64);
+    metrics::gauge!("kronobarn_leases", "state" => "expired-or-missing")
+        .set((wanted.len() - valid) as f64);
     // One connection per consent home per round, however many plans it leases.
     let mut clients = std::collections::HashMap::new();
     for (k, home) in wanted {

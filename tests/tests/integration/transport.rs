@@ -158,3 +158,63 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
         );
     }
 }
+
+/// Prometheus metrics over HTTP: decisions by reason and request latency, no personal data.
+#[tokio::test]
+async fn metrics_are_served_without_personal_data() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let node = TestNode::start_with("vaxjo-kommun", |dir| {
+        let config = dir.join("kronobarn.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            format!("{text}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+        )
+        .unwrap();
+    })
+    .await;
+    let mut api = node.client().await;
+    let rektor = node.user("rektor", "ostra-skolan");
+    let plan_id = create_plan(&mut api, &rektor).await;
+    api.get_plan(rektor.req(GetPlanRequest {
+        plan_id: plan_id.clone(),
+    }))
+    .await
+    .unwrap();
+    let _ = api
+        .get_plan(node.user("pedagog", "fritids").req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await;
+
+    let text = eventually(
+        Duration::from_secs(10),
+        "the metrics endpoint",
+        || async move {
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .await
+                .ok()?;
+            let mut body = String::new();
+            s.read_to_string(&mut body).await.ok()?;
+            body.contains("kronobarn_client_access_total")
+                .then_some(body)
+        },
+    )
+    .await;
+    assert!(text.contains("reason=\"not-participant\""), "{text}");
+    assert!(
+        text.contains("kronobarn_request_duration_seconds_bucket{method=\"GetPlan\""),
+        "{text}"
+    );
+    for secret in [PIN, CHILD_NAME, "rektor", plan_id.as_str()] {
+        assert!(!text.contains(secret), "{secret:?} in metrics");
+    }
+}
