@@ -9,7 +9,7 @@ use kronobarn_node::client::User;
 use kronobarn_node::pki::{DevCa, write_file};
 use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
 use kronobarn_proto::v1::{
-    Category, Fragment, GetConsentStatusRequest, GetPlanRequest, Grant, Participant,
+    Category, Consent, Fragment, GetConsentStatusRequest, GetPlanRequest, Grant, Participant,
     PutFragmentRequest, RecordConsentRequest, RevokeConsentRequest, WheelArea, fragment::Body,
 };
 use tonic::Code;
@@ -96,6 +96,38 @@ async fn fragment_ids(
     let mut ids: Vec<String> = plan.fragments.into_iter().map(|f| f.fragment_id).collect();
     ids.sort();
     Some(ids)
+}
+
+/// The region's BUP unit joins a plan at Växjö, and the region is granted `categories`.
+/// Returns the consent recorded.
+async fn join_region(
+    api: &mut PlanServiceClient<Channel>,
+    rektor: &User,
+    plan_id: &str,
+    categories: &[Category],
+) -> Consent {
+    let p = Fragment {
+        plan_id: plan_id.into(),
+        body: Some(Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bup".into(),
+            contact: None,
+        })),
+        ..Default::default()
+    };
+    api.put_fragment(rektor.req(put(p))).await.unwrap();
+    let mut c = consent(plan_id, &["g1", "g2"]);
+    c.grants = vec![Grant {
+        organization: "region-kronoberg".into(),
+        categories: categories.iter().map(|c| *c as i32).collect(),
+    }];
+    api.record_consent(rektor.req(RecordConsentRequest {
+        consent: Some(c.clone()),
+        expected_previous_version: 0,
+    }))
+    .await
+    .unwrap();
+    c
 }
 
 #[tokio::test]
@@ -469,32 +501,17 @@ async fn a_sender_killed_mid_push_delivers_everything_once_after_restart() {
     let psykolog = nodes[1].user("psykolog", "bup");
     let mut at_vaxjo = nodes[0].client().await;
     let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
-    let p = Fragment {
-        plan_id: plan_id.clone(),
-        body: Some(Body::Participant(Participant {
-            organization: "region-kronoberg".into(),
-            unit: "bup".into(),
-            contact: None,
-        })),
-        ..Default::default()
-    };
-    at_vaxjo.put_fragment(rektor.req(put(p))).await.unwrap();
-    let mut c = consent(&plan_id, &["g1", "g2"]);
-    c.grants = vec![Grant {
-        organization: "region-kronoberg".into(),
-        categories: vec![
-            Category::Identity as i32,
-            Category::Participants as i32,
-            Category::WheelHealth as i32,
+    join_region(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        &[
+            Category::Identity,
+            Category::Participants,
+            Category::WheelHealth,
         ],
-    }];
-    at_vaxjo
-        .record_consent(rektor.req(RecordConsentRequest {
-            consent: Some(c),
-            expected_previous_version: 0,
-        }))
-        .await
-        .unwrap();
+    )
+    .await;
 
     // Many acknowledged writes from concurrent writers while the region is down, so they wait
     // in the sender's outbox; the region comes back and the sender is killed while it delivers.
@@ -744,28 +761,13 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
     let mut at_vaxjo = nodes[0].client().await;
     let mut at_region = nodes[1].client().await;
     let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
-    let p = Fragment {
-        plan_id: plan_id.clone(),
-        body: Some(Body::Participant(Participant {
-            organization: "region-kronoberg".into(),
-            unit: "bup".into(),
-            contact: None,
-        })),
-        ..Default::default()
-    };
-    at_vaxjo.put_fragment(rektor.req(put(p))).await.unwrap();
-    let mut c = consent(&plan_id, &["g1", "g2"]);
-    c.grants = vec![Grant {
-        organization: "region-kronoberg".into(),
-        categories: vec![Category::Identity as i32, Category::Participants as i32],
-    }];
-    at_vaxjo
-        .record_consent(rektor.req(RecordConsentRequest {
-            consent: Some(c.clone()),
-            expected_previous_version: 0,
-        }))
-        .await
-        .unwrap();
+    let c = join_region(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        &[Category::Identity, Category::Participants],
+    )
+    .await;
 
     // Nobody but the responsible organisation can offer, and only to a participant.
     let e = at_region
