@@ -99,3 +99,30 @@ async fn every_acknowledged_write_survives_a_kill() {
     assert!(ok, "{out}");
     assert!(out.contains("ok:"), "{out}");
 }
+
+/// Rotating the node's signing key keeps old access records verifiable: every key that signed
+/// is remembered by key id, and `log verify` checks each entry with the key that signed it.
+#[tokio::test]
+async fn records_signed_before_a_key_rotation_still_verify() {
+    let mut node = TestNode::start("vaxjo-kommun").await;
+    let rektor = node.user("rektor", "ostra-skolan");
+    let mut api = node.client().await;
+    let plan_id = create_plan(&mut api, &rektor).await;
+    node.stop();
+    let (_, new_key) = kronobarn_node::pki::new_signing_key();
+    kronobarn_node::pki::write_file(
+        &node.dir.path().join("keys/signing.key"),
+        new_key.as_bytes(),
+        true,
+    )
+    .unwrap();
+    node.spawn().await;
+    let mut api = node.client().await;
+    api.get_plan(rektor.req(GetPlanRequest { plan_id }))
+        .await
+        .unwrap();
+    node.stop();
+    let config = node.config();
+    let (ok, out) = node.run(&["log", "verify", "--config", config.to_str().unwrap()]);
+    assert!(ok, "{out}");
+}
