@@ -122,6 +122,25 @@ enum LogCommand {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
+    /// Write the guardian's access log extract for one plan: extract.html (readable) and
+    /// extract.json (signed records, hashes of the records between them, a signed checkpoint).
+    Extract {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The plan.
+        #[arg(long)]
+        plan: String,
+        /// Folder to write the two files into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an extract.json offline: every included record's signature and its place in the
+    /// chain up to the signed checkpoint.
+    VerifyExtract {
+        /// The extract.json file.
+        file: PathBuf,
+    },
     /// Write a signed checkpoint of a stopped node's log head to a file.
     Checkpoint {
         /// The node's config file.
@@ -334,6 +353,100 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 hex::encode(head.hash)
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Log {
+            command: LogCommand::Extract { config, plan, out },
+        } => {
+            kronobarn_proto::validate::plan_id("--plan", &plan)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (loaded, store) = open_store(&config)?;
+            let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+            let store: Arc<dyn Store> = Arc::new(store);
+            let log =
+                accesslog::AccessLog::open(store.clone(), key, loaded.config.organization.clone())?;
+            let prefix = crate::keys::log_by_plan_prefix(&plan);
+            let first = store
+                .scan(&prefix, None, 1)?
+                .first()
+                .and_then(|(k, _)| {
+                    crate::keys::log_index(&k[prefix.len() - crate::keys::LOG.len()..])
+                })
+                .with_context(|| {
+                    format!("--plan: no access records about plan {plan} at this node")
+                })?;
+            let head = log.head();
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut entries = Vec::new();
+            for i in first..head.size {
+                let bytes = store
+                    .get(&crate::keys::log(i))?
+                    .with_context(|| format!("log entry {i} is missing: run log verify"))?;
+                entries.push(kronobarn_proto::v1::LogEntry::decode(bytes.as_slice())?);
+                if tty && i % 50_000 == 0 && i > first {
+                    eprintln!("read {} of {} entries...", i - first, head.size - first);
+                }
+            }
+            let mut keys = std::collections::BTreeMap::new();
+            for (k, v) in store.scan(b"meta/signer/", None, usize::MAX)? {
+                if let (Ok(id), Ok(b)) = (
+                    String::from_utf8(k[b"meta/signer/".len()..].to_vec()),
+                    <[u8; 32]>::try_from(v.as_slice()),
+                ) && let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&b)
+                {
+                    keys.insert(id, vk);
+                }
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis() as i64;
+            let x = accesslog::extract::build(
+                &loaded.config.organization,
+                &plan,
+                &entries,
+                log.checkpoint(now),
+                &keys,
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let records = accesslog::extract::verify(&x)
+                .map_err(|e| anyhow::anyhow!("the extract does not verify: {e}"))?;
+            let json = out.join("extract.json");
+            let page = out.join("extract.html");
+            crate::pki::write_file(&json, serde_json::to_string_pretty(&x)?.as_bytes(), false)?;
+            crate::pki::write_file(
+                &page,
+                accesslog::extract::html(&loaded.config.organization, &plan, &records).as_bytes(),
+                false,
+            )?;
+            println!(
+                "wrote {} ({} records about the plan) and {}",
+                page.display(),
+                records.len(),
+                json.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Log {
+            command: LogCommand::VerifyExtract { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let x: accesslog::extract::Extract =
+                serde_json::from_str(&text).context("not an extract.json")?;
+            match accesslog::extract::verify(&x) {
+                Ok(records) => {
+                    println!(
+                        "ok: {} records about plan {} from {}, each signed and in the chain up to the signed checkpoint",
+                        records.len(),
+                        x.plan_id,
+                        x.organization
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("FAILED: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::Log {
             command: LogCommand::Checkpoint { config, out },

@@ -1,7 +1,10 @@
 //! The access log's hash chain and its verifier, as pure functions.
 //!
-//! Entry `i` commits to its index, the previous entry's hash and the exact record bytes:
-//! `entry_hash = SHA-256("kronobarn/access-log/v1\0" || i (u64 BE) || previous_hash || record)`,
+//! Entry `i` commits to its index, the previous entry's hash and the hash of the exact record
+//! bytes: `entry_hash = SHA-256("kronobarn/access-log/v2\0" || i (u64 BE) || previous_hash ||
+//! SHA-256(record))`. Committing to the record's hash rather than its bytes lets an extract for one
+//! plan prove its records are in the chain by listing only the hashes of the records between them,
+//! never other plans' records.
 //! and the node signs `"kronobarn/access-log/v1/entry\0" || entry_hash`. A changed record breaks
 //! its hash; a removed, inserted or reordered one breaks the index or the link to its
 //! predecessor; a truncated log no longer matches a checkpoint signed earlier. The verifier names
@@ -15,17 +18,30 @@ use sha2::{Digest, Sha256};
 /// The hash before the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
-const ENTRY_DOMAIN: &[u8] = b"kronobarn/access-log/v1\0";
+const ENTRY_DOMAIN: &[u8] = b"kronobarn/access-log/v2\0";
 const SIGNATURE_DOMAIN: &[u8] = b"kronobarn/access-log/v1/entry\0";
 
 /// Hash of entry `index` with `previous` hash and `record` bytes.
 pub fn entry_hash(index: u64, previous: &[u8; 32], record: &[u8]) -> [u8; 32] {
+    link_hash(index, previous, &Sha256::digest(record).into())
+}
+
+/// Hash of entry `index` from the previous hash and the SHA-256 of its record.
+pub fn link_hash(index: u64, previous: &[u8; 32], record_hash: &[u8; 32]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(ENTRY_DOMAIN);
     h.update(index.to_be_bytes());
     h.update(previous);
-    h.update(record);
+    h.update(record_hash);
     h.finalize().into()
+}
+
+/// Verifies an entry's signature over its hash with `key`.
+pub fn signature_ok(e: &LogEntry, key: &VerifyingKey) -> bool {
+    <[u8; 64]>::try_from(e.signature.as_slice()).is_ok_and(|sig| {
+        key.verify_strict(&signed_bytes(&e.entry_hash), &Signature::from_bytes(&sig))
+            .is_ok()
+    })
 }
 
 fn signed_bytes(hash: &[u8]) -> Vec<u8> {

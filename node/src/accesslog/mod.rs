@@ -4,6 +4,7 @@
 //! and the record of that write land in the same atomic batch.
 
 pub mod chain;
+pub mod extract;
 
 use std::sync::{Arc, Mutex};
 

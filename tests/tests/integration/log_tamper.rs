@@ -148,3 +148,71 @@ async fn changed_removed_reordered_and_truncated_logs_are_caught() {
     let (ok, out) = node.run(&["node", "--config", node.config().to_str().unwrap()]);
     assert!(!ok && out.contains("access log"), "{out}");
 }
+
+/// The guardian's extract for one plan: readable and verifiable offline, other plans hidden, any
+/// change caught.
+#[tokio::test]
+async fn the_guardians_extract_verifies_offline_and_shows_no_other_plan() {
+    let mut node = TestNode::start("vaxjo-kommun").await;
+    let rektor = node.user("rektor", "ostra-skolan");
+    let mut api = node.client().await;
+    let plan_id = create_plan(&mut api, &rektor).await;
+    let other = create_plan(&mut api, &rektor).await;
+    for p in [&plan_id, &other, &plan_id] {
+        api.get_plan(rektor.req(GetPlanRequest {
+            plan_id: p.to_string(),
+        }))
+        .await
+        .unwrap();
+    }
+    node.stop();
+    let out = node.dir.path().join("extract");
+    let config = node.config();
+    let (ok, text) = node.run(&[
+        "log",
+        "extract",
+        "--config",
+        config.to_str().unwrap(),
+        "--plan",
+        &plan_id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let json = out.join("extract.json");
+    let (ok, text) = node.run(&["log", "verify-extract", json.to_str().unwrap()]);
+    assert!(ok && text.contains("ok:"), "{text}");
+    let extract = std::fs::read_to_string(&json).unwrap();
+    assert!(!extract.contains(&other), "no record of another plan");
+    let html = std::fs::read_to_string(out.join("extract.html")).unwrap();
+    assert!(
+        html.contains("Loggutdrag") && html.contains("rektor") && html.contains("läste / read"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(PIN),
+        "the extract lists accesses, not the child's identity number"
+    );
+
+    // Change one included record (a reader's user id) and the extract no longer verifies.
+    let mut x: serde_json::Value = serde_json::from_str(&extract).unwrap();
+    let links = x["links"].as_array_mut().unwrap();
+    let i = links.iter().position(|l| l.get("entry").is_some()).unwrap();
+    let b64 = links[i]["entry"].as_str().unwrap().to_string();
+    use base64::Engine;
+    let mut e = LogEntry::decode(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap();
+    let n = e.record.len();
+    e.record[n - 1] ^= 1;
+    links[i]["entry"] = serde_json::Value::String(
+        base64::engine::general_purpose::STANDARD.encode(e.encode_to_vec()),
+    );
+    std::fs::write(&json, serde_json::to_string(&x).unwrap()).unwrap();
+    let (ok, text) = node.run(&["log", "verify-extract", json.to_str().unwrap()]);
+    assert!(!ok && text.contains("FAILED"), "{text}");
+}
