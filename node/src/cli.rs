@@ -273,14 +273,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: LogCommand::Verify { config, checkpoint },
         } => {
             let (loaded, store) = open_store(&config)?;
-            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            // A progress bar on a terminal; plain lines every 100 000 entries otherwise.
+            let total = store
+                .last(crate::keys::LOG)?
+                .and_then(|(k, _)| crate::keys::log_index(&k))
+                .map_or(0, |i| i + 1);
+            let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+                let b = indicatif::ProgressBar::new(total);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "verifying {bar:40} {pos}/{len} entries ({eta} left)",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
             let mut last_report = 0u64;
-            let head = accesslog::verify_store(&store, |n| {
-                if n >= last_report + 100_000 || (tty && n >= last_report + 10_000) {
-                    eprintln!("verified {n} entries...");
+            let head = accesslog::verify_store(&store, |n| match &bar {
+                Some(b) => b.set_position(n),
+                None if n >= last_report + 100_000 => {
+                    eprintln!("verified {n} of {total} entries...");
                     last_report = n;
                 }
+                None => {}
             });
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
             let head = match head {
                 Ok(h) => h,
                 Err(e) => {
