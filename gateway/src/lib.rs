@@ -227,4 +227,21 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Changes to a plan from now on.
     fn subscribe(&self, plan_id: &str) -> tokio::sync::broadcast::Receiver<PlanEvent>;
+
+    /// A counter that moves whenever any fragment is written or received, for streams that
+    /// re-check something (follow-ups falling due) when plans change.
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// The display name of an organisation (from the roster), for documents.
+    fn organization_name(&self, organization: &str) -> Option<String>;
+
+    /// Entries of the follow-up index with a date in `from..=to` (YYYY-MM-DD; `from` may be
+    /// empty), ordered by date, then plan: `(date, plan_id, fragment_id)`. Entries may be stale
+    /// (the fragment since changed or was purged); callers check them against the fragment.
+    fn follow_ups_due(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<(String, String, String)>>;
 }

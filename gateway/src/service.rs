@@ -1,5 +1,7 @@
 //! `kronobarn.v1.PlanService` over any [`Backend`].
 
+mod practice;
+
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -8,13 +10,15 @@ use kronobarn_policy::{Decision, FragmentFacts, Requester, decide_read, decide_w
 use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
     AcceptResponsibilityRequest, AcceptResponsibilityResponse, AccessAction, AccessRecord,
-    Category, CreatePlanRequest, CreatePlanResponse, Decision as WireDecision,
+    AdvancePlanRequest, AdvancePlanResponse, Category, CreatePlanRequest, CreatePlanResponse,
+    Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, FollowUpDue,
     GetConsentStatusRequest, GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse,
-    GetPlanRequest, GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListPlansRequest,
-    ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
-    RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
-    TransferResponsibilityRequest, TransferResponsibilityResponse, WatchPlanRequest,
-    WatchPlanResponse, WithheldFragment, watch_plan_response::Event,
+    GetPlanRequest, GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse,
+    ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan,
+    PutFragmentRequest, PutFragmentResponse, RecordConsentRequest, RecordConsentResponse,
+    Revocation, RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
+    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchPlanRequest, WatchPlanResponse,
+    WithheldFragment, fragment::Body, watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, civil_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -346,7 +350,18 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .fragment
             .ok_or_else(|| Status::invalid_argument("fragment: is required"))?;
         validate::fragment("fragment", &fragment, self.today()).map_err(invalid)?;
+        if matches!(fragment.body, Some(Body::Status(_))) {
+            return Err(Status::invalid_argument(
+                "fragment.status: a plan's stage is moved with AdvancePlan, which checks the practice model's rules",
+            ));
+        }
         let view = self.facts(&fragment.plan_id)?;
+        if practice::current_stage(&view).0 == kronobarn_policy::lifecycle::Stage::Closed {
+            return Err(Status::failed_precondition(format!(
+                "closed: plan {} is closed; nothing more is written to it",
+                view.plan_id
+            )));
+        }
         let home = if fragment.home_organization.is_empty() {
             who.organization.as_str()
         } else {
@@ -723,5 +738,117 @@ impl<B: Backend> PlanService for PlanApi<B> {
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
+    }
+
+    async fn advance_plan(
+        &self,
+        req: Request<AdvancePlanRequest>,
+    ) -> Result<Response<AdvancePlanResponse>, Status> {
+        let _timer = timer("AdvancePlan");
+        let who = self.caller(&req)?;
+        let status = self.advance(&who, req.into_inner()).await?;
+        Ok(Response::new(AdvancePlanResponse {
+            status: Some(status),
+        }))
+    }
+
+    async fn list_follow_ups(
+        &self,
+        req: Request<ListFollowUpsRequest>,
+    ) -> Result<Response<ListFollowUpsResponse>, Status> {
+        let _timer = timer("ListFollowUps");
+        let who = self.caller(&req)?;
+        let req = req.into_inner();
+        let limit = page_size(req.page_size, 100, 500)?;
+        if !req.from_date.is_empty() && validate::parse_date(&req.from_date).is_none() {
+            return Err(Status::invalid_argument(
+                "from_date: must be a date YYYY-MM-DD",
+            ));
+        }
+        let to = if req.to_date.is_empty() {
+            let (y, m, d) = self.today();
+            format!("{y:04}-{m:02}-{d:02}")
+        } else if validate::parse_date(&req.to_date).is_some() {
+            req.to_date.clone()
+        } else {
+            return Err(Status::invalid_argument(
+                "to_date: must be a date YYYY-MM-DD",
+            ));
+        };
+        if req.from_date > to {
+            return Err(Status::invalid_argument("from_date: is after to_date"));
+        }
+        let (follow_ups, truncated) = self
+            .follow_ups(
+                &who,
+                &req.from_date,
+                &to,
+                limit,
+                req.include_done,
+                &Default::default(),
+            )
+            .await?;
+        Ok(Response::new(ListFollowUpsResponse {
+            follow_ups,
+            truncated,
+        }))
+    }
+
+    type WatchFollowUpsStream = Pin<Box<dyn Stream<Item = Result<FollowUpDue, Status>> + Send>>;
+
+    async fn watch_follow_ups(
+        &self,
+        req: Request<WatchFollowUpsRequest>,
+    ) -> Result<Response<Self::WatchFollowUpsStream>, Status> {
+        let _timer = timer("WatchFollowUps");
+        let who = self.caller(&req)?;
+        let mut changes = self.backend.changes();
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let api = self.clone();
+        tokio::spawn(async move {
+            let mut sent = std::collections::HashSet::new();
+            loop {
+                let (y, m, d) = api.today();
+                let today = format!("{y:04}-{m:02}-{d:02}");
+                match api.follow_ups(&who, "", &today, 500, false, &sent).await {
+                    Ok((due, _)) => {
+                        for f in due {
+                            sent.insert((
+                                f.due_on.clone(),
+                                f.plan_id.clone(),
+                                f.fragment_id.clone(),
+                            ));
+                            if tx.send(Ok(f)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                }
+                // Look again when a plan changes, when the day turns, and at least every minute.
+                let to_midnight = 86_400_000 - api.backend.now_ms().rem_euclid(86_400_000);
+                let wait = std::time::Duration::from_millis(to_midnight.clamp(1, 60_000) as u64);
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    async fn export_plan(
+        &self,
+        req: Request<ExportPlanRequest>,
+    ) -> Result<Response<ExportPlanResponse>, Status> {
+        let _timer = timer("ExportPlan");
+        let who = self.caller(&req)?;
+        Ok(Response::new(self.export(&who, req.into_inner()).await?))
     }
 }

@@ -68,6 +68,16 @@ enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Work with a child's plan through a running node's client API.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// Export a plan for another system through a running node's client API.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Walk a child's plan through the practice model on a throw-away node, in plain words.
     Demo,
     /// Print local throughput figures of one node on a throw-away data dir.
@@ -78,6 +88,71 @@ enum Command {
         /// Revocations to time across the eleven-node county (0 skips the federation figures).
         #[arg(long, default_value_t = 100)]
         revocations: usize,
+    },
+}
+
+/// Who asks, when the CLI calls a running node's client API; every call is an access record.
+#[derive(clap::Args, Debug)]
+struct ClientArgs {
+    /// The node's config file: its client API address and CA.
+    #[arg(long)]
+    config: PathBuf,
+    /// The node's client API address, when not the one in the config (e.g. a port chosen at
+    /// start, as in the node's ready file).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    /// File holding the calling system's bearer token (default: clients/local-system.token
+    /// next to the config, as `kronobarn init` writes it).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// The end user's id, as in the organisation's own systems.
+    #[arg(long)]
+    user_id: String,
+    /// The end user's role.
+    #[arg(long, default_value = "staff")]
+    role: String,
+    /// The end user's unit; it must take part in the plan.
+    #[arg(long)]
+    unit: String,
+    /// Why the plan is read, for the access log.
+    #[arg(long)]
+    purpose: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum PlanCommand {
+    /// Write the plan as a plain-language document for the guardians and the child: only what
+    /// the user may see, and the rendering is logged.
+    Render {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The plan.
+        #[arg(long)]
+        plan: String,
+        /// html or pdf.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// sv (Swedish) or en (English).
+        #[arg(long, default_value = "sv")]
+        lang: String,
+        /// File to write; defaults to the name the node suggests, in the current folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCommand {
+    /// Write the plan as a FHIR R4 Bundle (CarePlan, Consent, AuditEvent, Organization, Patient).
+    Fhir {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The plan.
+        #[arg(long)]
+        plan: String,
+        /// File to write; defaults to the name the node suggests, in the current folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -200,8 +275,114 @@ fn open_store(config: &std::path::Path) -> anyhow::Result<(crate::config::Loaded
     Ok((loaded, store))
 }
 
+/// Calls ExportPlan on a running node and writes the result, with progress on a terminal.
+async fn export_through_client(
+    client: ClientArgs,
+    plan: String,
+    format: kronobarn_proto::v1::ExportFormat,
+    lang: String,
+    out: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    kronobarn_proto::validate::plan_id("--plan", &plan).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let loaded = Config::load(&client.config)?;
+    let ca = loaded
+        .config
+        .client_api
+        .client_ca
+        .clone()
+        .context("the config names no client_api.client_ca to trust the node with")?;
+    let ca = std::fs::read_to_string(&ca).with_context(|| format!("reading {}", ca.display()))?;
+    let token_file = client.token_file.unwrap_or_else(|| {
+        client
+            .config
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("clients/local-system.token")
+    });
+    let token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("--token-file: reading {}", token_file.display()))?
+        .trim()
+        .to_string();
+    let mut addr = client.addr.unwrap_or(loaded.listen);
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let user = crate::client::User {
+        token,
+        user_id: client.user_id,
+        role: client.role,
+        unit: client.unit,
+        purpose: client.purpose,
+    };
+    let progress =
+        crate::progress::Progress::spinner(&format!("asking the node at {addr} for plan {plan}"));
+    let mut api = crate::client::connect(addr, &ca, None)
+        .await
+        .with_context(|| format!("cannot reach the node at {addr}"))?
+        .max_decoding_message_size(256 << 20);
+    let reply = api
+        .export_plan(user.req(kronobarn_proto::v1::ExportPlanRequest {
+            plan_id: plan.clone(),
+            format: format as i32,
+            language: lang,
+        }))
+        .await
+        .map_err(|s| anyhow::anyhow!("the node refused: {:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    progress.finish();
+    let out = out.unwrap_or_else(|| PathBuf::from(&reply.file_name));
+    crate::pki::write_file(&out, &reply.content, false)?;
+    println!(
+        "wrote {} ({} bytes, {}){}",
+        out.display(),
+        reply.content.len(),
+        reply.media_type,
+        if reply.withheld > 0 {
+            format!(
+                "; {} parts of the plan were left out: this user may not see them",
+                reply.withheld
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Plan {
+            command:
+                PlanCommand::Render {
+                    client,
+                    plan,
+                    format,
+                    lang,
+                    out,
+                },
+        } => {
+            let format = match format.as_str() {
+                "html" => kronobarn_proto::v1::ExportFormat::Html,
+                "pdf" => kronobarn_proto::v1::ExportFormat::Pdf,
+                _ => anyhow::bail!("--format: must be html or pdf"),
+            };
+            if kronobarn_document::Lang::parse(&lang).is_none() {
+                anyhow::bail!("--lang: must be sv or en");
+            }
+            export_through_client(client, plan, format, lang, out).await
+        }
+        Command::Export {
+            command: ExportCommand::Fhir { client, plan, out },
+        } => {
+            export_through_client(
+                client,
+                plan,
+                kronobarn_proto::v1::ExportFormat::FhirR4Json,
+                String::new(),
+                out,
+            )
+            .await
+        }
         Command::Init {
             dir,
             organization,
@@ -394,17 +575,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format!("--plan: no access records about plan {plan} at this node")
                 })?;
             let head = log.head();
-            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut progress = crate::progress::Progress::bar("reading the log", head.size - first);
             let mut entries = Vec::new();
             for i in first..head.size {
                 let bytes = store
                     .get(&crate::keys::log(i))?
                     .with_context(|| format!("log entry {i} is missing: run log verify"))?;
                 entries.push(kronobarn_proto::v1::LogEntry::decode(bytes.as_slice())?);
-                if tty && i % 50_000 == 0 && i > first {
-                    eprintln!("read {} of {} entries...", i - first, head.size - first);
-                }
+                progress.set(i + 1 - first);
             }
+            progress.finish();
             let mut keys = std::collections::BTreeMap::new();
             for (k, v) in store.scan(b"meta/signer/", None, usize::MAX)? {
                 if let (Ok(id), Ok(b)) = (

@@ -59,6 +59,7 @@ fn kinds(fragments: &[Fragment]) -> String {
             Some(Body::Intervention(_)) => format!("intervention by {}", f.home_organization),
             Some(Body::Meeting(_)) => "meeting record".to_string(),
             Some(Body::FollowUp(_)) => "follow-up".to_string(),
+            Some(Body::Status(_)) => "plan status".to_string(),
             None => "?".to_string(),
         })
         .collect();

@@ -64,6 +64,25 @@ pub fn unit_plan(org: &str, unit: &str, plan_id: &str) -> Vec<u8> {
     format!("unit/{org}/{unit}/{plan_id}").into_bytes()
 }
 
+/// `due/`: the follow-up index, ordered by date.
+pub const DUE: &[u8] = b"due/";
+
+/// `due/{YYYY-MM-DD}/{plan_id}/{fragment_id}`: a follow-up falling due on a date.
+pub fn due(date: &str, plan_id: &str, fragment_id: &str) -> Vec<u8> {
+    format!("due/{date}/{plan_id}/{fragment_id}").into_bytes()
+}
+
+/// `(date, plan_id, fragment_id)` of a follow-up index key.
+pub fn due_parts(key: &[u8]) -> Option<(String, String, String)> {
+    let s = std::str::from_utf8(key.strip_prefix(DUE)?).ok()?;
+    let mut it = s.splitn(3, '/');
+    Some((
+        it.next()?.to_string(),
+        it.next()?.to_string(),
+        it.next()?.to_string(),
+    ))
+}
+
 /// `log/{index}`.
 pub fn log(index: u64) -> Vec<u8> {
     [LOG, &index.to_be_bytes()].concat()

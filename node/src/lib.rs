@@ -20,6 +20,7 @@ pub mod init;
 pub mod keys;
 pub mod node;
 pub mod pki;
+pub mod progress;
 pub mod roster;
 pub mod server;
 pub mod store;

@@ -10,7 +10,7 @@ use kronobarn_gateway::{
     AccessLogPage, Actor, Backend, BackendError, BackendResult, PlanEvent, PlanView, StoredFragment,
 };
 use kronobarn_proto::envelope;
-use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
+use kronobarn_proto::ids::{HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Contact, Decision, Fragment, Participant, PayloadKind,
     PlanHeader, PlanSummary, Revocation, SignedEnvelope, Version, fragment::Body,
@@ -70,6 +70,7 @@ pub struct Node {
     lease_ttl_ms: std::sync::atomic::AtomicI64,
     outbox_notify: tokio::sync::Notify,
     lease_notify: tokio::sync::Notify,
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Why the node could not start.
@@ -129,6 +130,7 @@ impl Node {
             lease_ttl_ms: std::sync::atomic::AtomicI64::new(300_000),
             outbox_notify: tokio::sync::Notify::new(),
             lease_notify: tokio::sync::Notify::new(),
+            changes: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -238,6 +240,7 @@ impl Node {
     }
 
     pub(crate) fn publish(&self, plan_id: &str, event: PlanEvent) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = w.get(plan_id)
             && tx.send(event).is_err()
@@ -304,7 +307,27 @@ impl Node {
         ops
     }
 
-    /// Loads a plan: every fragment when `all`, else only the header and participant fragments.
+    /// Ops that move the follow-up index from the dates `old` set to those `new` sets.
+    pub(crate) fn due_ops(plan_id: &str, old: Option<&Fragment>, new: &Fragment) -> Vec<Op> {
+        let before = old.map_or_else(Vec::new, |f| {
+            kronobarn_proto::follow_up_dates(f.body.as_ref())
+        });
+        let after = kronobarn_proto::follow_up_dates(new.body.as_ref());
+        let mut ops: Vec<Op> = before
+            .iter()
+            .filter(|d| !after.contains(d))
+            .map(|d| Op::Delete(keys::due(d, plan_id, &new.fragment_id)))
+            .collect();
+        ops.extend(
+            after
+                .iter()
+                .map(|d| Op::Put(keys::due(d, plan_id, &new.fragment_id), Vec::new())),
+        );
+        ops
+    }
+
+    /// Loads a plan: every fragment when `all`, else only the header, status and participant
+    /// fragments.
     fn load(&self, plan_id: &str, all: bool) -> BackendResult<Option<PlanView>> {
         let Some(bytes) = self.store.get(&keys::plan(plan_id)).map_err(internal)? else {
             return Ok(None);
@@ -329,11 +352,14 @@ impl Node {
                 .scan(&keys::members(plan_id), None, usize::MAX)
                 .map_err(internal)?;
             let prefix = keys::members(plan_id).len();
-            let ids = std::iter::once(HEADER_FRAGMENT_ID.to_string()).chain(
-                members
-                    .into_iter()
-                    .map(|(k, _)| String::from_utf8_lossy(&k[prefix..]).into_owned()),
-            );
+            let ids = [HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID]
+                .map(String::from)
+                .into_iter()
+                .chain(
+                    members
+                        .into_iter()
+                        .map(|(k, _)| String::from_utf8_lossy(&k[prefix..]).into_owned()),
+                );
             for id in ids {
                 fragments.extend(self.stored_fragment(plan_id, &id)?);
             }
@@ -549,6 +575,11 @@ impl Node {
         ops.push(Op::Put(
             keys::fragment(&plan_id, &fragment.fragment_id),
             env.encode_to_vec(),
+        ));
+        ops.extend(Self::due_ops(
+            &plan_id,
+            existing.map(|f| &f.fragment),
+            &fragment,
         ));
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
         ops.push(Op::Put(keys::own_unit(&plan_id, &actor.unit), Vec::new()));
@@ -929,6 +960,39 @@ impl Backend for Node {
         }
         for s in &mut out {
             s.purged_at.sort();
+        }
+        Ok(out)
+    }
+
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn organization_name(&self, organization: &str) -> Option<String> {
+        self.roster()?
+            .member(organization)
+            .map(|m| m.entry.name.clone())
+            .filter(|n| !n.is_empty())
+    }
+
+    fn follow_ups_due(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<(String, String, String)>> {
+        let start = (!from.is_empty()).then(|| format!("due/{from}").into_bytes());
+        let mut out = Vec::new();
+        for (k, _) in self
+            .store
+            .scan(keys::DUE, start.as_deref(), limit)
+            .map_err(internal)?
+        {
+            match keys::due_parts(&k) {
+                Some(e) if e.0.as_str() <= to => out.push(e),
+                Some(_) => break,
+                None => {}
+            }
         }
         Ok(out)
     }

@@ -4,6 +4,10 @@
 
 /// Id of the header fragment of every plan.
 pub const HEADER_FRAGMENT_ID: &str = "header";
+/// Fragment id of the plan's status in the practice model (written only by AdvancePlan).
+pub const STATUS_FRAGMENT_ID: &str = "status";
+/// `Revocation.withdrawn_by` when the responsible organisation closed the plan.
+pub const PLAN_CLOSED: &str = "plan-closed";
 
 /// A plan id: 32 lowercase hex digits (128 random bits).
 pub fn is_plan_id(s: &str) -> bool {

@@ -65,8 +65,23 @@ pub fn category_of(body: &Body) -> Option<Category> {
         Body::Intervention(_) => Category::Interventions,
         Body::Meeting(_) => Category::Meetings,
         Body::FollowUp(_) => Category::FollowUps,
+        // Where the plan stands travels with who takes part in it.
+        Body::Status(_) => Category::Participants,
     };
     Some(c)
+}
+
+/// The follow-up dates a fragment sets, YYYY-MM-DD: the plan's follow-ups (header), an
+/// intervention's follow-up, or the next follow-up a follow-up record names.
+pub fn follow_up_dates(body: Option<&Body>) -> Vec<&str> {
+    match body {
+        Some(Body::Header(h)) => h.follow_up_dates.iter().map(String::as_str).collect(),
+        Some(Body::Intervention(iv)) if !iv.follow_up_date.is_empty() => vec![&iv.follow_up_date],
+        Some(Body::FollowUp(f)) if !f.next_follow_up_date.is_empty() => {
+            vec![&f.next_follow_up_date]
+        }
+        _ => Vec::new(),
+    }
 }
 
 impl v1::Version {

@@ -239,7 +239,7 @@ pub fn header(field: &str, h: &PlanHeader, today: (i32, u32, u32)) -> Result {
 
 /// Checks a fragment body and returns its category.
 pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Category> {
-    let b = b.ok_or_else(|| FieldError::new(field, "is required: one of header, participant, wheel_assessment, intervention, meeting, follow_up"))?;
+    let b = b.ok_or_else(|| FieldError::new(field, "is required: one of header, participant, wheel_assessment, intervention, meeting, follow_up, status"))?;
     match b {
         Body::Header(h) => header(&format!("{field}.header"), h, today)?,
         Body::Participant(p) => {
@@ -344,6 +344,43 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
                 false,
             )?;
         }
+        Body::Status(st) => {
+            let f = format!("{field}.status");
+            if st.history.is_empty() {
+                return Err(FieldError::new(
+                    format!("{f}.history"),
+                    "must hold at least the current stage",
+                ));
+            }
+            if st.history.len() > 10 * MAX_ITEMS {
+                return Err(FieldError::new(
+                    format!("{f}.history"),
+                    format!("has more than {} steps", 10 * MAX_ITEMS),
+                ));
+            }
+            for (i, c) in st.history.iter().enumerate() {
+                let f = format!("{f}.history[{i}]");
+                match crate::v1::PlanStage::try_from(c.stage) {
+                    Ok(crate::v1::PlanStage::Unspecified) | Err(_) => {
+                        return Err(FieldError::new(
+                            format!("{f}.stage"),
+                            "is not a stage of the practice model (1-8)",
+                        ));
+                    }
+                    Ok(_) => {}
+                }
+                text(&format!("{f}.reason"), &c.reason, MAX_LONG_TEXT, false)?;
+                user_id(&format!("{f}.changed_by"), &c.changed_by)?;
+                items(
+                    &format!("{f}.invited_organizations"),
+                    &c.invited_organizations,
+                )?;
+                for (j, o) in c.invited_organizations.iter().enumerate() {
+                    slug(&format!("{f}.invited_organizations[{j}]"), o)?;
+                }
+                date(&format!("{f}.meeting_on"), &c.meeting_on, false)?;
+            }
+        }
     }
     Ok(crate::category_of(b).expect("wheel area checked above"))
 }
@@ -363,6 +400,15 @@ pub fn fragment(field: &str, f: &Fragment, today: (i32, u32, u32)) -> Result<Cat
         return Err(FieldError::new(
             format!("{field}.fragment_id"),
             "\"header\" is the id of the header fragment and only of it",
+        ));
+    }
+    let is_status = matches!(f.body, Some(Body::Status(_)));
+    if is_status != (f.fragment_id == crate::ids::STATUS_FRAGMENT_ID) && !f.fragment_id.is_empty()
+        || is_status && f.fragment_id.is_empty()
+    {
+        return Err(FieldError::new(
+            format!("{field}.fragment_id"),
+            "\"status\" is the id of the status fragment and only of it",
         ));
     }
     Ok(category)
@@ -487,6 +533,7 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
 pub fn revocation(field: &str, r: &Revocation, header: &PlanHeader) -> Result {
     plan_id(&format!("{field}.plan_id"), &r.plan_id)?;
     if r.withdrawn_by != "child"
+        && r.withdrawn_by != crate::ids::PLAN_CLOSED
         && !header
             .guardians
             .iter()
@@ -494,7 +541,7 @@ pub fn revocation(field: &str, r: &Revocation, header: &PlanHeader) -> Result {
     {
         return Err(FieldError::new(
             format!("{field}.withdrawn_by"),
-            "must be a guardian id of the plan or \"child\"",
+            "must be a guardian id of the plan, \"child\", or \"plan-closed\"",
         ));
     }
     items(&format!("{field}.organizations"), &r.organizations)?;

@@ -281,6 +281,8 @@ impl Node {
             ),
             Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
         ];
+        // Stale entries of an earlier version are skipped when read.
+        ops.extend(Node::due_ops(&plan_id, None, &f));
         if matches!(f.body, Some(Body::Participant(_)) | Some(Body::Header(_))) {
             let before = Node::units(&view);
             let mut after = view.clone();

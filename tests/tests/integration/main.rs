@@ -8,6 +8,7 @@ mod durability;
 mod federation;
 mod harness;
 mod log_tamper;
+mod practice;
 mod python;
 mod raw;
 mod rules;

@@ -1,0 +1,470 @@
+//! A plan as a FHIR R4 (4.0.1) Bundle of type `collection`, for the region's health records and
+//! other systems that speak FHIR.
+//!
+//! - `CarePlan`: the plan; each intervention and each planned follow-up is an activity, and
+//!   follow-up records are the activities' progress notes.
+//! - `Consent`: the current consent (a `permit` provision per receiving organisation and
+//!   category) and each revocation in force (a `deny` provision).
+//! - `AuditEvent`: one per access record about the plan in this node's log.
+//! - `Organization`, `Patient` and `RelatedPerson` (the guardians) as referenced.
+//!
+//! Entries are identified by `urn:uuid:` full URLs derived from the plan id, so exporting the same
+//! plan twice names the same resources. Only what the reader may see is included: without the
+//! identity category the `Patient` carries no identifier, name or birth date.
+
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, Category, Decision, PlanHeader, PlanStage, fragment::Body,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::{PlanInput, instant};
+
+/// OID of the Swedish personal identity number (personnummer).
+const PERSONNUMMER_OID: &str = "urn:oid:1.2.752.129.2.1.3.1";
+/// OID of the Swedish coordination number (samordningsnummer).
+const SAMORDNINGSNUMMER_OID: &str = "urn:oid:1.2.752.129.2.1.3.3";
+
+/// A stable `urn:uuid:` for `what` in `plan_id`'s export.
+fn urn(plan_id: &str, what: &str) -> String {
+    let h = Sha256::digest(format!("kronobarn/fhir\0{plan_id}\0{what}").as_bytes());
+    let mut b: [u8; 16] = h[..16].try_into().expect("16 bytes");
+    // RFC 9562 version 8 (custom), variant 10.
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+fn id_of(urn: &str) -> &str {
+    urn.trim_start_matches("urn:uuid:")
+}
+
+struct Bundle<'a> {
+    input: &'a PlanInput<'a>,
+    entries: Vec<Value>,
+    orgs: std::collections::BTreeSet<String>,
+}
+
+impl Bundle<'_> {
+    fn org(&mut self, org: &str) -> Value {
+        self.orgs.insert(org.to_string());
+        json!({ "reference": urn(self.input.plan_id, &format!("organization/{org}")), "display": self.input.name(org) })
+    }
+
+    fn push(&mut self, full_url: String, mut resource: Value) {
+        resource["id"] = json!(id_of(&full_url));
+        self.entries
+            .push(json!({ "fullUrl": full_url, "resource": resource }));
+    }
+}
+
+fn category_code(c: Category) -> &'static str {
+    match c {
+        Category::Unspecified => "unspecified",
+        Category::Identity => "identity",
+        Category::Participants => "participants",
+        Category::WheelHealth => "wheel-health",
+        Category::WheelDevelopment => "wheel-development",
+        Category::WheelLearning => "wheel-learning",
+        Category::WheelCare => "wheel-care",
+        Category::WheelHome => "wheel-home",
+        Category::WheelRelationships => "wheel-relationships",
+        Category::WheelSafety => "wheel-safety",
+        Category::Interventions => "interventions",
+        Category::Meetings => "meetings",
+        Category::FollowUps => "follow-ups",
+    }
+}
+
+fn category_concept(c: i32) -> Value {
+    let c = Category::try_from(c).unwrap_or_default();
+    json!({ "coding": [{
+        "system": "urn:kronobarn:category",
+        "code": category_code(c),
+        "display": crate::words::category(crate::Lang::En, c),
+    }] })
+}
+
+fn telecom(c: &kronobarn_proto::v1::Contact) -> Vec<Value> {
+    let mut v = Vec::new();
+    if !c.phone.is_empty() {
+        v.push(json!({ "system": "phone", "value": c.phone }));
+    }
+    if !c.email.is_empty() {
+        v.push(json!({ "system": "email", "value": c.email }));
+    }
+    v
+}
+
+/// The plan as a FHIR R4 Bundle. `log` holds the access records about the plan with their log
+/// index; each becomes an AuditEvent.
+pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
+    let mut b = Bundle {
+        input,
+        entries: Vec::new(),
+        orgs: Default::default(),
+    };
+    let plan = input.plan_id;
+    let header: Option<&PlanHeader> = input.fragments.iter().find_map(|f| match &f.body {
+        Some(Body::Header(h)) => Some(h),
+        _ => None,
+    });
+    let today = input.today_iso();
+
+    // The child, and the guardians as RelatedPersons.
+    let patient = urn(plan, "patient");
+    let mut p = json!({ "resourceType": "Patient" });
+    let mut guardians = std::collections::BTreeMap::new();
+    if let Some(h) = header {
+        if let Some(c) = &h.child {
+            let pnr =
+                kronobarn_proto::personnummer::parse(&c.personal_identity_number, input.today);
+            if let Ok(pnr) = pnr {
+                p["identifier"] = json!([{
+                    "system": if pnr.is_coordination_number() { SAMORDNINGSNUMMER_OID } else { PERSONNUMMER_OID },
+                    "value": pnr.as_str().replace('-', ""),
+                }]);
+            }
+            if !c.name.is_empty() {
+                p["name"] = json!([{ "text": c.name }]);
+            }
+            if kronobarn_proto::validate::parse_date(&c.birth_date).is_some() {
+                p["birthDate"] = json!(c.birth_date);
+            }
+        }
+        for g in &h.guardians {
+            let u = urn(plan, &format!("guardian/{}", g.guardian_id));
+            let mut r = json!({
+                "resourceType": "RelatedPerson",
+                "identifier": [{ "system": format!("urn:kronobarn:plan:{plan}:guardian"), "value": g.guardian_id }],
+                "patient": { "reference": patient },
+                "relationship": [{ "coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                    "code": "GUARD",
+                    "display": "guardian",
+                }] }],
+                "name": [{ "text": g.name }],
+            });
+            if let Some(c) = &g.contact
+                && !telecom(c).is_empty()
+            {
+                r["telecom"] = json!(telecom(c));
+            }
+            guardians.insert(g.guardian_id.clone(), u.clone());
+            b.push(u, r);
+        }
+    }
+    b.push(patient.clone(), p);
+
+    // The plan.
+    let stage = input
+        .fragments
+        .iter()
+        .find_map(|f| match &f.body {
+            Some(Body::Status(s)) => s.history.last().map(|c| c.stage),
+            _ => None,
+        })
+        .and_then(|s| PlanStage::try_from(s).ok())
+        .unwrap_or(PlanStage::NeedNoticed);
+    let status = match stage {
+        PlanStage::Closed => "completed",
+        PlanStage::Agreed | PlanStage::FollowUp | PlanStage::Revised => "active",
+        _ => "draft",
+    };
+    let mut activities = Vec::new();
+    if let Some(h) = header {
+        for d in &h.follow_up_dates {
+            activities.push(json!({ "detail": {
+                "kind": "Appointment",
+                "status": if d.as_str() < today.as_str() { "completed" } else { "scheduled" },
+                "description": format!("Follow-up of the whole plan{}", if h.follow_up_by.is_empty() { String::new() } else { format!(" by {}", h.follow_up_by) }),
+                "scheduledString": d,
+            } }));
+        }
+    }
+    let records: Vec<_> = input
+        .fragments
+        .iter()
+        .filter_map(|f| match &f.body {
+            Some(Body::FollowUp(x)) => Some(x),
+            _ => None,
+        })
+        .collect();
+    for f in input.fragments {
+        let Some(Body::Intervention(iv)) = &f.body else {
+            continue;
+        };
+        let status = if !iv.to_date.is_empty() && iv.to_date < today {
+            "completed"
+        } else if iv.from_date > today {
+            "not-started"
+        } else {
+            "in-progress"
+        };
+        let mut period = json!({ "start": iv.from_date });
+        if !iv.to_date.is_empty() {
+            period["end"] = json!(iv.to_date);
+        }
+        let mut detail = json!({
+            "kind": "ServiceRequest",
+            "status": status,
+            "description": format!("{} ({})", iv.what, iv.who),
+            "scheduledPeriod": period,
+            "performer": [b.org(&f.home_organization)],
+        });
+        if !iv.follow_up_date.is_empty() {
+            detail["description"] = json!(format!(
+                "{} ({}); follow-up {}{}",
+                iv.what,
+                iv.who,
+                iv.follow_up_date,
+                if iv.follow_up_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", iv.follow_up_by)
+                }
+            ));
+        }
+        let mut activity = json!({ "detail": detail });
+        let progress: Vec<Value> = records
+            .iter()
+            .filter(|r| r.intervention_fragment_id == f.fragment_id)
+            .map(|r| json!({ "time": r.held_on, "text": r.outcome }))
+            .collect();
+        if !progress.is_empty() {
+            activity["progress"] = json!(progress);
+        }
+        activities.push(activity);
+    }
+    let notes: Vec<Value> = records
+        .iter()
+        .filter(|r| r.intervention_fragment_id.is_empty())
+        .map(|r| json!({ "time": r.held_on, "text": r.outcome }))
+        .collect();
+    let mut contributors: Vec<String> = input
+        .fragments
+        .iter()
+        .filter_map(|f| match &f.body {
+            Some(Body::Participant(x)) => Some(x.organization.clone()),
+            _ => None,
+        })
+        .collect();
+    contributors.sort();
+    contributors.dedup();
+    let mut care_plan = json!({
+        "resourceType": "CarePlan",
+        "identifier": [{ "system": "urn:kronobarn:plan", "value": plan }],
+        "status": status,
+        "intent": "plan",
+        "title": "Barnets plan (the child's coordinated plan)",
+        "description": crate::words::stage(crate::Lang::En, stage),
+        "subject": { "reference": patient },
+        "author": b.org(input.home_organization),
+    });
+    if !contributors.is_empty() {
+        care_plan["contributor"] = json!(contributors.iter().map(|o| b.org(o)).collect::<Vec<_>>());
+    }
+    if !activities.is_empty() {
+        care_plan["activity"] = json!(activities);
+    }
+    if !notes.is_empty() {
+        care_plan["note"] = json!(notes);
+    }
+    b.push(urn(plan, "careplan"), care_plan);
+
+    // Consent and revocations.
+    if let Some(c) = input.consent {
+        let provisions: Vec<Value> = c
+            .grants
+            .iter()
+            .map(|g| {
+                json!({
+                    "type": "permit",
+                    "actor": [{
+                        "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
+                        "reference": b.org(&g.organization),
+                    }],
+                    "code": g.categories.iter().map(|c| category_concept(*c)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let performers: Vec<Value> = c
+            .guardian_consents
+            .iter()
+            .filter_map(|g| guardians.get(&g.guardian_id))
+            .map(|u| json!({ "reference": u }))
+            .collect();
+        let mut consent = json!({
+            "resourceType": "Consent",
+            "identifier": [{ "system": format!("urn:kronobarn:plan:{plan}:consent"), "value": c.consent_version.to_string() }],
+            "status": if c.valid_until_unix_ms > input.made_at_unix_ms { "active" } else { "inactive" },
+            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy", "display": "Privacy Consent" }] },
+            "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }] }],
+            "patient": { "reference": patient },
+            "dateTime": instant(c.recorded_at_unix_ms),
+            "organization": [b.org(&c.consent_home)],
+            "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN", "display": "opt-in" }] },
+            "provision": {
+                "type": "permit",
+                "period": { "start": instant(c.recorded_at_unix_ms) },
+            },
+        });
+        if c.valid_until_unix_ms < crate::YEAR_10000_MS {
+            consent["provision"]["period"]["end"] = json!(instant(c.valid_until_unix_ms));
+        }
+        if !performers.is_empty() {
+            consent["performer"] = json!(performers);
+        }
+        if !provisions.is_empty() {
+            consent["provision"]["provision"] = json!(provisions);
+        }
+        b.push(urn(plan, "consent"), consent);
+    }
+    for r in input.revocations {
+        let mut deny = json!({ "type": "deny" });
+        if !r.organizations.is_empty() {
+            deny["actor"] = json!(r.organizations.iter().map(|o| json!({
+                "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
+                "reference": b.org(o),
+            })).collect::<Vec<_>>());
+        }
+        if !r.categories.is_empty() {
+            deny["code"] = json!(
+                r.categories
+                    .iter()
+                    .map(|c| category_concept(*c))
+                    .collect::<Vec<_>>()
+            );
+        }
+        let mut consent = json!({
+            "resourceType": "Consent",
+            "identifier": [{ "system": format!("urn:kronobarn:plan:{plan}:revocation"), "value": r.revocation_id }],
+            "status": "active",
+            "scope": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy", "display": "Privacy Consent" }] },
+            "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }] }],
+            "patient": { "reference": patient },
+            "dateTime": instant(r.recorded_at_unix_ms),
+            "organization": [b.org(&r.recorded_at_organization)],
+            "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT", "display": "opt-out" }] },
+            "provision": deny,
+        });
+        if let Some(g) = guardians.get(&r.withdrawn_by) {
+            consent["performer"] = json!([{ "reference": g }]);
+        }
+        b.push(
+            urn(plan, &format!("revocation/{}", r.revocation_id)),
+            consent,
+        );
+    }
+
+    // The access log about the plan.
+    let care_plan_ref = urn(plan, "careplan");
+    for (index, r) in log {
+        let action = AccessAction::try_from(r.action).unwrap_or_default();
+        let (type_code, type_display, act, interaction) = match action {
+            AccessAction::Send => ("110106", "Export", "R", "read"),
+            AccessAction::Receive => ("110107", "Import", "C", "create"),
+            AccessAction::Write => ("110110", "Patient Record", "U", "update"),
+            AccessAction::Purge => ("110110", "Patient Record", "D", "delete"),
+            AccessAction::List => ("110110", "Patient Record", "R", "search-type"),
+            AccessAction::Read | AccessAction::Unspecified => {
+                ("110110", "Patient Record", "R", "read")
+            }
+        };
+        let permit = r.decision == Decision::Permit as i32;
+        let mut details =
+            vec![json!({ "type": "access-log-index", "valueString": index.to_string() })];
+        if !r.fragment_id.is_empty() {
+            details.push(json!({ "type": "fragment", "valueString": r.fragment_id }));
+        }
+        if !r.content_hash.is_empty() {
+            details.push(json!({ "type": "content-sha256", "valueString": r.content_hash }));
+        }
+        if r.consent_version > 0 {
+            details.push(
+                json!({ "type": "consent-version", "valueString": r.consent_version.to_string() }),
+            );
+        }
+        let mut agent = json!({
+            "who": { "identifier": { "system": format!("urn:kronobarn:organization:{}:user", r.organization), "value": r.user_id } },
+            "requestor": true,
+        });
+        if !r.role.is_empty() {
+            agent["role"] = json!([{ "text": r.role }]);
+        }
+        if !r.purpose.is_empty() {
+            agent["purposeOfUse"] = json!([{ "text": r.purpose }]);
+        }
+        let org = b.org(&r.organization);
+        let observer = b.org(input.made_by);
+        let event = json!({
+            "resourceType": "AuditEvent",
+            "type": { "system": "http://dicom.nema.org/resources/ontology/DCM", "code": type_code, "display": type_display },
+            "subtype": [{ "system": "http://hl7.org/fhir/restful-interaction", "code": interaction }],
+            "action": act,
+            "recorded": instant(r.at_unix_ms),
+            "outcome": if permit { "0" } else { "4" },
+            "outcomeDesc": r.reason,
+            "agent": [agent, { "who": org, "requestor": false }],
+            "source": {
+                "site": input.made_by,
+                "observer": observer,
+                "type": [{ "system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4", "display": "Application Server" }],
+            },
+            "entity": [{
+                "what": { "reference": care_plan_ref },
+                "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object" },
+                "detail": details,
+            }],
+        });
+        b.push(urn(plan, &format!("audit/{index}")), event);
+    }
+
+    // Every organisation referenced.
+    for org in std::mem::take(&mut b.orgs) {
+        let u = urn(plan, &format!("organization/{org}"));
+        b.push(
+            u,
+            json!({
+                "resourceType": "Organization",
+                "identifier": [{ "system": "urn:kronobarn:organization", "value": org }],
+                "active": true,
+                "name": input.name(&org),
+            }),
+        );
+    }
+
+    json!({
+        "resourceType": "Bundle",
+        "id": id_of(&urn(plan, &format!("bundle/{}", input.made_at_unix_ms))),
+        "meta": { "lastUpdated": instant(input.made_at_unix_ms) },
+        "identifier": { "system": "urn:kronobarn:plan", "value": plan },
+        "type": "collection",
+        "timestamp": instant(input.made_at_unix_ms),
+        "entry": b.entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urns_are_stable_rfc_9562_uuids() {
+        let a = urn("p", "patient");
+        assert_eq!(a, urn("p", "patient"));
+        assert_ne!(a, urn("p", "careplan"));
+        let id = id_of(&a);
+        let parts: Vec<_> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert_eq!(&id[14..15], "8");
+    }
+}

@@ -1,0 +1,378 @@
+//! The practice model over the client API: moving a plan through its stages, follow-ups falling
+//! due, and the plan as a document (plain words for the family, FHIR for other systems).
+
+use std::collections::{BTreeMap, HashSet};
+
+use kronobarn_document::{Lang, PlanInput};
+use kronobarn_policy::lifecycle::{self, Stage, StageFacts};
+use kronobarn_policy::{Decision, decide_read, takes_part};
+use kronobarn_proto::ids::STATUS_FRAGMENT_ID;
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, AdvancePlanRequest, ExportFormat, ExportPlanRequest,
+    ExportPlanResponse, FollowUpDue, Fragment, PlanStage, PlanStatus, Revocation, StageChange,
+    fragment::Body,
+};
+use kronobarn_proto::validate::{self, FieldError};
+use prost::Message;
+use tonic::Status;
+
+use super::{PlanApi, facts, invalid, requester};
+use crate::{Actor, Backend, PlanView, StoredFragment};
+
+/// The stage a plan is at, from its status fragment (none means a need was just noticed).
+pub(crate) fn current_stage(view: &PlanView) -> (Stage, Option<&StoredFragment>) {
+    let status = view
+        .fragments
+        .iter()
+        .find(|f| f.fragment.fragment_id == STATUS_FRAGMENT_ID);
+    let stage = status
+        .and_then(|f| match &f.fragment.body {
+            Some(Body::Status(s)) => s.history.last(),
+            _ => None,
+        })
+        .and_then(|c| Stage::from_number(c.stage))
+        .unwrap_or(Stage::NeedNoticed);
+    (stage, status)
+}
+
+fn iso(d: (i32, u32, u32)) -> String {
+    format!("{:04}-{:02}-{:02}", d.0, d.1, d.2)
+}
+
+impl<B: Backend> PlanApi<B> {
+    /// Checks the move against the practice model and writes the new status, signed and logged
+    /// like every fragment. Closing also withdraws every grant, so shares and leases end.
+    pub(super) async fn advance(
+        &self,
+        who: &Actor,
+        req: AdvancePlanRequest,
+    ) -> Result<Fragment, Status> {
+        let view = self.plan(&req.plan_id)?;
+        self.need_to_know(who, &view, STATUS_FRAGMENT_ID).await?;
+        if view.home_organization != who.organization {
+            return Err(Status::permission_denied(format!(
+                "not-home: only the plan's responsible organisation, {}, moves it through the practice model",
+                view.home_organization
+            )));
+        }
+        let to = match PlanStage::try_from(req.to) {
+            Ok(PlanStage::Unspecified) | Err(_) => None,
+            Ok(s) => Stage::from_number(s as i32),
+        }
+        .ok_or_else(|| {
+            Status::invalid_argument(
+                "to: must be a stage of the practice model (PLAN_STAGE_TALK .. PLAN_STAGE_CLOSED)",
+            )
+        })?;
+        let change = StageChange {
+            stage: to as i32,
+            at_unix_ms: self.backend.now_ms(),
+            changed_by: who.user_id.clone(),
+            reason: req.reason.clone(),
+            invited_organizations: req.invited_organizations.clone(),
+            meeting_on: req.meeting_on.clone(),
+        };
+        // The same checks a receiver applies to the status fragment.
+        let probe = Body::Status(PlanStatus {
+            history: vec![change.clone()],
+        });
+        validate::body("request", Some(&probe), self.today()).map_err(|e| {
+            invalid(FieldError::new(
+                e.field.replace("request.status.history[0].", ""),
+                e.problem,
+            ))
+        })?;
+
+        let (from, status) = current_stage(&view);
+        let today = iso(self.today());
+        let header = view.header.as_ref();
+        let contact = header.and_then(|h| h.responsible_contact.as_ref());
+        let follow_up_planned = view.fragments.iter().any(|f| {
+            kronobarn_proto::follow_up_dates(f.fragment.body.as_ref())
+                .iter()
+                .any(|d| *d >= today.as_str())
+        });
+        let stage_facts = StageFacts {
+            wheel_assessments: view
+                .fragments
+                .iter()
+                .filter(|f| matches!(f.fragment.body, Some(Body::WheelAssessment(_))))
+                .count(),
+            invited: &req.invited_organizations,
+            meeting_date: !req.meeting_on.is_empty(),
+            responsible_organization: header
+                .is_some_and(|h| !h.responsible_organization.is_empty()),
+            responsible_contact: contact.is_some_and(|c| {
+                let reachable = !c.phone.is_empty() || !c.email.is_empty();
+                !c.name.trim().is_empty() && reachable
+            }),
+            follow_up_planned,
+            reason: &req.reason,
+        };
+        lifecycle::check(
+            &view.policy_state(),
+            from,
+            to,
+            &stage_facts,
+            self.backend.now_ms(),
+        )
+        .map_err(|e| match e {
+            // A field of the request is missing: the caller fixes the request.
+            lifecycle::StageError::NoReason
+            | lifecycle::StageError::NoneInvited
+            | lifecycle::StageError::NoMeetingDate => Status::invalid_argument(e.to_string()),
+            // The plan is not ready: the caller fixes the plan first.
+            _ => Status::failed_precondition(e.to_string()),
+        })?;
+
+        let mut history = match status.and_then(|f| f.fragment.body.as_ref()) {
+            Some(Body::Status(s)) => s.history.clone(),
+            _ => Vec::new(),
+        };
+        history.push(change);
+        let fragment = Fragment {
+            plan_id: view.plan_id.clone(),
+            fragment_id: STATUS_FRAGMENT_ID.into(),
+            body: Some(Body::Status(PlanStatus { history })),
+            ..Default::default()
+        };
+        let expected = status.and_then(|f| f.fragment.version);
+        let stored = self.backend.put_fragment(who, fragment, expected).await?;
+        if to == Stage::Closed {
+            // Closing withdraws every grant: receivers purge their copies and leases lapse.
+            self.backend
+                .record_revocation(
+                    who,
+                    Revocation {
+                        plan_id: view.plan_id.clone(),
+                        withdrawn_by: kronobarn_proto::ids::PLAN_CLOSED.into(),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        tracing::info!(plan = %view.plan_id, stage = ?to, "plan moved");
+        Ok(stored.fragment)
+    }
+
+    /// Follow-ups of plans the user's unit takes part in, due in `from..=to`, each one checked
+    /// against its fragment and the read policy, and logged as a read. `skip` holds items the
+    /// caller already has (for the stream), which are neither returned nor logged again.
+    pub(super) async fn follow_ups(
+        &self,
+        who: &Actor,
+        from: &str,
+        to: &str,
+        limit: usize,
+        include_done: bool,
+        skip: &HashSet<(String, String, String)>,
+    ) -> Result<(Vec<FollowUpDue>, bool), Status> {
+        let today = iso(self.today());
+        let now = self.backend.now_ms();
+        // Read a little more than asked: stale entries and other units' plans are dropped.
+        let hits = self
+            .backend
+            .follow_ups_due(from, to, limit.saturating_mul(4).max(100))?;
+        let mut by_plan: BTreeMap<String, Option<PlanView>> = BTreeMap::new();
+        let mut out = Vec::new();
+        let mut records = Vec::new();
+        let mut truncated = false;
+        for (date, plan_id, fragment_id) in hits {
+            if skip.contains(&(date.clone(), plan_id.clone(), fragment_id.clone())) {
+                continue;
+            }
+            if !by_plan.contains_key(&plan_id) {
+                let v = self.backend.load_plan(&plan_id)?;
+                by_plan.insert(plan_id.clone(), v);
+            }
+            let Some(view) = by_plan.get(&plan_id).and_then(Option::as_ref) else {
+                continue;
+            };
+            let state = view.policy_state();
+            if !takes_part(&state, requester(who)) {
+                continue;
+            }
+            let Some(f) = view
+                .fragments
+                .iter()
+                .find(|f| f.fragment.fragment_id == fragment_id)
+            else {
+                continue; // stale: purged
+            };
+            if !kronobarn_proto::follow_up_dates(f.fragment.body.as_ref()).contains(&date.as_str())
+            {
+                continue; // stale: the date changed
+            }
+            let d = decide_read(&state, requester(who), facts(f), now);
+            if !d.is_permit() {
+                continue;
+            }
+            // What the follow-up is of, and whether a follow-up record on or after the date says
+            // it was held.
+            let (target, subject, by) = match &f.fragment.body {
+                Some(Body::Header(h)) => {
+                    (String::new(), "plan".to_string(), h.follow_up_by.clone())
+                }
+                Some(Body::Intervention(iv)) => (
+                    f.fragment.fragment_id.clone(),
+                    iv.what.clone(),
+                    iv.follow_up_by.clone(),
+                ),
+                Some(Body::FollowUp(r)) => (
+                    r.intervention_fragment_id.clone(),
+                    "next follow-up".to_string(),
+                    String::new(),
+                ),
+                _ => continue,
+            };
+            let done = view.fragments.iter().any(|r| match &r.fragment.body {
+                Some(Body::FollowUp(x)) => {
+                    x.intervention_fragment_id == target
+                        && x.held_on >= date
+                        && decide_read(&state, requester(who), facts(r), now).is_permit()
+                }
+                _ => false,
+            });
+            if done && !include_done {
+                continue;
+            }
+            if out.len() == limit {
+                truncated = true;
+                break;
+            }
+            records.push(self.record(who, &plan_id, AccessAction::Read, &d, Some(f), ""));
+            out.push(FollowUpDue {
+                overdue: !done && date < today,
+                done,
+                plan_id: plan_id.clone(),
+                fragment_id,
+                due_on: date,
+                follow_up_by: by,
+                subject,
+            });
+        }
+        self.log(records).await?;
+        Ok((out, truncated))
+    }
+
+    /// The plan as a document or a FHIR bundle, holding only what the user may see.
+    pub(super) async fn export(
+        &self,
+        who: &Actor,
+        req: ExportPlanRequest,
+    ) -> Result<ExportPlanResponse, Status> {
+        let format = match ExportFormat::try_from(req.format) {
+            Ok(ExportFormat::Unspecified) | Err(_) => {
+                return Err(Status::invalid_argument(
+                    "format: must be EXPORT_FORMAT_HTML, EXPORT_FORMAT_PDF or EXPORT_FORMAT_FHIR_R4_JSON",
+                ));
+            }
+            Ok(f) => f,
+        };
+        let lang = Lang::parse(&req.language)
+            .ok_or_else(|| Status::invalid_argument("language: must be \"sv\" or \"en\""))?;
+        let view = self.plan(&req.plan_id)?;
+        let what = match format {
+            ExportFormat::FhirR4Json => "export-fhir",
+            _ => "document",
+        };
+        self.need_to_know(who, &view, what).await?;
+        let (shown, withheld) = self.visible(who, &view, None).await?;
+        let state = view.policy_state();
+        let in_force: HashSet<&str> = state
+            .revocations_in_force()
+            .map(|r| r.id.as_str())
+            .collect();
+        let revocations: Vec<Revocation> = view
+            .revocations
+            .iter()
+            .filter(|r| in_force.contains(r.revocation_id.as_str()))
+            .cloned()
+            .collect();
+        let fragments: Vec<Fragment> = shown.into_iter().map(|f| f.fragment).collect();
+        let names = |o: &str| self.backend.organization_name(o);
+        let input = PlanInput {
+            plan_id: &view.plan_id,
+            home_organization: &view.home_organization,
+            fragments: &fragments,
+            withheld: withheld.len(),
+            consent: view.consent.as_ref(),
+            revocations: &revocations,
+            today: self.today(),
+            made_at_unix_ms: self.backend.now_ms(),
+            made_by: self.backend.organization(),
+            names: &names,
+        };
+        let short = &view.plan_id[..8];
+        let (content, media_type, file_name) = match format {
+            ExportFormat::Html => (
+                kronobarn_document::html(&input, lang).into_bytes(),
+                "text/html; charset=utf-8",
+                format!("plan-{short}-{}.html", lang.tag()),
+            ),
+            ExportFormat::Pdf => (
+                kronobarn_document::pdf(&input, lang),
+                "application/pdf",
+                format!("plan-{short}-{}.pdf", lang.tag()),
+            ),
+            _ => {
+                // The access records about the plan become AuditEvents; reading them is logged
+                // like ListAccessLog.
+                let log = self.audit_trail(who, &view.plan_id).await?;
+                let bundle = kronobarn_document::fhir::bundle(&input, &log);
+                (
+                    serde_json::to_vec_pretty(&bundle)
+                        .map_err(|e| Status::internal(e.to_string()))?,
+                    "application/fhir+json",
+                    format!("plan-{short}.fhir.json"),
+                )
+            }
+        };
+        // The document itself is an access record: what was handed out, and to whom.
+        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+        let mut rec = self.record(who, &view.plan_id, AccessAction::Read, &permit, None, what);
+        rec.reason = "participant".into();
+        rec.content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+        self.log(vec![rec]).await?;
+        Ok(ExportPlanResponse {
+            content,
+            media_type: media_type.into(),
+            file_name,
+            withheld: withheld.len() as u32,
+        })
+    }
+
+    /// Every access record about a plan, with its log index, logging that they were read.
+    async fn audit_trail(
+        &self,
+        who: &Actor,
+        plan_id: &str,
+    ) -> Result<Vec<(u64, AccessRecord)>, Status> {
+        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+        let mut rec = self.record(
+            who,
+            plan_id,
+            AccessAction::Read,
+            &permit,
+            None,
+            "access-log",
+        );
+        rec.reason = "participant".into();
+        self.log(vec![rec]).await?;
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.backend.access_log(plan_id, after, 1000)?;
+            for e in &page.entries {
+                let r = AccessRecord::decode(e.record.as_slice()).map_err(|_| {
+                    Status::internal("an access record does not decode; run log verify")
+                })?;
+                out.push((e.index, r));
+            }
+            match page.next_after {
+                Some(n) if !page.entries.is_empty() => after = Some(n),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
