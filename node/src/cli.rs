@@ -78,8 +78,13 @@ enum Command {
         #[command(subcommand)]
         command: ExportCommand,
     },
-    /// Walk a child's plan through the practice model on a throw-away node, in plain words.
-    Demo,
+    /// Walk a child's plan through the practice model across the county's eleven nodes, in
+    /// plain words, writing the plan as a document for the family into a folder.
+    Demo {
+        /// Folder for the rendered plan (HTML, PDF) and its FHIR export.
+        #[arg(long, default_value = "kronobarn-demo")]
+        out: PathBuf,
+    },
     /// Print local throughput figures of one node on a throw-away data dir.
     Bench {
         /// Operations per figure.
@@ -784,9 +789,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => {
+        Command::Demo { out } => {
             init_tracing("text", "warn");
-            crate::demo::run().await?;
+            crate::demo::run(&out).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

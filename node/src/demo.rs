@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use kronobarn_proto::v1::{
+    AdvancePlanRequest, ExportFormat, ExportPlanRequest, FollowUpRecord, ListFollowUpsRequest,
+    PlanStage,
+};
+use kronobarn_proto::v1::{
     Category, Child, ConsentForm, Contact, CoordinationMeeting, CreatePlanRequest, Fragment,
     GetConsentStatusRequest, GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention,
     ListAccessLogRequest, Participant, PlanHeader, PutFragmentRequest, RecordConsentRequest,
@@ -111,7 +115,7 @@ where
 }
 
 /// Runs the demo.
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     println!(
         "Kronobarn demo: the eleven organisations of Kronoberg county, each with its own node and its own"
@@ -211,7 +215,7 @@ pub async fn run() -> anyhow::Result<()> {
                 responsible_organization: String::new(),
                 responsible_unit: "ostra-skolan".into(),
                 responsible_contact: contact("Rektor Påhittad", "rektor"),
-                follow_up_dates: vec!["2027-02-15".into()],
+                follow_up_dates: vec![in_days(90)],
                 follow_up_by: "Rektor Påhittad".into(),
             }),
             unit_contact: contact("Rektor Påhittad", "rektor"),
@@ -229,6 +233,14 @@ pub async fn run() -> anyhow::Result<()> {
         2,
         "The principal talks with Testbarn and the guardians, using the wheel.",
     );
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::Talk,
+        Default::default(),
+    )
+    .await?;
     for (area, needs, view) in [
         (
             WheelArea::Learning,
@@ -266,56 +278,6 @@ pub async fn run() -> anyhow::Result<()> {
 
     step(
         3,
-        "A coordination meeting is called: BUP at Region Kronoberg and the homework club of Barnens vänner join.",
-    );
-    put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
-        Body::Participant(Participant {
-            organization: "region-kronoberg".into(),
-            unit: "bup-vaxjo".into(),
-            contact: contact("Psykolog Påhittad", "psykolog"),
-        }),
-    )
-    .await?;
-    put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
-        Body::Participant(Participant {
-            organization: "barnens-vanner".into(),
-            unit: "laxhjalp".into(),
-            contact: contact("Ledare Påhittad", "samordnare"),
-        }),
-    )
-    .await?;
-    put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
-        Body::Meeting(CoordinationMeeting {
-            held_on: "2026-11-23".into(),
-            attendees: vec![
-                "Testbarn".into(),
-                "Vårdnadshavare Ett".into(),
-                "Vårdnadshavare Två".into(),
-                "Rektor Påhittad".into(),
-                "Psykolog Påhittad".into(),
-            ],
-            child_view: "Jag vill ha en vuxen att gå till på rasten.".into(),
-            guardians_view: "Vi vill att skolan och BUP samarbetar.".into(),
-            decisions: vec![
-                "Rastvärd varje dag.".into(),
-                "Samtal på BUP varannan vecka.".into(),
-                "Läxhjälp två gånger i veckan.".into(),
-            ],
-        }),
-    )
-    .await?;
-
-    step(
-        4,
         "Both guardians consent, separately. BUP may receive the health assessment and the interventions; Barnens vänner only the interventions; Växjö may receive the others' interventions. Nothing else, and nobody else.",
     );
     let base = [Category::Identity as i32, Category::Participants as i32];
@@ -364,6 +326,77 @@ pub async fn run() -> anyhow::Result<()> {
             expected_previous_version: 0,
         }))
         .await?;
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::Consent,
+        Default::default(),
+    )
+    .await?;
+
+    step(
+        4,
+        "A coordination meeting is called: BUP at Region Kronoberg and the homework club of Barnens vänner are invited. The consent covers both, or the node would refuse.",
+    );
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::MeetingCalled,
+        AdvancePlanRequest {
+            invited_organizations: vec!["region-kronoberg".into(), "barnens-vanner".into()],
+            meeting_on: in_days(-1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    put(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bup-vaxjo".into(),
+            contact: contact("Psykolog Påhittad", "psykolog"),
+        }),
+    )
+    .await?;
+    put(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        Body::Participant(Participant {
+            organization: "barnens-vanner".into(),
+            unit: "laxhjalp".into(),
+            contact: contact("Ledare Påhittad", "samordnare"),
+        }),
+    )
+    .await?;
+    put(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        Body::Meeting(CoordinationMeeting {
+            held_on: in_days(-1),
+            attendees: vec![
+                "Testbarn".into(),
+                "Vårdnadshavare Ett".into(),
+                "Vårdnadshavare Två".into(),
+                "Rektor Påhittad".into(),
+                "Psykolog Påhittad".into(),
+            ],
+            child_view: "Jag vill ha en vuxen att gå till på rasten.".into(),
+            guardians_view: "Vi vill att skolan och BUP samarbetar.".into(),
+            decisions: vec![
+                "Rastvärd varje dag.".into(),
+                "Samtal på BUP varannan vecka.".into(),
+                "Läxhjälp två gånger i veckan.".into(),
+            ],
+        }),
+    )
+    .await?;
+
     let (seen, took) = until("the plan to reach BUP", || {
         let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
         async move {
@@ -385,6 +418,14 @@ pub async fn run() -> anyhow::Result<()> {
     })
     .await?;
     println!("   Barnens vänner's node shows: {}.", kinds(&seen));
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::Agreed,
+        Default::default(),
+    )
+    .await?;
 
     step(
         5,
@@ -399,9 +440,9 @@ pub async fn run() -> anyhow::Result<()> {
             what: "Samtal på BUP varannan vecka".into(),
             who: "BUP Växjö".into(),
             responsible: contact("Psykolog Påhittad", "psykolog"),
-            from_date: "2026-12-01".into(),
-            to_date: "2027-06-15".into(),
-            follow_up_date: "2027-02-15".into(),
+            from_date: in_days(6),
+            to_date: in_days(200),
+            follow_up_date: in_days(60),
             follow_up_by: "Psykolog Påhittad".into(),
         }),
     )
@@ -452,6 +493,96 @@ pub async fn run() -> anyhow::Result<()> {
 
     step(
         7,
+        "The plan is followed up: the principal records how it went and sets the next date. BUP sees its own follow-ups coming up, from an index, without searching every plan.",
+    );
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::FollowUp,
+        Default::default(),
+    )
+    .await?;
+    put(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        Body::FollowUp(FollowUpRecord {
+            held_on: running_today(),
+            intervention_fragment_id: String::new(),
+            outcome:
+                "Testbarn är i skolan nästan varje dag och har en vuxen att gå till på rasten."
+                    .into(),
+            next_follow_up_date: in_days(120),
+        }),
+    )
+    .await?;
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::Revised,
+        Default::default(),
+    )
+    .await?;
+    let due = at_region
+        .list_follow_ups(psykolog.req(ListFollowUpsRequest {
+            from_date: running_today(),
+            to_date: in_days(90),
+            ..Default::default()
+        }))
+        .await?
+        .into_inner()
+        .follow_ups;
+    for f in &due {
+        println!(
+            "   BUP's follow-ups due in the next 90 days: {} — {}.",
+            f.due_on, f.subject
+        );
+    }
+
+    step(
+        8,
+        "The plan as a document for the guardians and Testbarn, in plain words: who is responsible, what happens next, and what Testbarn said. Rendering is logged like any read.",
+    );
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    for (format, lang, file) in [
+        (ExportFormat::Html, "sv", "barnets-plan.html"),
+        (ExportFormat::Html, "en", "childs-plan.en.html"),
+        (ExportFormat::Pdf, "sv", "barnets-plan.pdf"),
+        (ExportFormat::FhirR4Json, "", "plan.fhir.json"),
+    ] {
+        let doc = at_vaxjo
+            .export_plan(rektor.req(ExportPlanRequest {
+                plan_id: plan_id.clone(),
+                format: format as i32,
+                language: lang.into(),
+            }))
+            .await?
+            .into_inner();
+        let path = out_dir.join(file);
+        std::fs::write(&path, &doc.content)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("   wrote {} ({} bytes)", path.display(), doc.content.len());
+    }
+    let bup_copy = at_region
+        .export_plan(psykolog.req(ExportPlanRequest {
+            plan_id: plan_id.clone(),
+            format: ExportFormat::Html as i32,
+            language: "sv".into(),
+        }))
+        .await?
+        .into_inner();
+    let path = out_dir.join("barnets-plan.bup.html");
+    std::fs::write(&path, &bup_copy.content)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "   BUP's node renders only what BUP may hold (no learning or safety assessment, no meeting notes): {}",
+        path.display()
+    );
+
+    step(
+        9,
         "Vårdnadshavare Ett withdraws consent, telling the homework club. Withdrawing is as easy as giving: it is recorded at Barnens vänner's node.",
     );
     let t7 = Instant::now();
@@ -508,7 +639,24 @@ pub async fn run() -> anyhow::Result<()> {
     }
 
     step(
-        8,
+        10,
+        "The plan is closed, with the reason. Closing ends every share and lease.",
+    );
+    advance(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        PlanStage::Closed,
+        AdvancePlanRequest {
+            reason: "Vårdnadshavarna återkallade samtycket; skolan fortsätter stödet på egen hand."
+                .into(),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    step(
+        11,
         "Every crossing is in the access logs on both sides. The nodes are stopped and all eleven logs verified.",
     );
     let log = at_region
@@ -552,8 +700,46 @@ pub async fn run() -> anyhow::Result<()> {
     }
     println!("   11 logs, {verified} signed entries, every hash link and signature verified.");
     let _ = t;
-    println!("\nDone. Nothing left behind: the nodes' folders were temporary.");
+    println!(
+        "\nDone. The nodes' folders were temporary; the plan as a document is in {}: open barnets-plan.html (or childs-plan.en.html) in a browser.",
+        out_dir.display()
+    );
     Ok(())
+}
+
+/// The date `days` from today, YYYY-MM-DD, so the story's follow-ups always lie ahead.
+fn in_days(days: i64) -> String {
+    let (y, m, d) = kronobarn_proto::validate::civil_date(running_now() + days * 86_400_000);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Moves the plan to the next stage of the practice model and says so.
+async fn advance(
+    api: &mut Api,
+    who: &User,
+    plan_id: &str,
+    to: PlanStage,
+    change: AdvancePlanRequest,
+) -> anyhow::Result<()> {
+    api.advance_plan(who.req(AdvancePlanRequest {
+        plan_id: plan_id.into(),
+        to: to as i32,
+        ..change
+    }))
+    .await
+    .with_context(|| format!("moving the plan to {to:?}"))?;
+    println!(
+        "   The plan's stage is now: {}.",
+        to.as_str_name()
+            .trim_start_matches("PLAN_STAGE_")
+            .replace('_', " ")
+            .to_lowercase()
+    );
+    Ok(())
+}
+
+fn running_today() -> String {
+    in_days(0)
 }
 
 fn running_now() -> i64 {

@@ -4,8 +4,11 @@ use crate::harness::binary;
 
 #[test]
 fn the_county_demo_tells_the_whole_story() {
+    let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(binary())
         .arg("demo")
+        .arg("--out")
+        .arg(dir.path())
         .output()
         .expect("run the demo");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -23,6 +26,48 @@ fn the_county_demo_tells_the_whole_story() {
     assert!(
         !text.contains("19121212"),
         "the demo never prints the identity number"
+    );
+    for stage in [
+        "talk",
+        "consent",
+        "meeting called",
+        "agreed",
+        "follow up",
+        "revised",
+        "closed",
+    ] {
+        assert!(
+            text.contains(&format!("The plan's stage is now: {stage}.")),
+            "{text}"
+        );
+    }
+    // The rendered document answers: who is responsible, what happens next and when, and what
+    // the child said. BUP's copy holds only what BUP may see.
+    let page = crate::harness::read(&dir.path().join("barnets-plan.html"));
+    assert!(
+        text.contains("barnets-plan.html"),
+        "the demo names the file"
+    );
+    for answer in [
+        "Rektor Påhittad, rektor, på Växjö kommun håller ihop planen",
+        "Nästa gång vi ses och pratar om hur det går är den",
+        "Jag vill ha en vuxen att gå till på rasten.",
+    ] {
+        assert!(page.contains(answer), "missing {answer:?}");
+    }
+    let bup = crate::harness::read(&dir.path().join("barnets-plan.bup.html"));
+    assert!(bup.contains("Jag är trött."), "BUP may see the health area");
+    for hidden in [
+        "Jag vill kunna läsa",
+        "Det är jobbigt på rasten",
+        "Vi vill att skolan",
+    ] {
+        assert!(!bup.contains(hidden), "BUP's copy shows {hidden:?}");
+    }
+    assert!(
+        std::fs::read(dir.path().join("barnets-plan.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF-")
     );
 }
 
