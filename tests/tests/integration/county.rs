@@ -909,3 +909,145 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
 }
+
+#[tokio::test]
+async fn closing_a_plan_ends_the_shares_at_every_node_and_only_the_home_moves_it() {
+    use kronobarn_proto::v1::{AdvancePlanRequest, ExportFormat, ExportPlanRequest, PlanStage};
+    let nodes = county().await;
+    let (vaxjo, region) = (&nodes[0], &nodes[1]);
+    let rektor = vaxjo.user("rektor", "ostra-skolan");
+    let psykolog = region.user("psykolog", "bup");
+    let mut at_vaxjo = vaxjo.client().await;
+    let mut at_region = region.client().await;
+    let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+    let health = at_vaxjo
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Health))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    let mut learning = wheel(&plan_id, WheelArea::Learning);
+    if let Some(Body::WheelAssessment(w)) = &mut learning.body {
+        w.needs = "LEARNING-NOTE-NOT-FOR-BUP".into();
+    }
+    at_vaxjo
+        .put_fragment(rektor.req(put(learning)))
+        .await
+        .unwrap();
+    join_region(
+        &mut at_vaxjo,
+        &rektor,
+        &plan_id,
+        &[
+            Category::Identity,
+            Category::Participants,
+            Category::WheelHealth,
+        ],
+    )
+    .await;
+    eventually(Duration::from_secs(20), "the region to show health", || {
+        let (mut api, who, p, h) = (
+            at_region.clone(),
+            psykolog.clone(),
+            plan_id.clone(),
+            health.fragment_id.clone(),
+        );
+        async move {
+            fragment_ids(&mut api, &who, &p)
+                .await
+                .filter(|ids| ids.contains(&h))
+        }
+    })
+    .await;
+
+    // The region's document holds what the region may see, and never the learning note.
+    let doc = at_region
+        .export_plan(psykolog.req(ExportPlanRequest {
+            plan_id: plan_id.clone(),
+            format: ExportFormat::Html as i32,
+            language: "sv".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let html = String::from_utf8(doc.content).unwrap();
+    assert!(html.contains(NOTE), "the health assessment is shown");
+    assert!(!html.contains("LEARNING-NOTE-NOT-FOR-BUP"));
+
+    // Only the responsible organisation moves the plan.
+    let e = at_region
+        .advance_plan(psykolog.req(AdvancePlanRequest {
+            plan_id: plan_id.clone(),
+            to: PlanStage::Closed as i32,
+            reason: "not ours to close".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{}", e.message());
+    assert!(e.message().starts_with("not-home"), "{}", e.message());
+
+    at_vaxjo
+        .advance_plan(rektor.req(AdvancePlanRequest {
+            plan_id: plan_id.clone(),
+            to: PlanStage::Closed as i32,
+            reason: "Behovet är tillgodosett".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    // Every copy the region held is purged: nothing of the plan is shown there any more.
+    eventually(
+        Duration::from_secs(20),
+        "the region to purge its copies",
+        || {
+            let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+            async move {
+                match api.get_plan(who.req(GetPlanRequest { plan_id: p })).await {
+                    Err(_) => Some(()),
+                    Ok(r) => r
+                        .into_inner()
+                        .plan
+                        .unwrap()
+                        .fragments
+                        .is_empty()
+                        .then_some(()),
+                }
+            }
+        },
+    )
+    .await;
+    let status = at_vaxjo
+        .get_consent_status(rektor.req(GetConsentStatusRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    eventually(
+        Duration::from_secs(20),
+        "the home to hear the purge",
+        || {
+            let (mut api, who, p) = (at_vaxjo.clone(), rektor.clone(), plan_id.clone());
+            async move {
+                let s = api
+                    .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+                    .await
+                    .ok()?
+                    .into_inner();
+                s.revocation_status
+                    .iter()
+                    .any(|r| r.purged_at.iter().any(|o| o == "region-kronoberg"))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    assert!(
+        status
+            .revocations_in_force
+            .iter()
+            .any(|r| r.withdrawn_by == "plan-closed")
+    );
+}
