@@ -161,6 +161,7 @@ pub async fn catch_up(node: &Node, peer: &Member, tls: &PeerTls) -> Result<usize
     let mut client = connect(peer, tls).await?;
     let roster = node.roster().cloned().ok_or("federation is off")?;
     let mut admitted = 0;
+    let mut pages = 0u64;
     loop {
         let after = node
             .store_get(&keys::cursor(name))
@@ -199,8 +200,14 @@ pub async fn catch_up(node: &Node, peer: &Member, tls: &PeerTls) -> Result<usize
         if !resp.more {
             break;
         }
+        // A long catch-up (after an outage) shows its progress in the node's log, page by page.
+        pages += 1;
+        tracing::info!(peer = %name, admitted, pages, "catching up: more changes to fetch");
     }
     if admitted > 0 {
+        metrics::counter!("kronobarn_catch_up_changes_total", "peer" => name.clone())
+            .increment(admitted as u64);
+        tracing::info!(peer = %name, admitted, "caught up");
         node.outbox_notify().notify_waiters();
         node.lease_notify().notify_waiters();
     }
