@@ -21,13 +21,13 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use super::common::header;
 use crate::harness::TestNode;
 
-struct Org {
-    name: &'static str,
-    key: SigningKey,
-    cert: CertPair,
+pub(crate) struct Org {
+    pub(crate) name: &'static str,
+    pub(crate) key: SigningKey,
+    pub(crate) cert: CertPair,
 }
 
-fn org(ca: &DevCa, name: &'static str, seed: u8) -> Org {
+pub(crate) fn org(ca: &DevCa, name: &'static str, seed: u8) -> Org {
     Org {
         name,
         key: SigningKey::from_bytes(&[seed; 32]),
@@ -44,7 +44,7 @@ fn roster_entry(name: &str, key: &[u8]) -> String {
 
 /// Gives the node at `dir` (region-kronoberg) a federation listener, a roster and a
 /// certificate from the county CA.
-fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
+pub(crate) fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
     let seed = std::fs::read_to_string(dir.join("keys/signing.key")).unwrap();
     let own = SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
     let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
@@ -77,7 +77,7 @@ fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
     std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
 }
 
-async fn peer(node: &TestNode, ca: &DevCa, as_cert: &CertPair) -> FederationServiceClient<Channel> {
+pub(crate) async fn peer(node: &TestNode, ca: &DevCa, as_cert: &CertPair) -> FederationServiceClient<Channel> {
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&ca.cert_pem))
         .domain_name("region-kronoberg")

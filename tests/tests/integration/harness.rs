@@ -40,6 +40,8 @@ pub struct TestNode {
     pub addr: SocketAddr,
     /// The federation address, when configured.
     pub federation_addr: Option<SocketAddr>,
+    /// The node's tracing filter (`RUST_LOG`), `debug` unless a test wants more.
+    pub rust_log: &'static str,
     child: Option<Child>,
 }
 
@@ -72,6 +74,7 @@ impl TestNode {
             init,
             addr: "0.0.0.0:0".parse().unwrap(),
             federation_addr: None,
+            rust_log: "debug",
             child: None,
         }
     }
@@ -100,7 +103,7 @@ impl TestNode {
             .arg(self.config())
             .arg("--ready-file")
             .arg(&ready)
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", self.rust_log)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
