@@ -70,7 +70,7 @@ enum Command {
     },
     /// Walk a child's plan through the practice model on a throw-away node, in plain words.
     Demo,
-    /// Print local throughput figures of one node on a throw-away data dir.
+    /// Print figures of nodes on throw-away data dirs, each against a ceiling measured in the same run.
     Bench {
         /// Operations per figure.
         #[arg(long, default_value_t = 5000)]
@@ -78,6 +78,10 @@ enum Command {
         /// Revocations to time across the eleven-node county (0 skips the federation figures).
         #[arg(long, default_value_t = 100)]
         revocations: usize,
+        /// Plans for the scale figures: restart to serving, memory, catch-up with that many plans
+        /// stored (e.g. 100000; takes minutes). 0 skips them.
+        #[arg(long, default_value_t = 0)]
+        plans: usize,
     },
 }
 
@@ -596,12 +600,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("ok: {}", lines.join("; "));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { ops, revocations } => {
+        Command::Bench {
+            ops,
+            revocations,
+            plans,
+        } => {
             init_tracing("text", "warn");
-            crate::bench::run(ops).await?;
-            if revocations > 0 {
-                crate::bench::run_federation(ops, revocations).await?;
-            }
+            crate::bench::run_all(crate::bench::Options {
+                ops,
+                revocations,
+                plans,
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo => {
