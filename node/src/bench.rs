@@ -541,6 +541,15 @@ async fn run_federation(
         .filter(|o| *o != "vaxjo-kommun")
         .collect();
     let mut times = Vec::new();
+    // Signed log entries written anywhere in the county while a revocation is in flight: the
+    // work on its path (each is a signature and part of a flushed batch).
+    let logged = |county: &[crate::county::Member]| -> u64 {
+        county
+            .iter()
+            .map(|m| m.running.node.access_log_handle().head().size)
+            .sum()
+    };
+    let mut entries = 0;
     for i in 0..revocations {
         let plan_id = shared_plan(&home, &others).await?;
         let f = home
@@ -580,6 +589,7 @@ async fn run_federation(
             withdrawn_by: "g1".into(),
             ..Default::default()
         };
+        let before = logged(&county);
         let start = Instant::now();
         at.record_revocation(&bench_actor(at.organization_id(), "unit"), revocation)
             .await
@@ -600,8 +610,14 @@ async fn run_federation(
             tokio::time::sleep(D::from_micros(500)).await;
         }
         times.push(start.elapsed());
+        entries += logged(&county) - before;
     }
     times.sort();
+    println!(
+        "{:<52} {:>12.1}",
+        "  signed log entries in the county per revocation",
+        entries as f64 / times.len().max(1) as f64
+    );
     println!(
         "{:<52} {:>12}",
         format!(
