@@ -3,7 +3,13 @@
 //! Measures, through the node's own backend (no network): durable fragment writes per second
 //! (each signed, written with its access record in one batch, acknowledged after a group-commit
 //! flush) and durable access-log appends per second, at several concurrencies; then the same
-//! writes through the client API over TLS. Prints figures; asserts nothing.
+//! writes through the client API over TLS, client reads, and checkpoints. Then federation figures
+//! on loopback. Every figure is also given as a ratio to a ceiling measured in the same run
+//! ([`ceilings`]), with its target, in a summary table at the end. Prints figures; asserts nothing.
+
+mod ceilings;
+mod report;
+mod scale;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,11 +17,42 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use kronobarn_gateway::{Actor, Backend};
 use kronobarn_proto::v1::{
-    AccessRecord, Fragment, PutFragmentRequest, WheelArea, WheelAssessment, fragment::Body,
+    AccessRecord, Fragment, GetPlanRequest, PutFragmentRequest, WheelArea, WheelAssessment,
+    fragment::Body,
 };
 
 use crate::client::{User, connect};
 use crate::config::Config;
+use ceilings::Ceilings;
+use report::Row;
+
+/// What `kronobarn bench` runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Operations per throughput figure.
+    pub ops: usize,
+    /// Revocations to time across the county; 0 skips the federation figures.
+    pub revocations: usize,
+    /// Plans for the scale figures (restart, memory, catch-up with that many plans stored); 0
+    /// skips them.
+    pub plans: usize,
+}
+
+/// Measures the ceilings, then every figure, and prints the summary against the ceilings.
+pub async fn run_all(opts: Options) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let c = ceilings::measure(dir.path(), opts.ops.clamp(200, 2000)).await?;
+    let mut rows = Vec::new();
+    run(opts.ops, &c, &mut rows).await?;
+    if opts.revocations > 0 {
+        run_federation(opts.ops, opts.revocations, &c, &mut rows).await?;
+    }
+    if opts.plans > 0 {
+        scale::run(opts.plans, &mut rows).await?;
+    }
+    report::print(&rows);
+    Ok(())
+}
 
 fn fragment(plan_id: &str) -> Fragment {
     Fragment {
@@ -53,8 +90,8 @@ where
     Ok((total / concurrency * concurrency) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Runs the benchmark with `total` operations per figure.
-pub async fn run(total: usize) -> anyhow::Result<()> {
+/// Runs the single-node figures with `total` operations per figure.
+async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let init = crate::init::init(dir.path(), "bench-org", "127.0.0.1:0")?;
     let loaded = Config::load(&init.config_path)?;
@@ -84,9 +121,9 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
         dir.path().display()
     );
     println!("{:<52} {:>12}", "figure", "per second");
-    for c in [1, 16, 64] {
+    for k in [1, 16, 64] {
         let (n, a, ps) = (node.clone(), actor.clone(), plans.clone());
-        let r = rate(total, c, move |w| {
+        let r = rate(total, k, move |w| {
             let (n, a, p) = (n.clone(), a.clone(), ps[w].clone());
             async move {
                 n.put_fragment(&a, fragment(&p), None)
@@ -98,13 +135,14 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
         .await?;
         println!(
             "{:<52} {:>12.0}",
-            format!("durable signed fragment writes, backend, {c} writers"),
+            format!("durable signed fragment writes, backend, {k} writers"),
             r
         );
     }
-    for c in [1, 16, 64] {
+    let mut best_appends = 0f64;
+    for k in [1, 16, 64] {
         let (n, ps) = (node.clone(), plans.clone());
-        let r = rate(total, c, move |w| {
+        let r = rate(total, k, move |w| {
             let (n, p) = (n.clone(), ps[w].clone());
             async move {
                 let rec = AccessRecord {
@@ -121,10 +159,18 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
         .await?;
         println!(
             "{:<52} {:>12.0}",
-            format!("durable access-log appends, {c} appenders"),
+            format!("durable access-log appends, {k} appenders"),
             r
         );
+        best_appends = best_appends.max(r);
     }
+    rows.push(Row::rate(
+        "access-log appends (best of 1/16/64 appenders)",
+        best_appends,
+        "sign",
+        c.sign_per_s,
+        0.5,
+    ));
     let user = User {
         token: init.token.clone(),
         user_id: "bench".into(),
@@ -135,9 +181,9 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
     let client = connect(running.client_addr, &init.ca_pem, None)
         .await
         .context("connect")?;
-    for c in [1, 16, 64] {
+    for k in [1, 16, 64] {
         let (cl, u, ps) = (client.clone(), user.clone(), plans.clone());
-        let r = rate(total, c, move |w| {
+        let r = rate(total, k, move |w| {
             let (mut cl, u, p) = (cl.clone(), u.clone(), ps[w].clone());
             async move {
                 cl.put_fragment(u.req(PutFragmentRequest {
@@ -151,11 +197,123 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
         .await?;
         println!(
             "{:<52} {:>12.0}",
-            format!("PutFragment over TLS, {c} clients"),
+            format!("PutFragment over TLS, {k} clients"),
             r
         );
     }
+
+    // Client reads: GetPlan of a plan of nine fragments, one call at a time. Each read's access
+    // record is durable before the answer, so a read costs a round trip, a signature and a flush.
+    let plan_id = node
+        .create_plan(&actor, header.clone(), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .plan_id;
+    for area in [
+        WheelArea::Health,
+        WheelArea::Development,
+        WheelArea::Learning,
+        WheelArea::Care,
+        WheelArea::Home,
+        WheelArea::Relationships,
+        WheelArea::Safety,
+    ] {
+        let mut f = fragment(&plan_id);
+        if let Some(Body::WheelAssessment(w)) = &mut f.body {
+            w.area = area as i32;
+        }
+        node.put_fragment(&actor, f, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let reads = total.clamp(200, 2000);
+    let mut lat = Vec::with_capacity(reads);
+    let mut cl = client.clone();
+    for i in 0..reads + reads / 10 {
+        let t = Instant::now();
+        cl.get_plan(user.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await?;
+        if i >= reads / 10 {
+            lat.push(t.elapsed());
+        }
+    }
+    lat.sort();
+    let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!(
+        "{:<52} {:>12}",
+        "GetPlan over TLS, 9 fragments, p50 / p99",
+        format!(
+            "{:.2} / {:.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        )
+    );
+    rows.push(Row::latency(
+        "client GetPlan p50",
+        p50,
+        "bare round trip p50",
+        c.rtt_client_p50,
+        None,
+    ));
+    rows.push(Row::latency(
+        "client GetPlan p99",
+        p99,
+        "bare round trip p99",
+        c.rtt_client_p99,
+        Some(2.0),
+    ));
+    rows.push(Row::latency(
+        "client GetPlan p99",
+        p99,
+        "round trip + flush p99",
+        c.rtt_client_p99 + c.sled_flush_p99,
+        Some(2.0),
+    ));
+
+    // Checkpoints: a signed head of the running node's log, and from a stopped node's store as
+    // `kronobarn log checkpoint` does (open the store, find the head, sign).
+    let size = node.access_log_handle().head().size;
+    let t = Instant::now();
+    let _ = node.access_log_handle().checkpoint(crate::node::now_ms());
+    let hot = t.elapsed();
+    drop(cl);
+    drop(client);
+    drop(node);
     running.stop().await?;
+    let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+    let t = Instant::now();
+    let store = crate::store::SledStore::open(&loaded.config.data_dir)?;
+    let opened = t.elapsed();
+    let log = crate::accesslog::AccessLog::open(Arc::new(store), key, "bench-org".into())?;
+    let _ = log.checkpoint(crate::node::now_ms());
+    let cold = t.elapsed();
+    println!(
+        "{:<52} {:>12}",
+        format!("checkpoint of a {size}-entry log, running / stopped"),
+        format!(
+            "{:.3} / {:.1} ms",
+            hot.as_secs_f64() * 1e3,
+            cold.as_secs_f64() * 1e3
+        )
+    );
+    rows.push(Row::absolute(
+        &format!("checkpoint, running node ({size} entries)"),
+        format!("{:.3} ms", hot.as_secs_f64() * 1e3),
+        "< 100 ms",
+        Some(hot < Duration::from_millis(100)),
+    ));
+    rows.push(Row::absolute(
+        &format!("checkpoint, stopped node incl. opening the store ({size} entries)"),
+        format!(
+            "{:.1} ms (open {:.1} ms)",
+            cold.as_secs_f64() * 1e3,
+            opened.as_secs_f64() * 1e3
+        ),
+        "< 100 ms",
+        Some(cold < Duration::from_millis(100)),
+    ));
     Ok(())
 }
 
@@ -233,13 +391,48 @@ fn count_received(node: &crate::node::Node, plan_id: &str) -> usize {
     })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// With the receiver (config `cfg`) stopped, `home` writes `missed` changes to a plan shared
+/// with it; then the receiver starts. Returns the time from its start until it holds them all.
+/// The restarted node asks for the changes after its cursor at once (anti-entropy), so the time
+/// follows the number of changes, not of plans.
+async fn catch_up(
+    home: &crate::node::Node,
+    cfg: &std::path::Path,
+    missed: usize,
+) -> anyhow::Result<Duration> {
+    let actor = bench_actor("vaxjo-kommun", "unit");
+    let plan_id = shared_plan(home, &["region-kronoberg"]).await?;
+    for _ in 0..missed {
+        home.put_fragment(&actor, fragment(&plan_id), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let start = Instant::now();
+    let running = crate::server::start(&Config::load(cfg)?).await?;
+    while count_received(&running.node, &plan_id) < missed {
+        if start.elapsed() > Duration::from_secs(300) {
+            anyhow::bail!("catch-up of {missed} changes stalled");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = start.elapsed();
+    running.stop().await?;
+    Ok(took)
+}
+
+/// The `p` quantile of sorted durations.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Federation figures: replicated writes between two nodes, revocation across the county,
 /// catch-up after an outage.
-pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result<()> {
+async fn run_federation(
+    writes: usize,
+    revocations: usize,
+    c: &Ceilings,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
     use std::time::Duration as D;
     let dir = tempfile::tempdir()?;
     println!(
@@ -294,38 +487,45 @@ pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result
         "  (acknowledged at the home node)",
         want as f64 / acked.as_secs_f64()
     );
+    let replicated = want as f64 / all.as_secs_f64();
+    let (name, ceiling) = if c.sign_per_s <= c.group_commit_per_s {
+        ("sign", c.sign_per_s)
+    } else {
+        ("group commit", c.group_commit_per_s)
+    };
+    rows.push(Row::rate(
+        "replicated signed writes, 2 nodes, 16 writers",
+        replicated,
+        name,
+        ceiling,
+        0.5,
+    ));
+    rows.push(Row::absolute(
+        "replicated signed writes, 2 nodes, 16 writers",
+        format!("{replicated:.0} /s"),
+        "≥ 5000 /s",
+        Some(replicated >= 5000.0),
+    ));
 
-    // 2. Catch-up after the receiver was offline: time from its restart until it holds every
-    //    change it missed. The restarted node asks for the changes after its cursor at once
-    //    (anti-entropy), so the time follows the number of changes, not of plans.
+    // 2. Catch-up after the receiver was offline.
     let mut county = county;
     let region_member = county.remove(2);
     drop(region);
     let cfg = region_member.init.config_path.clone();
     region_member.running.stop().await?;
-    let actor = bench_actor("vaxjo-kommun", "unit");
     for missed in [100usize, 1000, 10_000] {
-        let plan_id = shared_plan(&home, &["region-kronoberg"]).await?;
-        for _ in 0..missed {
-            home.put_fragment(&actor, fragment(&plan_id), None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        let start = Instant::now();
-        let running = crate::server::start(&Config::load(&cfg)?).await?;
-        while count_received(&running.node, &plan_id) < missed {
-            if start.elapsed() > D::from_secs(300) {
-                anyhow::bail!("catch-up of {missed} changes stalled");
-            }
-            tokio::time::sleep(D::from_millis(5)).await;
-        }
-        let took = start.elapsed();
+        let took = catch_up(&home, &cfg, missed).await?;
         println!(
             "{:<52} {:>12}",
             format!("catch-up after an outage, {missed} missed changes"),
             format!("{} ms", took.as_millis())
         );
-        running.stop().await?;
+        rows.push(Row::absolute(
+            &format!("catch-up, {missed} missed changes"),
+            format!("{} ms", took.as_millis()),
+            "—",
+            None,
+        ));
     }
     for m in county {
         m.running.stop().await?;
@@ -341,6 +541,15 @@ pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result
         .filter(|o| *o != "vaxjo-kommun")
         .collect();
     let mut times = Vec::new();
+    // Signed log entries written anywhere in the county while a revocation is in flight: the
+    // work on its path (each is a signature and part of a flushed batch).
+    let logged = |county: &[crate::county::Member]| -> u64 {
+        county
+            .iter()
+            .map(|m| m.running.node.access_log_handle().head().size)
+            .sum()
+    };
+    let mut entries = 0;
     for i in 0..revocations {
         let plan_id = shared_plan(&home, &others).await?;
         let f = home
@@ -380,6 +589,7 @@ pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result
             withdrawn_by: "g1".into(),
             ..Default::default()
         };
+        let before = logged(&county);
         let start = Instant::now();
         at.record_revocation(&bench_actor(at.organization_id(), "unit"), revocation)
             .await
@@ -400,8 +610,14 @@ pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result
             tokio::time::sleep(D::from_micros(500)).await;
         }
         times.push(start.elapsed());
+        entries += logged(&county) - before;
     }
     times.sort();
+    println!(
+        "{:<52} {:>12.1}",
+        "  signed log entries in the county per revocation",
+        entries as f64 / times.len().max(1) as f64
+    );
     println!(
         "{:<52} {:>12}",
         format!(
@@ -414,6 +630,20 @@ pub async fn run_federation(writes: usize, revocations: usize) -> anyhow::Result
             percentile(&times, 0.99).as_secs_f64() * 1e3
         )
     );
+    rows.push(Row::latency(
+        "revocation purged at 11 of 11, p50",
+        percentile(&times, 0.5),
+        "one hop",
+        c.one_hop(),
+        None,
+    ));
+    rows.push(Row::latency(
+        "revocation purged at 11 of 11, p99",
+        percentile(&times, 0.99),
+        "one hop",
+        c.one_hop(),
+        Some(5.0),
+    ));
     for m in county {
         m.running.stop().await?;
     }

@@ -85,7 +85,7 @@ enum Command {
         #[arg(long, default_value = "kronobarn-demo")]
         out: PathBuf,
     },
-    /// Print local throughput figures of one node on a throw-away data dir.
+    /// Print figures of nodes on throw-away data dirs, each against a ceiling measured in the same run.
     Bench {
         /// Operations per figure.
         #[arg(long, default_value_t = 5000)]
@@ -93,6 +93,10 @@ enum Command {
         /// Revocations to time across the eleven-node county (0 skips the federation figures).
         #[arg(long, default_value_t = 100)]
         revocations: usize,
+        /// Plans for the scale figures: restart to serving, memory, catch-up with that many plans
+        /// stored (e.g. 100000; takes minutes). 0 skips them.
+        #[arg(long, default_value_t = 0)]
+        plans: usize,
     },
 }
 
@@ -781,12 +785,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("ok: {}", lines.join("; "));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { ops, revocations } => {
+        Command::Bench {
+            ops,
+            revocations,
+            plans,
+        } => {
             init_tracing("text", "warn");
-            crate::bench::run(ops).await?;
-            if revocations > 0 {
-                crate::bench::run_federation(ops, revocations).await?;
-            }
+            crate::bench::run_all(crate::bench::Options {
+                ops,
+                revocations,
+                plans,
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { out } => {

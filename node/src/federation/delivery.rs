@@ -102,6 +102,7 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
     let name = peer.entry.organization.clone();
     let mut client: Option<FederationServiceClient<Channel>> = None;
     let mut backoff = BACKOFF_MIN;
+    let mut counted: Option<std::time::Instant> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -110,8 +111,6 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
         let notified = node.outbox_notify().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        metrics::gauge!("kronobarn_outbox_depth", "peer" => name.clone())
-            .set(node.outbox_depth(&name) as f64);
         let batch = match node.outbox_batch(&name, BATCH) {
             Ok(b) => b,
             Err(e) => {
@@ -119,6 +118,17 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
                 Vec::new()
             }
         };
+        // A batch shorter than BATCH is the whole outbox. Counting a longer one means reading
+        // all of it, which on every wake-up made delivery quadratic in the backlog: at most
+        // once a second.
+        if batch.len() < BATCH {
+            metrics::gauge!("kronobarn_outbox_depth", "peer" => name.clone())
+                .set(batch.len() as f64);
+        } else if counted.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+            metrics::gauge!("kronobarn_outbox_depth", "peer" => name.clone())
+                .set(node.outbox_depth(&name) as f64);
+            counted = Some(std::time::Instant::now());
+        }
         if batch.is_empty() {
             tokio::select! {
                 _ = &mut notified => {}

@@ -108,6 +108,13 @@ pub async fn run(node: Arc<Node>, tls: PeerTls, period: Duration, mut stop: watc
 
 async fn send_round(node: &Node, roster: &Roster, tls: &PeerTls) {
     let cp = node.access_log_handle().checkpoint(now_ms());
+    // The head may include entries applied but not yet flushed. A witness must never hold a
+    // head that a crash could take back: the log restarted shorter would then look truncated,
+    // and its next entries like a rewrite. So the head is made durable before it is sent.
+    if let Err(e) = node.durable().await {
+        tracing::error!(error = %e, "cannot make the log head durable; no checkpoint sent");
+        return;
+    }
     for peer in roster
         .members()
         .filter(|m| m.entry.organization != node.organization_id())

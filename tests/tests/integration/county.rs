@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 }
 
 /// Three node folders sharing one roster and county CA, started.
-async fn county() -> Vec<TestNode> {
+pub(super) async fn county() -> Vec<TestNode> {
     let ca = DevCa::new("Kronoberg county test CA").unwrap();
     let nodes: Vec<TestNode> = ORGS.iter().map(|o| TestNode::init(o)).collect();
     let ports: Vec<u16> = ORGS.iter().map(|_| free_port()).collect();
@@ -100,7 +100,7 @@ async fn fragment_ids(
 
 /// The region's BUP unit joins a plan at Växjö, and the region is granted `categories`.
 /// Returns the consent recorded.
-async fn join_region(
+pub(super) async fn join_region(
     api: &mut PlanServiceClient<Channel>,
     rektor: &User,
     plan_id: &str,

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod county;
+mod crash;
 mod demo;
 mod durability;
 mod federation;
