@@ -77,7 +77,11 @@ pub(crate) fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
     std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
 }
 
-pub(crate) async fn peer(node: &TestNode, ca: &DevCa, as_cert: &CertPair) -> FederationServiceClient<Channel> {
+pub(crate) async fn peer(
+    node: &TestNode,
+    ca: &DevCa,
+    as_cert: &CertPair,
+) -> FederationServiceClient<Channel> {
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&ca.cert_pem))
         .domain_name("region-kronoberg")

@@ -8,6 +8,7 @@ mod demo;
 mod durability;
 mod federation;
 mod harness;
+mod hostile;
 mod log_tamper;
 mod practice;
 mod python;

@@ -9,7 +9,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use super::common::*;
 use crate::harness::TestNode;
 
-mod bytes_codec {
+pub(crate) mod bytes_codec {
     use tonic::Status;
     use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -50,7 +50,7 @@ mod bytes_codec {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     ch: &Channel,
     path: &'static str,
     body: Vec<u8>,
