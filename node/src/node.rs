@@ -307,6 +307,36 @@ impl Node {
         ops
     }
 
+    /// A revocation in force at this node, recorded here, that `org` has not yet confirmed:
+    /// the consent home renews no lease to an organisation that has yet to purge, so a node that
+    /// can still ask for leases but never hears of the revocation stops showing within a lease.
+    pub(crate) fn unconfirmed_revocation(
+        &self,
+        plan_id: &str,
+        org: &str,
+        in_force: &std::collections::HashSet<&str>,
+    ) -> BackendResult<Option<String>> {
+        let prefix = keys::purges(plan_id);
+        for (k, v) in self
+            .store
+            .scan(&prefix, None, usize::MAX)
+            .map_err(internal)?
+        {
+            let rest = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
+            let Some((rev, who)) = rest.split_once('/') else {
+                continue;
+            };
+            if who != org || !in_force.contains(rev) {
+                continue;
+            }
+            let st = PurgeState::decode(v.as_slice()).map_err(internal)?;
+            if st.confirmed_at_unix_ms == 0 {
+                return Ok(Some(rev.to_string()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Ops that move the follow-up index from the dates `old` set to those `new` sets.
     pub(crate) fn due_ops(plan_id: &str, old: Option<&Fragment>, new: &Fragment) -> Vec<Op> {
         let before = old.map_or_else(Vec::new, |f| {

@@ -136,6 +136,7 @@ impl FederationService for Federation {
         }
         let consent = view
             .consent
+            .clone()
             .ok_or_else(|| Status::failed_precondition("the plan has no consent"))?;
         if consent.consent_version != req.consent_version {
             return Err(Status::failed_precondition(format!(
@@ -146,6 +147,20 @@ impl FederationService for Federation {
         if !consent.grants.iter().any(|g| g.organization == peer) {
             return Err(Status::permission_denied(format!(
                 "the current consent grants {peer} nothing"
+            )));
+        }
+        let state = view.policy_state();
+        let in_force: std::collections::HashSet<&str> = state
+            .revocations_in_force()
+            .filter(|r| r.organizations.is_empty() || r.organizations.contains(&peer))
+            .map(|r| r.id.as_str())
+            .collect();
+        if let Some(rev) = self
+            .node
+            .unconfirmed_revocation(&req.plan_id, &peer, &in_force)?
+        {
+            return Err(Status::failed_precondition(format!(
+                "revocation {rev} is in force and {peer} has not confirmed it; it is being pushed to you"
             )));
         }
         let lease = Lease {

@@ -10,6 +10,7 @@ mod federation;
 mod harness;
 mod hostile;
 mod log_tamper;
+mod partition;
 mod practice;
 mod python;
 mod raw;

@@ -1,0 +1,448 @@
+//! Partition trials: five real nodes whose federation links run through proxies the test can cut,
+//! one direction at a time. While random nodes are cut off and healed, the consent home records
+//! revocations and new consents; a checker reads every node's client API all along and holds
+//! the invariant: no node shows a received copy once a lease's lifetime has passed since the
+//! consent was revoked. After the last heal every node converges on the latest version.
+//!
+//! `KRONOBARN_PARTITION_ROUNDS` sets the number of cut/heal rounds (default 5, for CI);
+//! `KRONOBARN_PARTITION_SEED` repeats a run.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use kronobarn_node::pki::{DevCa, write_file};
+use kronobarn_proto::v1::{
+    Category, Fragment, GetPlanRequest, Grant, Participant, PutFragmentRequest,
+    RecordConsentRequest, RevokeConsentRequest, WheelArea, fragment::Body,
+};
+use rand::{Rng, SeedableRng};
+
+use super::common::*;
+use crate::harness::{TestNode, eventually};
+
+const ORGS: [(&str, &str); 5] = [
+    ("vaxjo-kommun", "ostra-skolan"),
+    ("region-kronoberg", "bup"),
+    ("polisen", "ungdom"),
+    ("alvesta-kommun", "ifo"),
+    ("barnens-vanner", "laxhjalp"),
+];
+const LEASE_SECS: u64 = 2;
+
+/// One direction of one federation link, through a TCP proxy that can be cut.
+struct Link {
+    cut: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Link {
+    async fn start(to: SocketAddr) -> (SocketAddr, Link) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (c, k) = (cut.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is reset
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                k.lock().unwrap().push(h);
+            }
+        });
+        (addr, Link { cut, conns })
+    }
+
+    fn set(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
+        if cut {
+            for h in self.conns.lock().unwrap().drain(..) {
+                h.abort();
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Five nodes; node i reaches node j through `links[(i, j)]`.
+async fn federation() -> (Vec<TestNode>, HashMap<(usize, usize), Link>) {
+    let ca = DevCa::new("Kronoberg county test CA").unwrap();
+    let mut nodes: Vec<TestNode> = ORGS.iter().map(|(o, _)| TestNode::init(o)).collect();
+    let ports: Vec<u16> = ORGS.iter().map(|_| free_port()).collect();
+    let keys: Vec<String> = nodes
+        .iter()
+        .map(|n| {
+            let seed = std::fs::read_to_string(n.dir.path().join("keys/signing.key")).unwrap();
+            let key =
+                SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
+            hex::encode(key.verifying_key().as_bytes())
+        })
+        .collect();
+    let mut links = HashMap::new();
+    for i in 0..ORGS.len() {
+        for (j, port) in ports.iter().enumerate() {
+            if i != j {
+                let to = SocketAddr::from(([127, 0, 0, 1], *port));
+                let (addr, link) = Link::start(to).await;
+                links.insert((i, j), (addr, link));
+            }
+        }
+    }
+    for (i, n) in nodes.iter_mut().enumerate() {
+        let dir = n.dir.path().to_path_buf();
+        let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
+        for (j, (org, _)) in ORGS.iter().enumerate() {
+            let port = if i == j {
+                ports[j]
+            } else {
+                links[&(i, j)].0.port()
+            };
+            roster += &format!(
+                "[[member]]\norganization = \"{org}\"\nname = \"{org}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:{port}\"\nsigning_key = \"{}\"\n\n",
+                keys[j]
+            );
+        }
+        write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
+        write_file(
+            &dir.join("tls/county-ca.crt"),
+            ca.cert_pem.as_bytes(),
+            false,
+        )
+        .unwrap();
+        let cert = ca.leaf(ORGS[i].0, &[ORGS[i].0]).unwrap();
+        write_file(
+            &dir.join("tls/federation.crt"),
+            cert.cert_pem.as_bytes(),
+            false,
+        )
+        .unwrap();
+        write_file(
+            &dir.join("tls/federation.key"),
+            cert.key_pem.as_bytes(),
+            true,
+        )
+        .unwrap();
+        let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
+        config += &format!(
+            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {LEASE_SECS}\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n",
+            ports[i]
+        );
+        std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
+        n.spawn().await;
+    }
+    let links = links.into_iter().map(|(k, (_, l))| (k, l)).collect();
+    (nodes, links)
+}
+
+/// Consent and revocation epochs as the checker sees them: odd epochs are "revoked since".
+#[derive(Default)]
+struct Epochs {
+    epoch: AtomicU64,
+    revoked_at: Mutex<Option<Instant>>,
+}
+
+#[tokio::test]
+async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converge() {
+    let rounds: usize = std::env::var("KRONOBARN_PARTITION_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let seed: u64 = std::env::var("KRONOBARN_PARTITION_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let started = Instant::now();
+    let (nodes, links) = federation().await;
+    let home = &nodes[0];
+    let rektor = home.user("rektor", "ostra-skolan");
+    let mut at_home = home.client().await;
+    let plan_id = create_plan(&mut at_home, &rektor).await;
+    for (org, unit) in &ORGS[1..] {
+        let p = Fragment {
+            plan_id: plan_id.clone(),
+            body: Some(Body::Participant(Participant {
+                organization: (*org).into(),
+                unit: (*unit).into(),
+                contact: None,
+            })),
+            ..Default::default()
+        };
+        at_home.put_fragment(rektor.req(put(p))).await.unwrap();
+    }
+    let mut health = at_home
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Health))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    let grants = || {
+        ORGS[1..]
+            .iter()
+            .map(|(o, _)| Grant {
+                organization: (*o).into(),
+                categories: vec![
+                    Category::Identity as i32,
+                    Category::Participants as i32,
+                    Category::WheelHealth as i32,
+                ],
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut version = 1;
+    let mut c = consent(&plan_id, &["g1", "g2"]);
+    c.grants = grants();
+    at_home
+        .record_consent(rektor.req(RecordConsentRequest {
+            consent: Some(c),
+            expected_previous_version: 0,
+        }))
+        .await
+        .unwrap();
+
+    // Everyone shows the copy before the trials begin.
+    let readers: Vec<_> = futures_join(
+        nodes[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| async move { (n.client().await, n.user("reader", ORGS[i + 1].1)) }),
+    )
+    .await;
+    for (api, who) in &readers {
+        let (api, who, p, h) = (
+            api.clone(),
+            who.clone(),
+            plan_id.clone(),
+            health.fragment_id.clone(),
+        );
+        eventually(
+            Duration::from_secs(20),
+            "every node to show the copy",
+            move || {
+                let (mut api, who, p, h) = (api.clone(), who.clone(), p.clone(), h.clone());
+                async move { shows(&mut api, &who, &p, &h).await.then_some(()) }
+            },
+        )
+        .await;
+    }
+
+    // The checker: reads every node all along.
+    let epochs = Arc::new(Epochs::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let violations = Arc::new(Mutex::new(Vec::<String>::new()));
+    let reads = Arc::new(AtomicU64::new(0));
+    let mut checkers = Vec::new();
+    let slack = Duration::from_secs(LEASE_SECS) + Duration::from_millis(1500);
+    for (i, (api, who)) in readers.iter().enumerate() {
+        let (mut api, who) = (api.clone(), who.clone());
+        let (p, h) = (plan_id.clone(), health.fragment_id.clone());
+        let (epochs, stop, violations, reads) = (
+            epochs.clone(),
+            stop.clone(),
+            violations.clone(),
+            reads.clone(),
+        );
+        checkers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let before = epochs.epoch.load(Ordering::SeqCst);
+                let revoked_at = *epochs.revoked_at.lock().unwrap();
+                let asked = Instant::now();
+                let shown = shows(&mut api, &who, &p, &h).await;
+                let after = epochs.epoch.load(Ordering::SeqCst);
+                reads.fetch_add(1, Ordering::Relaxed);
+                if let Some(r) = revoked_at
+                    && shown
+                    && before == after
+                    && asked > r + slack
+                {
+                    violations.lock().unwrap().push(format!(
+                        "{} showed the copy {} ms after the revocation (lease {LEASE_SECS} s)",
+                        ORGS[i + 1].0,
+                        asked.duration_since(r).as_millis()
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }));
+    }
+
+    let mut revocations: Vec<String> = Vec::new();
+    let mut cuts = 0;
+    for round in 0..rounds {
+        // Cut one or two nodes off, sometimes only in one direction, sometimes the home.
+        let mut victims: Vec<usize> = (0..rng.gen_range(1..=2))
+            .map(|_| rng.gen_range(0..ORGS.len()))
+            .collect();
+        victims.dedup();
+        let one_way = rng.gen_bool(0.3);
+        let mut cut = Vec::new();
+        for &v in &victims {
+            for (&(from, to), link) in &links {
+                if (to == v || (!one_way && from == v)) && !cut.contains(&(from, to)) {
+                    link.set(true);
+                    cut.push((from, to));
+                }
+            }
+        }
+        cuts += cut.len();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(200..1200))).await;
+        if revocations.is_empty()
+            || rng.gen_bool(0.5) && epochs.epoch.load(Ordering::SeqCst) % 2 == 0
+        {
+            // Withdraw everything, at the home, while the cut lasts.
+            let r = at_home
+                .revoke_consent(rektor.req(RevokeConsentRequest {
+                    plan_id: plan_id.clone(),
+                    withdrawn_by: "g1".into(),
+                    organizations: vec![],
+                    categories: vec![],
+                }))
+                .await
+                .unwrap()
+                .into_inner()
+                .revocation
+                .unwrap();
+            *epochs.revoked_at.lock().unwrap() = Some(Instant::now());
+            epochs.epoch.fetch_add(1, Ordering::SeqCst);
+            revocations.push(r.revocation_id);
+        } else if epochs.epoch.load(Ordering::SeqCst) % 2 == 1 {
+            // The guardians consent again, lifting every revocation.
+            let mut c = consent(&plan_id, &["g1", "g2"]);
+            c.grants = grants();
+            c.supersedes_revocations = revocations.clone();
+            epochs.epoch.fetch_add(1, Ordering::SeqCst);
+            *epochs.revoked_at.lock().unwrap() = None;
+            at_home
+                .record_consent(rektor.req(RecordConsentRequest {
+                    consent: Some(c),
+                    expected_previous_version: version,
+                }))
+                .await
+                .unwrap();
+            version += 1;
+        } else {
+            // A new version of the shared fragment, which cut-off nodes must catch up on.
+            health = at_home
+                .put_fragment(rektor.req(PutFragmentRequest {
+                    expected_version: health.version,
+                    fragment: Some(health.clone()),
+                }))
+                .await
+                .unwrap()
+                .into_inner()
+                .fragment
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(500..2500))).await;
+        for (from, to) in cut {
+            links[&(from, to)].set(false);
+        }
+        eprintln!(
+            "partition round {round}: cut {victims:?}{} epoch {}",
+            if one_way { " (inbound only)" } else { "" },
+            epochs.epoch.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    // Heal, consent once more, and every node converges on the latest version.
+    if epochs.epoch.load(Ordering::SeqCst) % 2 == 1 {
+        let mut c = consent(&plan_id, &["g1", "g2"]);
+        c.grants = grants();
+        c.supersedes_revocations = revocations.clone();
+        epochs.epoch.fetch_add(1, Ordering::SeqCst);
+        *epochs.revoked_at.lock().unwrap() = None;
+        at_home
+            .record_consent(rektor.req(RecordConsentRequest {
+                consent: Some(c),
+                expected_previous_version: version,
+            }))
+            .await
+            .unwrap();
+    }
+    for (api, who) in &readers {
+        let (api, who, p) = (api.clone(), who.clone(), plan_id.clone());
+        let want = health.clone();
+        eventually(
+            Duration::from_secs(30),
+            "every node to converge",
+            move || {
+                let (mut api, who, p, want) = (api.clone(), who.clone(), p.clone(), want.clone());
+                async move {
+                    let plan = api
+                        .get_plan(who.req(GetPlanRequest { plan_id: p }))
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .plan?;
+                    plan.fragments
+                        .iter()
+                        .any(|f| f.fragment_id == want.fragment_id && f.version == want.version)
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for c in checkers {
+        let _ = c.await;
+    }
+    let violations = violations.lock().unwrap().clone();
+    eprintln!(
+        "partition trials (seed {seed}): {rounds} rounds, {cuts} link cuts, {} revocations, {} reads checked, {} violations, {:.1} s",
+        revocations.len(),
+        reads.load(Ordering::Relaxed),
+        violations.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(violations.is_empty(), "{violations:#?}");
+    assert!(!revocations.is_empty());
+}
+
+async fn shows(
+    api: &mut kronobarn_proto::v1::plan_service_client::PlanServiceClient<
+        tonic::transport::Channel,
+    >,
+    who: &kronobarn_node::client::User,
+    plan_id: &str,
+    fragment_id: &str,
+) -> bool {
+    match api
+        .get_plan(who.req(GetPlanRequest {
+            plan_id: plan_id.into(),
+        }))
+        .await
+    {
+        Ok(r) => r
+            .into_inner()
+            .plan
+            .is_some_and(|p| p.fragments.iter().any(|f| f.fragment_id == fragment_id)),
+        Err(_) => false,
+    }
+}
+
+async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    for f in futs {
+        out.push(f.await);
+    }
+    out
+}
