@@ -71,6 +71,7 @@ pub struct Node {
     outbox_notify: tokio::sync::Notify,
     lease_notify: tokio::sync::Notify,
     changes: tokio::sync::watch::Sender<u64>,
+    display_name: std::sync::OnceLock<String>,
 }
 
 /// Why the node could not start.
@@ -131,6 +132,7 @@ impl Node {
             outbox_notify: tokio::sync::Notify::new(),
             lease_notify: tokio::sync::Notify::new(),
             changes: tokio::sync::watch::Sender::new(0),
+            display_name: std::sync::OnceLock::new(),
         })
     }
 
@@ -146,6 +148,13 @@ impl Node {
             lease_ttl.as_millis() as i64,
             std::sync::atomic::Ordering::Relaxed,
         );
+    }
+
+    /// The organisation's display name from the config, for documents when no roster names it.
+    pub fn set_display_name(&self, name: &str) {
+        if !name.is_empty() {
+            let _ = self.display_name.set(name.to_string());
+        }
     }
 
     /// How long the leases this node grants last.
@@ -999,10 +1008,15 @@ impl Backend for Node {
     }
 
     fn organization_name(&self, organization: &str) -> Option<String> {
-        self.roster()?
-            .member(organization)
+        self.roster()
+            .and_then(|r| r.member(organization))
             .map(|m| m.entry.name.clone())
             .filter(|n| !n.is_empty())
+            .or_else(|| {
+                (organization == self.organization)
+                    .then(|| self.display_name.get().cloned())
+                    .flatten()
+            })
     }
 
     fn follow_ups_due(

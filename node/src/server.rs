@@ -78,6 +78,7 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             .with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
     );
     let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
+    node.set_display_name(&cfg.name);
     // Federation is switched on before any write can arrive, so every write fills the outboxes.
     let roster = match &cfg.federation {
         Some(f) => {
