@@ -481,8 +481,12 @@ impl Node {
                 )
             };
             let mut ops = vec![Op::Put(key, env.encode_to_vec())];
-            if self.roster().is_some() {
-                // Flooded on: every organisation the plan names hears of it, whoever is down.
+            // The recorder sends a revocation to every organisation it knows of; the consent
+            // home, which knows every participant and grant, sends it on once more, so an
+            // organisation the recorder cannot see or reach still hears of it. Other receivers
+            // do not forward: a flood from every receiver multiplied the county's work per
+            // revocation about five-fold (BENCHMARKS.md), and leases bound the rest.
+            if self.roster().is_some() && view.home_organization == self.organization() {
                 let (version, clock_op) = self.tick();
                 ops.push(clock_op);
                 let to =
