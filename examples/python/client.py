@@ -102,6 +102,17 @@ def main():
     status = plans.GetConsentStatus(api.GetConsentStatusRequest(plan_id=plan.plan_id), metadata=md)
     print(f"revoked: {rev.revocation_id}; {len(status.revocations_in_force)} revocation(s) in force")
 
+    # The plan as a FHIR R4 Bundle, for systems that speak FHIR (the export is itself logged).
+    import json
+
+    export = plans.ExportPlan(
+        api.ExportPlanRequest(plan_id=plan.plan_id, format=api.EXPORT_FORMAT_FHIR_R4_JSON),
+        metadata=md,
+    )
+    bundle = json.loads(export.content)
+    kinds = sorted({e["resource"]["resourceType"] for e in bundle["entry"]})
+    print(f"FHIR export: {export.media_type}, {len(bundle['entry'])} entries: {', '.join(kinds)}")
+
     try:
         plans.GetPlan(api.GetPlanRequest(plan_id="0" * 32), metadata=md)
     except grpc.RpcError as e:

@@ -44,6 +44,8 @@ async fn the_python_example_calls_the_client_api() {
         "fragments shown",
         "1 revocation(s) in force",
         "unknown plan answers NOT_FOUND",
+        "FHIR export: application/fhir+json",
+        "AuditEvent, CarePlan, Consent, Organization, Patient",
         "access log:",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
