@@ -148,7 +148,7 @@ pub(crate) fn date(lang: Lang, iso: &str) -> String {
 
 /// The date of an instant, in words.
 pub(crate) fn date_of(lang: Lang, unix_ms: i64) -> String {
-    let (y, m, d) = kronobarn_proto::validate::civil_date(unix_ms);
+    let (y, m, d) = kronobarn_proto::validate::swedish_date(unix_ms);
     date(lang, &format!("{y:04}-{m:02}-{d:02}"))
 }
 

@@ -20,7 +20,7 @@ use kronobarn_proto::v1::{
     TransferResponsibilityResponse, WatchFollowUpsRequest, WatchPlanRequest, WatchPlanResponse,
     WithheldFragment, fragment::Body, watch_plan_response::Event,
 };
-use kronobarn_proto::validate::{self, FieldError, civil_date};
+use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
@@ -55,7 +55,7 @@ impl<B: Backend> PlanApi<B> {
     }
 
     fn today(&self) -> (i32, u32, u32) {
-        civil_date(self.backend.now_ms())
+        swedish_date(self.backend.now_ms())
     }
 
     /// The whole plan, for reads of its fragments.
@@ -829,7 +829,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
                     }
                 }
                 // Look again when a plan changes, when the day turns, and at least every minute.
-                let to_midnight = 86_400_000 - api.backend.now_ms().rem_euclid(86_400_000);
+                let now = api.backend.now_ms();
+                let to_midnight =
+                    86_400_000 - (now + validate::swedish_offset_ms(now)).rem_euclid(86_400_000);
                 let wait = std::time::Duration::from_millis(to_midnight.clamp(1, 60_000) as u64);
                 tokio::select! {
                     r = changes.changed() => if r.is_err() { return },

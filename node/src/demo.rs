@@ -709,7 +709,7 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// The date `days` from today, YYYY-MM-DD, so the story's follow-ups always lie ahead.
 fn in_days(days: i64) -> String {
-    let (y, m, d) = kronobarn_proto::validate::civil_date(running_now() + days * 86_400_000);
+    let (y, m, d) = kronobarn_proto::validate::swedish_date(running_now() + days * 86_400_000);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -85,6 +85,42 @@ pub fn civil_date(unix_ms: i64) -> (i32, u32, u32) {
     (y, m, d)
 }
 
+/// Days since the Unix epoch of a civil date (the inverse of [`civil_date`]).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    // Howard Hinnant's days-from-civil algorithm.
+    let y = i64::from(y) - i64::from(m <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Offset of Swedish time from UTC at an instant, in milliseconds: one hour, or two in summer
+/// time (EU rule: from 01:00 UTC on the last Sunday of March to 01:00 UTC on the last Sunday of
+/// October).
+pub fn swedish_offset_ms(unix_ms: i64) -> i64 {
+    let (y, _, _) = civil_date(unix_ms);
+    let last_sunday = |m: u32| {
+        let last = days_from_civil(y, m, days_in_month(y, m));
+        // 1970-01-01 was a Thursday; 0 = Sunday.
+        let weekday = (last + 4).rem_euclid(7);
+        (last - weekday) * 86_400_000 + 3_600_000
+    };
+    if unix_ms >= last_sunday(3) && unix_ms < last_sunday(10) {
+        7_200_000
+    } else {
+        3_600_000
+    }
+}
+
+/// The calendar date in Sweden at an instant: plans, follow-ups and documents use Swedish
+/// dates, so "today" turns at midnight in Växjö, not in Greenwich.
+pub fn swedish_date(unix_ms: i64) -> (i32, u32, u32) {
+    civil_date(unix_ms + swedish_offset_ms(unix_ms))
+}
+
 fn text(field: &str, v: &str, max: usize, required: bool) -> Result {
     if required && v.trim().is_empty() {
         return Err(FieldError::new(field, "is required"));
@@ -601,6 +637,21 @@ mod tests {
         assert_eq!(parse_date("2023-2-28"), None);
         assert_eq!(parse_date("+023-02-28"), None);
         assert_eq!(civil_date(0), (1970, 1, 1));
+        for ms in [0i64, 951_782_400_000, 1_700_000_000_000, 4_102_444_800_000] {
+            let (y, m, d) = civil_date(ms);
+            assert_eq!(days_from_civil(y, m, d), ms / 86_400_000);
+        }
+        let at = |y, m, d, h: i64, min: i64| {
+            days_from_civil(y, m, d) * 86_400_000 + h * 3_600_000 + min * 60_000
+        };
+        // Winter: UTC+1. Summer time 2026 runs 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(swedish_date(at(2026, 12, 1, 23, 30)), (2026, 12, 2));
+        assert_eq!(swedish_date(at(2026, 12, 1, 22, 30)), (2026, 12, 1));
+        assert_eq!(swedish_date(at(2026, 6, 1, 22, 30)), (2026, 6, 2));
+        assert_eq!(swedish_offset_ms(at(2026, 3, 29, 0, 59)), 3_600_000);
+        assert_eq!(swedish_offset_ms(at(2026, 3, 29, 1, 0)), 7_200_000);
+        assert_eq!(swedish_offset_ms(at(2026, 10, 25, 0, 59)), 7_200_000);
+        assert_eq!(swedish_offset_ms(at(2026, 10, 25, 1, 0)), 3_600_000);
         assert_eq!(civil_date(1_700_000_000_000), (2023, 11, 14));
     }
 

@@ -8,7 +8,7 @@ use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Decision, Fragment, PayloadKind, Revocation,
     SignedEnvelope, fragment::Body,
 };
-use kronobarn_proto::validate::{self, FieldError, civil_date};
+use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -180,7 +180,7 @@ impl Node {
         env: &SignedEnvelope,
         hash: String,
     ) -> Result<Admitted, Refusal> {
-        let today = civil_date(now_ms());
+        let today = swedish_date(now_ms());
         let category = validate::fragment("fragment", &f, today).map_err(invalid)?;
         if f.home_organization != signer {
             return Err(Refusal::SignerNotAuthor {

@@ -10,7 +10,7 @@ use kronobarn_proto::v1::{
     ListFollowUpsRequest, PlanStage, PlanStatus, PutFragmentRequest, RecordConsentRequest,
     StageChange, WatchFollowUpsRequest, WheelArea, WheelAssessment, fragment::Body,
 };
-use kronobarn_proto::validate::civil_date;
+use kronobarn_proto::validate::swedish_date;
 use prost::Message;
 use tonic::Code;
 
@@ -22,7 +22,7 @@ fn day(offset_days: i64) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let (y, m, d) = civil_date(now + offset_days * 86_400_000);
+    let (y, m, d) = swedish_date(now + offset_days * 86_400_000);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
