@@ -221,6 +221,18 @@ impl Node {
         if !state.has_organization(peer) && !granted_somewhere {
             return Err(Refusal::NotParticipant(peer.into()));
         }
+        // Who takes part and where the plan stands are the responsible organisation's to say,
+        // as at the home itself.
+        let home_only = matches!(
+            f.body,
+            Some(Body::Header(_)) | Some(Body::Participant(_)) | Some(Body::Status(_))
+        );
+        if home_only && f.home_organization != view.home_organization {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: view.home_organization.clone(),
+            });
+        }
         if let Some(old) = self
             .stored_fragment(&plan_id, &f.fragment_id)
             .map_err(internal)?

@@ -441,4 +441,62 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
     )
     .await;
     assert!(r[0].1.starts_with("revoked"), "{r:?}");
+
+    // Once the police take part, they still may not say who takes part or where the plan
+    // stands: those are the responsible organisation's to write.
+    let police_unit = fragment(
+        &plan_id,
+        "p-police",
+        "vaxjo-kommun",
+        400,
+        Body::Participant(Participant {
+            organization: "polisen".into(),
+            unit: "ungdom".into(),
+            contact: None,
+        }),
+    );
+    let r = push(
+        &mut from_vaxjo,
+        vec![sealed(PayloadKind::Fragment, &police_unit, &vaxjo)],
+    )
+    .await;
+    assert!(r[0].0, "{r:?}");
+    let fake_status = fragment(
+        &plan_id,
+        "status",
+        "polisen",
+        401,
+        Body::Status(kronobarn_proto::v1::PlanStatus {
+            history: vec![kronobarn_proto::v1::StageChange {
+                stage: kronobarn_proto::v1::PlanStage::Closed as i32,
+                changed_by: "someone".into(),
+                reason: "not theirs".into(),
+                ..Default::default()
+            }],
+        }),
+    );
+    let fake_member = fragment(
+        &plan_id,
+        "p-fake",
+        "polisen",
+        402,
+        Body::Participant(Participant {
+            organization: "polisen".into(),
+            unit: "another-unit".into(),
+            contact: None,
+        }),
+    );
+    let r = push(
+        &mut from_polisen,
+        vec![
+            sealed(PayloadKind::Fragment, &fake_status, &polisen),
+            sealed(PayloadKind::Fragment, &fake_member, &polisen),
+        ],
+    )
+    .await;
+    assert!(
+        r.iter()
+            .all(|(ok, why)| !ok && why.starts_with("signer-not-author")),
+        "{r:?}"
+    );
 }
