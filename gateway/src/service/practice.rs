@@ -137,9 +137,10 @@ impl<B: Backend> PlanApi<B> {
             ..Default::default()
         };
         let expected = status.and_then(|f| f.fragment.version);
-        let stored = self.backend.put_fragment(who, fragment, expected).await?;
         if to == Stage::Closed {
-            // Closing withdraws every grant: receivers purge their copies and leases lapse.
+            // Closing withdraws every grant, so receivers purge their copies and leases lapse.
+            // The withdrawal comes first: if the status write then fails, the plan is not closed
+            // but nothing is shared, and closing again records the step.
             self.backend
                 .record_revocation(
                     who,
@@ -151,6 +152,7 @@ impl<B: Backend> PlanApi<B> {
                 )
                 .await?;
         }
+        let stored = self.backend.put_fragment(who, fragment, expected).await?;
         tracing::info!(plan = %view.plan_id, stage = ?to, "plan moved");
         Ok(stored.fragment)
     }
@@ -169,14 +171,14 @@ impl<B: Backend> PlanApi<B> {
     ) -> Result<(Vec<FollowUpDue>, bool), Status> {
         let today = iso(self.today());
         let now = self.backend.now_ms();
-        // Read a little more than asked: stale entries and other units' plans are dropped.
-        let hits = self
-            .backend
-            .follow_ups_due(from, to, limit.saturating_mul(4).max(100))?;
+        // The index holds every unit's follow-ups at this node, and entries an update left
+        // behind; read up to a bound and say so when it was reached.
+        const MAX_SCAN: usize = 20_000;
+        let hits = self.backend.follow_ups_due(from, to, MAX_SCAN)?;
+        let mut truncated = hits.len() == MAX_SCAN;
         let mut by_plan: BTreeMap<String, Option<PlanView>> = BTreeMap::new();
         let mut out = Vec::new();
         let mut records = Vec::new();
-        let mut truncated = false;
         for (date, plan_id, fragment_id) in hits {
             if skip.contains(&(date.clone(), plan_id.clone(), fragment_id.clone())) {
                 continue;
