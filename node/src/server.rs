@@ -126,7 +126,8 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let max = cfg.client_api.max_message_bytes;
     let api = PlanServiceServer::new(PlanApi::new(node.clone(), auth))
         .max_decoding_message_size(max)
-        .max_encoding_message_size(16 * max);
+        // Answers (a FHIR export with a long access log) may be far larger than requests.
+        .max_encoding_message_size(256 << 20);
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<PlanServiceServer<PlanApi<Node>>>()
@@ -134,10 +135,16 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(kronobarn_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("kronobarn.v1.PlanService")
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1.ServerReflection")
         .build_v1()?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(kronobarn_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("kronobarn.v1.PlanService")
+        .with_service_name("grpc.health.v1.Health")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection")
         .build_v1alpha()?;
 
     let listener = tokio::net::TcpListener::bind(loaded.listen)

@@ -69,6 +69,10 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
         names.contains(&"kronobarn.v1.PlanService") && names.contains(&"grpc.health.v1.Health"),
         "{names:?}"
     );
+    assert!(
+        !names.iter().any(|n| n.contains("federation")),
+        "the client API lists only what it serves: {names:?}"
+    );
     let mut refl =
         v1alpha::server_reflection_client::ServerReflectionClient::new(channel(&node).await);
     let req = v1alpha::ServerReflectionRequest {
