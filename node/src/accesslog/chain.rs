@@ -5,10 +5,13 @@
 //! SHA-256(record))`. Committing to the record's hash rather than its bytes lets an extract for one
 //! plan prove its records are in the chain by listing only the hashes of the records between them,
 //! never other plans' records.
-//! and the node signs `"kronobarn/access-log/v1/entry\0" || entry_hash`. A changed record breaks
-//! its hash; a removed, inserted or reordered one breaks the index or the link to its
-//! predecessor; a truncated log no longer matches a checkpoint signed earlier. The verifier names
-//! the first position where the log goes wrong.
+//! The node signs `"kronobarn/access-log/v1/entry\0" || entry_hash` of the **last entry of each
+//! atomic batch** (one read of a plan logs a record per fragment in one batch): through the chain,
+//! that signature covers every entry before it, so one signature per batch authenticates them all
+//! and the hot path signs once instead of once per record. A changed record breaks its hash; a
+//! removed, inserted or reordered one breaks the index or the link to its predecessor; a log that
+//! ends on an entry no signature covers was cut inside a batch; a truncated log no longer matches
+//! a checkpoint signed earlier. The verifier names the first position where the log goes wrong.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use kronobarn_proto::envelope::key_id;
@@ -50,15 +53,41 @@ fn signed_bytes(hash: &[u8]) -> Vec<u8> {
 
 /// Makes the entry at `index` after `previous`, signed with `key`.
 pub fn make_entry(index: u64, previous: &[u8; 32], record: Vec<u8>, key: &SigningKey) -> LogEntry {
-    let hash = entry_hash(index, previous, &record);
-    LogEntry {
-        index,
-        previous_hash: previous.to_vec(),
-        record,
-        entry_hash: hash.to_vec(),
-        signature: key.sign(&signed_bytes(&hash)).to_bytes().to_vec(),
-        key_id: key_id(&key.verifying_key()),
+    let head = Head {
+        size: index,
+        hash: *previous,
+    };
+    make_batch(head, vec![record], key)
+        .pop()
+        .expect("one record, one entry")
+}
+
+/// Makes the entries of one atomic batch after `head`: each hashed into the chain, only the last
+/// signed. Its signature covers the others through the chain.
+pub fn make_batch(head: Head, records: Vec<Vec<u8>>, key: &SigningKey) -> Vec<LogEntry> {
+    let kid = key_id(&key.verifying_key());
+    let n = records.len();
+    let mut previous = head.hash;
+    let mut out = Vec::with_capacity(n);
+    for (i, record) in records.into_iter().enumerate() {
+        let index = head.size + i as u64;
+        let hash = entry_hash(index, &previous, &record);
+        let signature = if i + 1 == n {
+            key.sign(&signed_bytes(&hash)).to_bytes().to_vec()
+        } else {
+            Vec::new()
+        };
+        out.push(LogEntry {
+            index,
+            previous_hash: previous.to_vec(),
+            record,
+            entry_hash: hash.to_vec(),
+            signature,
+            key_id: kid.clone(),
+        });
+        previous = hash;
     }
+    out
 }
 
 /// The head of a verified log.
@@ -101,6 +130,10 @@ pub enum Problem {
     /// The signing key is not known.
     #[error("signed by unknown key {0}")]
     UnknownKey(String),
+    /// No signature covers the entry: the log ends inside a batch (cut short, or its last
+    /// signature was removed).
+    #[error("no signature covers this entry: the log ends inside a batch")]
+    Unsigned,
     /// The log is shorter than a checkpoint says it was.
     #[error(
         "the log ends before this position, but a checkpoint covers {checkpoint_size} entries: it was truncated"
@@ -133,6 +166,8 @@ pub struct ChainError {
 #[derive(Debug, Default)]
 pub struct Verifier {
     head: Head,
+    /// First entry not yet covered by a signature.
+    unsigned_since: Option<u64>,
 }
 
 impl Verifier {
@@ -154,6 +189,16 @@ impl Verifier {
         if e.entry_hash != hash {
             return fail(Problem::Changed);
         }
+        let advanced = Head {
+            size: position + 1,
+            hash,
+        };
+        if e.signature.is_empty() {
+            // Covered by the signature at the end of its batch, checked when it comes.
+            self.unsigned_since.get_or_insert(position);
+            self.head = advanced;
+            return Ok(());
+        }
         let Some(vk) = key(&e.key_id) else {
             return fail(Problem::UnknownKey(e.key_id.clone()));
         };
@@ -166,16 +211,25 @@ impl Verifier {
         {
             return fail(Problem::BadSignature);
         }
-        self.head = Head {
-            size: position + 1,
-            hash,
-        };
+        self.unsigned_since = None;
+        self.head = advanced;
         Ok(())
     }
 
-    /// The head so far.
+    /// The head so far (entries pushed, covered by a signature or not yet).
     pub fn head(&self) -> Head {
         self.head
+    }
+
+    /// The head of a complete log: every entry must be covered by a signature.
+    pub fn finish(&self) -> Result<Head, ChainError> {
+        match self.unsigned_since {
+            Some(position) => Err(ChainError {
+                position,
+                problem: Problem::Unsigned,
+            }),
+            None => Ok(self.head),
+        }
     }
 }
 
@@ -188,7 +242,7 @@ pub fn verify<'a>(
     for e in entries {
         v.push(e, &key)?;
     }
-    Ok(v.head())
+    v.finish()
 }
 
 /// Checks a verified log against a checkpoint signed earlier. `hash_at(n)` is the hash of entry
@@ -246,6 +300,53 @@ mod tests {
     fn check(entries: &[LogEntry]) -> Result<Head, ChainError> {
         let vk = key().verifying_key();
         verify(entries, |_| Some(vk))
+    }
+
+    fn batches(sizes: &[usize]) -> Vec<LogEntry> {
+        let k = key();
+        let mut head = Head::default();
+        let mut out = Vec::new();
+        for (b, n) in sizes.iter().enumerate() {
+            let records = (0..*n)
+                .map(|i| format!("batch {b} record {i}").into_bytes())
+                .collect();
+            let batch = make_batch(head, records, &k);
+            head = Head {
+                size: head.size + *n as u64,
+                hash: batch.last().unwrap().entry_hash.clone().try_into().unwrap(),
+            };
+            out.extend(batch);
+        }
+        out
+    }
+
+    #[test]
+    fn one_signature_covers_a_batch_and_a_cut_batch_is_refused() {
+        let l = batches(&[3, 1, 9, 2]);
+        assert_eq!(l.iter().filter(|e| !e.signature.is_empty()).count(), 4);
+        assert_eq!(check(&l).unwrap().size, 15);
+        // Cut inside the third batch: its first entries are covered by no signature.
+        assert_eq!(
+            check(&l[..10]).unwrap_err(),
+            ChainError {
+                position: 4,
+                problem: Problem::Unsigned
+            }
+        );
+        // A batch's signature stripped: only a later signature could cover it.
+        let mut stripped = l.clone();
+        stripped[14].signature.clear();
+        assert_eq!(check(&stripped).unwrap_err().position, 13);
+        // An unsigned entry changed: found at its position, though its signature comes later.
+        let mut changed = l.clone();
+        changed[5].record[0] ^= 1;
+        assert_eq!(
+            check(&changed).unwrap_err(),
+            ChainError {
+                position: 5,
+                problem: Problem::Changed
+            }
+        );
     }
 
     #[test]

@@ -58,7 +58,10 @@ impl AccessLog {
                     .as_slice()
                     .try_into()
                     .map_err(|_| VerifyError::Undecodable(index))?;
+                // A batch's last entry carries its signature; an unsigned last entry means
+                // the log was cut or altered.
                 if e.index != index
+                    || e.signature.is_empty()
                     || chain::entry_hash(
                         index,
                         &e.previous_hash.as_slice().try_into().unwrap_or([0xff; 32]),
@@ -98,23 +101,26 @@ impl AccessLog {
         records: &[AccessRecord],
         mut ops: Vec<Op>,
     ) -> Result<Vec<LogEntry>, StoreError> {
+        if records.is_empty() {
+            self.store.apply(ops)?;
+            return Ok(Vec::new());
+        }
+        let encoded: Vec<Vec<u8>> = records.iter().map(|r| r.encode_to_vec()).collect();
         let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
-        let mut h = *head;
-        let mut entries = Vec::with_capacity(records.len());
-        for r in records {
-            let e = chain::make_entry(h.size, &h.hash, r.encode_to_vec(), &self.key);
-            ops.push(Op::Put(keys::log(h.size), e.encode_to_vec()));
+        // One signature for the batch, at its end (see `chain`).
+        let entries = chain::make_batch(*head, encoded, &self.key);
+        for (r, e) in records.iter().zip(&entries) {
+            ops.push(Op::Put(keys::log(e.index), e.encode_to_vec()));
             if !r.plan_id.is_empty() {
-                ops.push(Op::Put(keys::log_by_plan(&r.plan_id, h.size), Vec::new()));
+                ops.push(Op::Put(keys::log_by_plan(&r.plan_id, e.index), Vec::new()));
             }
-            h = Head {
-                size: h.size + 1,
-                hash: e.entry_hash.as_slice().try_into().expect("32 bytes"),
-            };
-            entries.push(e);
         }
         self.store.apply(ops)?;
-        *head = h;
+        let last = entries.last().expect("records is not empty");
+        *head = Head {
+            size: last.index + 1,
+            hash: last.entry_hash.as_slice().try_into().expect("32 bytes"),
+        };
         Ok(entries)
     }
 
@@ -202,5 +208,5 @@ pub fn verify_store(store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<
         }
         progress(v.head().size);
     }
-    Ok(v.head())
+    Ok(v.finish()?)
 }

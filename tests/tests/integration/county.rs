@@ -735,8 +735,20 @@ async fn witnesses_catch_a_truncated_log() {
         use kronobarn_node::store::{Op, SledStore, Store};
         let store = SledStore::open(&nodes[0].data_dir()).unwrap();
         let size = keys::log_index(&store.last(keys::LOG).unwrap().unwrap().0).unwrap() + 1;
+        // Cut at the end of a batch, so what is left is a valid chain on its own.
+        let signed = |i: u64| {
+            let bytes = store.get(&keys::log(i)).unwrap().unwrap();
+            !<kronobarn_proto::v1::LogEntry as prost::Message>::decode(bytes.as_slice())
+                .unwrap()
+                .signature
+                .is_empty()
+        };
+        let mut cut = size - 3;
+        while !signed(cut - 1) {
+            cut -= 1;
+        }
         store
-            .apply((size - 3..size).map(|i| Op::Delete(keys::log(i))).collect())
+            .apply((cut..size).map(|i| Op::Delete(keys::log(i))).collect())
             .unwrap();
         store.flush().unwrap();
     }

@@ -124,16 +124,35 @@ async fn changed_removed_reordered_and_truncated_logs_are_caught() {
     let (ok, out) = verify(&node, &["--checkpoint", cp.to_str().unwrap()]);
     assert!(ok, "restored log verifies again: {out}");
 
-    // Truncation leaves a valid chain, but contradicts the checkpoint taken earlier.
+    // Cut inside a batch (a read's records share one signature, at the batch's end): what is
+    // left ends on entries no signature covers.
+    let mut cut = size - 1;
+    while originals[(cut - 1) as usize].signature.len() == 64 {
+        cut -= 1; // find a batch of more than one record
+    }
     tamper(&node, |s| {
-        s.apply((size - 3..size).map(|i| Op::Delete(keys::log(i))).collect())
+        s.apply((cut..size).map(|i| Op::Delete(keys::log(i))).collect())
+            .unwrap()
+    });
+    let (ok, out) = verify(&node, &[]);
+    assert!(!ok && out.contains("ends inside a batch"), "{out}");
+    restore(&node);
+
+    // Truncation at a batch's end leaves a valid chain, but contradicts the checkpoint taken
+    // earlier.
+    let mut cut = size - 3;
+    while originals[(cut - 1) as usize].signature.is_empty() {
+        cut -= 1;
+    }
+    tamper(&node, |s| {
+        s.apply((cut..size).map(|i| Op::Delete(keys::log(i))).collect())
             .unwrap()
     });
     let (ok, out) = verify(&node, &[]);
     assert!(ok, "a truncated chain is still a chain: {out}");
     let (ok, out) = verify(&node, &["--checkpoint", cp.to_str().unwrap()]);
     assert!(
-        !ok && out.contains("truncated") && out.contains(&format!("position {}", size - 3)),
+        !ok && out.contains("truncated") && out.contains(&format!("position {cut}")),
         "{out}"
     );
 
