@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use ed25519_dalek::SigningKey;
 use kronobarn_node::client::User;
-use kronobarn_node::pki::{DevCa, write_file};
+use kronobarn_node::pki::DevCa;
 use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
 use kronobarn_proto::v1::{
     Category, Consent, Fragment, GetConsentStatusRequest, GetPlanRequest, Grant, Participant,
@@ -16,7 +15,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use super::common::*;
-use crate::harness::{TestNode, eventually};
+use crate::harness::{TestNode, eventually, join_county, public_key, roster_member};
 
 const ORGS: [&str; 3] = ["vaxjo-kommun", "region-kronoberg", "polisen"];
 
@@ -35,45 +34,22 @@ pub(super) async fn county() -> Vec<TestNode> {
     let ports: Vec<u16> = ORGS.iter().map(|_| free_port()).collect();
     let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
     for (i, n) in nodes.iter().enumerate() {
-        let seed = std::fs::read_to_string(n.dir.path().join("keys/signing.key")).unwrap();
-        let key = SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
-        roster += &format!(
-            "[[member]]\norganization = \"{}\"\nname = \"{}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:{}\"\nsigning_key = \"{}\"\n\n",
+        roster += &roster_member(
             ORGS[i],
-            ORGS[i],
-            ports[i],
-            hex::encode(key.verifying_key().as_bytes())
+            &format!("https://127.0.0.1:{}", ports[i]),
+            &public_key(n.dir.path()),
         );
     }
     let mut started = Vec::new();
     for (i, mut n) in nodes.into_iter().enumerate() {
-        let dir = n.dir.path().to_path_buf();
-        write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
-        write_file(
-            &dir.join("tls/county-ca.crt"),
-            ca.cert_pem.as_bytes(),
-            false,
-        )
-        .unwrap();
-        let cert = ca.leaf(ORGS[i], &[ORGS[i]]).unwrap();
-        write_file(
-            &dir.join("tls/federation.crt"),
-            cert.cert_pem.as_bytes(),
-            false,
-        )
-        .unwrap();
-        write_file(
-            &dir.join("tls/federation.key"),
-            cert.key_pem.as_bytes(),
-            true,
-        )
-        .unwrap();
-        let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
-        config += &format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = 2\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n",
-            ports[i]
+        join_county(
+            n.dir.path(),
+            &ca,
+            ORGS[i],
+            &roster,
+            &format!("127.0.0.1:{}", ports[i]),
+            "lease_ttl_secs = 2\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n",
         );
-        std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
         n.spawn().await;
         started.push(n);
     }
@@ -96,6 +72,31 @@ async fn fragment_ids(
     let mut ids: Vec<String> = plan.fragments.into_iter().map(|f| f.fragment_id).collect();
     ids.sort();
     Some(ids)
+}
+
+/// Waits until `who` at `api`'s node is shown `fragment_id` of the plan; returns every fragment
+/// id shown then.
+async fn until_shown(
+    api: &PlanServiceClient<Channel>,
+    who: &User,
+    plan_id: &str,
+    fragment_id: &str,
+    what: &str,
+) -> Vec<String> {
+    eventually(Duration::from_secs(20), what, || {
+        let (mut api, who, p, f) = (
+            api.clone(),
+            who.clone(),
+            plan_id.to_string(),
+            fragment_id.to_string(),
+        );
+        async move {
+            fragment_ids(&mut api, &who, &p)
+                .await
+                .filter(|ids| ids.contains(&f))
+        }
+    })
+    .await
 }
 
 /// The region's BUP unit joins a plan at Växjö, and the region is granted `categories`.
@@ -461,22 +462,12 @@ async fn consent_scoped_sharing_outage_lease_expiry_and_revocation_across_three_
         .fragment
         .unwrap();
     // Once a later, granted fragment has arrived, the earlier (revoked) one would have too.
-    let ids = eventually(
-        Duration::from_secs(20),
+    let ids = until_shown(
+        &at_region,
+        &psykolog,
+        &plan_id,
+        &marker.fragment_id,
         "a later granted fragment to arrive",
-        || {
-            let (mut api, who, p, m) = (
-                at_region.clone(),
-                psykolog.clone(),
-                plan_id.clone(),
-                marker.fragment_id.clone(),
-            );
-            async move {
-                fragment_ids(&mut api, &who, &p)
-                    .await
-                    .filter(|ids| ids.contains(&m))
-            }
-        },
     )
     .await;
     assert!(
@@ -958,19 +949,13 @@ async fn closing_a_plan_ends_the_shares_at_every_node_and_only_the_home_moves_it
         ],
     )
     .await;
-    eventually(Duration::from_secs(20), "the region to show health", || {
-        let (mut api, who, p, h) = (
-            at_region.clone(),
-            psykolog.clone(),
-            plan_id.clone(),
-            health.fragment_id.clone(),
-        );
-        async move {
-            fragment_ids(&mut api, &who, &p)
-                .await
-                .filter(|ids| ids.contains(&h))
-        }
-    })
+    until_shown(
+        &at_region,
+        &psykolog,
+        &plan_id,
+        &health.fragment_id,
+        "the region to show health",
+    )
     .await;
 
     // The region's document holds what the region may see, and never the learning note.

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
-use kronobarn_node::pki::{CertPair, DevCa, write_file};
+use kronobarn_node::pki::{CertPair, DevCa};
 use kronobarn_proto::envelope::seal;
 use kronobarn_proto::federation::PushRequest;
 use kronobarn_proto::federation::federation_service_client::FederationServiceClient;
@@ -36,45 +36,22 @@ pub(crate) fn org(ca: &DevCa, name: &'static str, seed: u8) -> Org {
 }
 
 fn roster_entry(name: &str, key: &[u8]) -> String {
-    format!(
-        "[[member]]\norganization = \"{name}\"\nname = \"{name}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:1\"\nsigning_key = \"{}\"\n\n",
-        hex::encode(key)
-    )
+    crate::harness::roster_member(name, "https://127.0.0.1:1", &hex::encode(key))
 }
 
 /// Gives the node at `dir` (region-kronoberg) a federation listener, a roster and a
 /// certificate from the county CA.
 pub(crate) fn federate(dir: &Path, ca: &DevCa, members: &[&Org]) {
-    let seed = std::fs::read_to_string(dir.join("keys/signing.key")).unwrap();
-    let own = SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
     let mut roster = "ca = \"tls/county-ca.crt\"\n\n".to_string();
-    roster += &roster_entry("region-kronoberg", own.verifying_key().as_bytes());
+    roster += &crate::harness::roster_member(
+        "region-kronoberg",
+        "https://127.0.0.1:1",
+        &crate::harness::public_key(dir),
+    );
     for m in members {
         roster += &roster_entry(m.name, m.key.verifying_key().as_bytes());
     }
-    write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
-    write_file(
-        &dir.join("tls/county-ca.crt"),
-        ca.cert_pem.as_bytes(),
-        false,
-    )
-    .unwrap();
-    let cert = ca.leaf("region-kronoberg", &["region-kronoberg"]).unwrap();
-    write_file(
-        &dir.join("tls/federation.crt"),
-        cert.cert_pem.as_bytes(),
-        false,
-    )
-    .unwrap();
-    write_file(
-        &dir.join("tls/federation.key"),
-        cert.key_pem.as_bytes(),
-        true,
-    )
-    .unwrap();
-    let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
-    config += "\n[federation]\nlisten = \"127.0.0.1:0\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\n";
-    std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
+    crate::harness::join_county(dir, ca, "region-kronoberg", &roster, "127.0.0.1:0", "");
 }
 
 pub(crate) async fn peer(

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kronobarn_node::client::{User, connect};
 use kronobarn_node::init::Initialised;
+use kronobarn_node::pki::{DevCa, write_file};
 use kronobarn_proto::v1::plan_service_client::PlanServiceClient;
 use tonic::transport::Channel;
 
@@ -211,4 +212,60 @@ impl Drop for TestNode {
 /// Reads a whole file as text (empty when missing).
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Makes the node folder at `dir` a member of a test county: the county CA, a federation
+/// certificate naming `organization`, the `roster` (TOML) and a `[federation]` section listening
+/// on `listen`, followed by `settings` (e.g. `lease_ttl_secs = 2`).
+pub fn join_county(
+    dir: &Path,
+    ca: &DevCa,
+    organization: &str,
+    roster: &str,
+    listen: &str,
+    settings: &str,
+) {
+    write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
+    write_file(
+        &dir.join("tls/county-ca.crt"),
+        ca.cert_pem.as_bytes(),
+        false,
+    )
+    .unwrap();
+    let cert = ca.leaf(organization, &[organization]).unwrap();
+    write_file(
+        &dir.join("tls/federation.crt"),
+        cert.cert_pem.as_bytes(),
+        false,
+    )
+    .unwrap();
+    write_file(
+        &dir.join("tls/federation.key"),
+        cert.key_pem.as_bytes(),
+        true,
+    )
+    .unwrap();
+    let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
+    config += &format!(
+        "\n[federation]\nlisten = \"{listen}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\n{settings}"
+    );
+    std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
+}
+
+/// The public signing key (hex) of the node folder at `dir`.
+pub fn public_key(dir: &Path) -> String {
+    let seed = std::fs::read_to_string(dir.join("keys/signing.key")).unwrap();
+    let bytes: [u8; 32] = hex::decode(seed.trim()).unwrap().try_into().unwrap();
+    hex::encode(
+        ed25519_dalek::SigningKey::from_bytes(&bytes)
+            .verifying_key()
+            .as_bytes(),
+    )
+}
+
+/// One `[[member]]` of a test roster.
+pub fn roster_member(organization: &str, endpoint: &str, public_key_hex: &str) -> String {
+    format!(
+        "[[member]]\norganization = \"{organization}\"\nname = \"{organization}\"\nkind = \"municipality\"\nendpoint = \"{endpoint}\"\nsigning_key = \"{public_key_hex}\"\n\n"
+    )
 }

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::SigningKey;
-use kronobarn_node::pki::{DevCa, write_file};
+use kronobarn_node::pki::DevCa;
 use kronobarn_proto::v1::{
     Category, Fragment, GetPlanRequest, Grant, Participant, PutFragmentRequest,
     RecordConsentRequest, RevokeConsentRequest, WheelArea, fragment::Body,
@@ -22,7 +21,7 @@ use kronobarn_proto::v1::{
 use rand::{Rng, SeedableRng};
 
 use super::common::*;
-use crate::harness::{TestNode, eventually};
+use crate::harness::{TestNode, eventually, join_county, public_key, roster_member};
 
 const ORGS: [(&str, &str); 5] = [
     ("vaxjo-kommun", "ostra-skolan"),
@@ -85,15 +84,7 @@ async fn federation() -> (Vec<TestNode>, HashMap<(usize, usize), Link>) {
     let ca = DevCa::new("Kronoberg county test CA").unwrap();
     let mut nodes: Vec<TestNode> = ORGS.iter().map(|(o, _)| TestNode::init(o)).collect();
     let ports: Vec<u16> = ORGS.iter().map(|_| free_port()).collect();
-    let keys: Vec<String> = nodes
-        .iter()
-        .map(|n| {
-            let seed = std::fs::read_to_string(n.dir.path().join("keys/signing.key")).unwrap();
-            let key =
-                SigningKey::from_bytes(&hex::decode(seed.trim()).unwrap().try_into().unwrap());
-            hex::encode(key.verifying_key().as_bytes())
-        })
-        .collect();
+    let keys: Vec<String> = nodes.iter().map(|n| public_key(n.dir.path())).collect();
     let mut links = HashMap::new();
     for i in 0..ORGS.len() {
         for (j, port) in ports.iter().enumerate() {
@@ -113,37 +104,16 @@ async fn federation() -> (Vec<TestNode>, HashMap<(usize, usize), Link>) {
             } else {
                 links[&(i, j)].0.port()
             };
-            roster += &format!(
-                "[[member]]\norganization = \"{org}\"\nname = \"{org}\"\nkind = \"municipality\"\nendpoint = \"https://127.0.0.1:{port}\"\nsigning_key = \"{}\"\n\n",
-                keys[j]
-            );
+            roster += &roster_member(org, &format!("https://127.0.0.1:{port}"), &keys[j]);
         }
-        write_file(&dir.join("roster.toml"), roster.as_bytes(), false).unwrap();
-        write_file(
-            &dir.join("tls/county-ca.crt"),
-            ca.cert_pem.as_bytes(),
-            false,
-        )
-        .unwrap();
-        let cert = ca.leaf(ORGS[i].0, &[ORGS[i].0]).unwrap();
-        write_file(
-            &dir.join("tls/federation.crt"),
-            cert.cert_pem.as_bytes(),
-            false,
-        )
-        .unwrap();
-        write_file(
-            &dir.join("tls/federation.key"),
-            cert.key_pem.as_bytes(),
-            true,
-        )
-        .unwrap();
-        let mut config = std::fs::read_to_string(dir.join("kronobarn.toml")).unwrap();
-        config += &format!(
-            "\n[federation]\nlisten = \"127.0.0.1:{}\"\nroster = \"roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {LEASE_SECS}\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n",
-            ports[i]
+        join_county(
+            &dir,
+            &ca,
+            ORGS[i].0,
+            &roster,
+            &format!("127.0.0.1:{}", ports[i]),
+            &format!("lease_ttl_secs = {LEASE_SECS}\nanti_entropy_secs = 1\ncheckpoint_secs = 1\n"),
         );
-        std::fs::write(dir.join("kronobarn.toml"), config).unwrap();
         n.spawn().await;
     }
     let links = links.into_iter().map(|(k, (_, l))| (k, l)).collect();
