@@ -155,6 +155,21 @@ impl TestNode {
         }
     }
 
+    /// A bare TLS channel to the client API, for raw calls and generic services (health,
+    /// reflection).
+    pub async fn channel(&self) -> Channel {
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&self.init.ca_pem))
+            .domain_name("localhost");
+        Channel::from_shared(format!("https://localhost:{}", self.addr.port()))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// A client over TLS, authenticating with the bearer token.
     pub async fn client(&self) -> PlanServiceClient<Channel> {
         connect(self.addr, &self.init.ca_pem, None)

@@ -262,16 +262,7 @@ async fn every_inbound_method_refuses_hostile_bytes_stores_nothing_and_logs_no_p
         .unwrap_or(20261125);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&node.init.ca_pem))
-        .domain_name("localhost");
-    let ch = Channel::from_shared(format!("https://localhost:{}", node.addr.port()))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let ch = node.channel().await;
     let user = node.user("psykolog", "bup");
     let mut sent = 0;
     let mut refused = 0;

@@ -4,7 +4,7 @@ use bytes_codec::RawCodec;
 use kronobarn_proto::v1::{GetPlanRequest, ListPlansRequest};
 use prost::Message;
 use tonic::Code;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use tonic::transport::Channel;
 
 use super::common::*;
 use crate::harness::TestNode;
@@ -75,16 +75,7 @@ async fn truncated_garbage_and_bit_flipped_requests_are_refused_and_store_nothin
     let mut api = node.client().await;
     let rektor = node.user("rektor", "ostra-skolan");
     let plan_id = create_plan(&mut api, &rektor).await;
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&node.init.ca_pem))
-        .domain_name("localhost");
-    let ch = Channel::from_shared(format!("https://localhost:{}", node.addr.port()))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let ch = node.channel().await;
 
     let good = put(wheel(&plan_id, kronobarn_proto::v1::WheelArea::Health)).encode_to_vec();
     let mut cases: Vec<Vec<u8>> = vec![

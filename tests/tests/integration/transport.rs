@@ -8,29 +8,15 @@ use kronobarn_proto::v1::{
     GetPlanRequest, WatchPlanRequest, WheelArea, watch_plan_response::Event,
 };
 use tonic::Code;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 use super::common::*;
-
-async fn channel(node: &TestNode) -> Channel {
-    let tls = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&node.init.ca_pem))
-        .domain_name("localhost");
-    Channel::from_shared(format!("https://localhost:{}", node.addr.port()))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
     let mut node = TestNode::start("vaxjo-kommun").await;
 
     // Standard health checking.
-    let mut health = tonic_health::pb::health_client::HealthClient::new(channel(&node).await);
+    let mut health = tonic_health::pb::health_client::HealthClient::new(node.channel().await);
     let r = health
         .check(tonic_health::pb::HealthCheckRequest {
             service: "kronobarn.v1.PlanService".into(),
@@ -46,7 +32,7 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
     // Reflection, in both protocol versions generic tools speak.
     use tokio_stream::StreamExt;
     use tonic_reflection::pb::{v1, v1alpha};
-    let mut refl = v1::server_reflection_client::ServerReflectionClient::new(channel(&node).await);
+    let mut refl = v1::server_reflection_client::ServerReflectionClient::new(node.channel().await);
     let req = v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
@@ -74,7 +60,7 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
         "the client API lists only what it serves: {names:?}"
     );
     let mut refl =
-        v1alpha::server_reflection_client::ServerReflectionClient::new(channel(&node).await);
+        v1alpha::server_reflection_client::ServerReflectionClient::new(node.channel().await);
     let req = v1alpha::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(
