@@ -188,13 +188,10 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
         .unwrap();
 
     // Everyone shows the copy before the trials begin.
-    let readers: Vec<_> = futures_join(
-        nodes[1..]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| async move { (n.client().await, n.user("reader", ORGS[i + 1].1)) }),
-    )
-    .await;
+    let mut readers = Vec::new();
+    for (i, n) in nodes[1..].iter().enumerate() {
+        readers.push((n.client().await, n.user("reader", ORGS[i + 1].1)));
+    }
     for (api, who) in &readers {
         let (api, who, p, h) = (
             api.clone(),
@@ -407,12 +404,4 @@ async fn shows(
             .is_some_and(|p| p.fragments.iter().any(|f| f.fragment_id == fragment_id)),
         Err(_) => false,
     }
-}
-
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut out = Vec::new();
-    for f in futs {
-        out.push(f.await);
-    }
-    out
 }
