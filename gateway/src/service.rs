@@ -58,6 +58,12 @@ impl<B: Backend> PlanApi<B> {
         swedish_date(self.backend.now_ms())
     }
 
+    /// Today as YYYY-MM-DD, the form dates take in plans.
+    fn today_iso(&self) -> String {
+        let (y, m, d) = self.today();
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
     /// The whole plan, for reads of its fragments.
     fn plan(&self, plan_id: &str) -> Result<PlanView, Status> {
         self.load(plan_id, true)
@@ -766,8 +772,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             ));
         }
         let to = if req.to_date.is_empty() {
-            let (y, m, d) = self.today();
-            format!("{y:04}-{m:02}-{d:02}")
+            self.today_iso()
         } else if validate::parse_date(&req.to_date).is_some() {
             req.to_date.clone()
         } else {
@@ -808,8 +813,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         tokio::spawn(async move {
             let mut sent = std::collections::HashSet::new();
             loop {
-                let (y, m, d) = api.today();
-                let today = format!("{y:04}-{m:02}-{d:02}");
+                let today = api.today_iso();
                 match api.follow_ups(&who, "", &today, 500, false, &sent).await {
                     Ok((due, _)) => {
                         for f in due {

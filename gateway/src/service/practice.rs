@@ -35,10 +35,6 @@ pub(crate) fn current_stage(view: &PlanView) -> (Stage, Option<&StoredFragment>)
     (stage, status)
 }
 
-fn iso(d: (i32, u32, u32)) -> String {
-    format!("{:04}-{:02}-{:02}", d.0, d.1, d.2)
-}
-
 impl<B: Backend> PlanApi<B> {
     /// Checks the move against the practice model and writes the new status, signed and logged
     /// like every fragment. Closing also withdraws every grant, so shares and leases end.
@@ -84,7 +80,7 @@ impl<B: Backend> PlanApi<B> {
         })?;
 
         let (from, status) = current_stage(&view);
-        let today = iso(self.today());
+        let today = self.today_iso();
         let header = view.header.as_ref();
         let contact = header.and_then(|h| h.responsible_contact.as_ref());
         let follow_up_planned = view.fragments.iter().any(|f| {
@@ -169,7 +165,7 @@ impl<B: Backend> PlanApi<B> {
         include_done: bool,
         skip: &HashSet<(String, String, String)>,
     ) -> Result<(Vec<FollowUpDue>, bool), Status> {
-        let today = iso(self.today());
+        let today = self.today_iso();
         let now = self.backend.now_ms();
         // The index holds every unit's follow-ups at this node, and entries an update left
         // behind; read up to a bound and say so when it was reached.
