@@ -838,7 +838,14 @@ impl<B: Backend> PlanService for PlanApi<B> {
                     86_400_000 - (now + validate::swedish_offset_ms(now)).rem_euclid(86_400_000);
                 let wait = std::time::Duration::from_millis(to_midnight.clamp(1, 60_000) as u64);
                 tokio::select! {
-                    r = changes.changed() => if r.is_err() { return },
+                    r = changes.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        // Let a burst of writes settle, then look once for all of them.
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        changes.borrow_and_update();
+                    }
                     _ = tokio::time::sleep(wait) => {}
                     _ = tx.closed() => return,
                 }
