@@ -93,7 +93,7 @@ where
 /// Runs the single-node figures with `total` operations per figure.
 async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let init = crate::init::init(dir.path(), "bench-org", "127.0.0.1:0")?;
+    let init = crate::init::init(dir.path(), "bench-org", "", "127.0.0.1:0")?;
     let loaded = Config::load(&init.config_path)?;
     let running = crate::server::start(&loaded).await?;
     let node = running.node.clone();

@@ -31,6 +31,9 @@ enum Command {
         /// Organisation id, e.g. vaxjo-kommun.
         #[arg(long)]
         organization: String,
+        /// Display name, e.g. "Växjö kommun": shown in documents for guardians.
+        #[arg(long, default_value = "")]
+        name: String,
         /// Client API address.
         #[arg(long, default_value = "127.0.0.1:7443")]
         listen: String,
@@ -395,9 +398,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init {
             dir,
             organization,
+            name,
             listen,
         } => {
-            let i = crate::init::init(&dir, &organization, &listen)?;
+            let i = crate::init::init(&dir, &organization, &name, &listen)?;
             println!("Wrote a node for {organization} in {}:", dir.display());
             println!("  config        {}", i.config_path.display());
             println!("  signing key   {}", dir.join("keys/signing.key").display());

@@ -347,7 +347,8 @@ mod tests {
     #[test]
     fn a_bad_field_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let init = crate::init::init(dir.path(), "vaxjo-kommun", "127.0.0.1:0").unwrap();
+        let init =
+            crate::init::init(dir.path(), "vaxjo-kommun", "Växjö kommun", "127.0.0.1:0").unwrap();
         let text = std::fs::read_to_string(&init.config_path).unwrap();
         std::fs::write(&init.config_path, text.replace("127.0.0.1:0", "localhost")).unwrap();
         let e = Config::load(&init.config_path).unwrap_err().to_string();

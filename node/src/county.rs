@@ -88,7 +88,7 @@ pub fn write(
     let mut written = Vec::new();
     for m in members {
         let folder = dir.join(&m.organization);
-        let init = crate::init::init(&folder, &m.organization, &m.client_listen)?;
+        let init = crate::init::init(&folder, &m.organization, &m.name, &m.client_listen)?;
         let key = crate::pki::read_signing_key(&folder.join("keys/signing.key"))?;
         roster.push_str(&toml::to_string(&RosterMember {
             member: vec![crate::roster::MemberEntry {

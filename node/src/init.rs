@@ -25,8 +25,14 @@ pub struct Initialised {
     pub client_key_pem: String,
 }
 
-/// Writes a node folder at `dir` for `organization`, listening on `listen`.
-pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Initialised> {
+/// Writes a node folder at `dir` for `organization` (display `name`, may be empty), listening on
+/// `listen`.
+pub fn init(
+    dir: &Path,
+    organization: &str,
+    name: &str,
+    listen: &str,
+) -> anyhow::Result<Initialised> {
     if !kronobarn_proto::ids::is_slug(organization) {
         anyhow::bail!(
             "--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)"
@@ -67,7 +73,7 @@ pub fn init(dir: &Path, organization: &str, listen: &str) -> anyhow::Result<Init
 
     let config = Config {
         organization: organization.to_string(),
-        name: String::new(),
+        name: name.to_string(),
         data_dir: "data".into(),
         signing_key: "keys/signing.key".into(),
         client_api: ClientApi {

@@ -69,7 +69,7 @@ impl TestNode {
     pub fn init(organization: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let init =
-            kronobarn_node::init::init(dir.path(), organization, "127.0.0.1:0").expect("init");
+            kronobarn_node::init::init(dir.path(), organization, "", "127.0.0.1:0").expect("init");
         Self {
             dir,
             init,
