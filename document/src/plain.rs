@@ -120,11 +120,10 @@ fn upcoming(lang: Lang, p: &Parts<'_>, today: &str) -> Vec<Upcoming> {
         if !iv.follow_up_date.is_empty() {
             v.push(Upcoming {
                 on: iv.follow_up_date.clone(),
-                what: format!(
-                    "{} ”{}”",
-                    t(lang, "uppföljning av", "follow-up of"),
-                    iv.what
-                ),
+                what: match lang {
+                    Lang::Sv => format!("uppföljning av ”{}”", iv.what),
+                    Lang::En => format!("follow-up of “{}”", iv.what),
+                },
                 by: iv.follow_up_by.clone(),
             });
         }
