@@ -291,18 +291,16 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
             revocations.push(r.revocation_id);
         } else if epochs.epoch.load(Ordering::SeqCst) % 2 == 1 {
             // The guardians consent again, lifting every revocation.
-            let mut c = consent(&plan_id, &["g1", "g2"]);
-            c.grants = grants();
-            c.supersedes_revocations = revocations.clone();
-            epochs.epoch.fetch_add(1, Ordering::SeqCst);
-            *epochs.revoked_at.lock().unwrap() = None;
-            at_home
-                .record_consent(rektor.req(RecordConsentRequest {
-                    consent: Some(c),
-                    expected_previous_version: version,
-                }))
-                .await
-                .unwrap();
+            consent_again(
+                &mut at_home,
+                &rektor,
+                &plan_id,
+                grants(),
+                &revocations,
+                version,
+                &epochs,
+            )
+            .await;
             version += 1;
         } else {
             // A new version of the shared fragment, which cut-off nodes must catch up on.
@@ -331,18 +329,16 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
 
     // Heal, consent once more, and every node converges on the latest version.
     if epochs.epoch.load(Ordering::SeqCst) % 2 == 1 {
-        let mut c = consent(&plan_id, &["g1", "g2"]);
-        c.grants = grants();
-        c.supersedes_revocations = revocations.clone();
-        epochs.epoch.fetch_add(1, Ordering::SeqCst);
-        *epochs.revoked_at.lock().unwrap() = None;
-        at_home
-            .record_consent(rektor.req(RecordConsentRequest {
-                consent: Some(c),
-                expected_previous_version: version,
-            }))
-            .await
-            .unwrap();
+        consent_again(
+            &mut at_home,
+            &rektor,
+            &plan_id,
+            grants(),
+            &revocations,
+            version,
+            &epochs,
+        )
+        .await;
     }
     for (api, who) in &readers {
         let (api, who, p) = (api.clone(), who.clone(), plan_id.clone());
@@ -382,6 +378,32 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
     );
     assert!(violations.is_empty(), "{violations:#?}");
     assert!(!revocations.is_empty());
+}
+
+/// The guardians consent again with `grants`, lifting every revocation so far; the checker is
+/// told before the home records it.
+async fn consent_again(
+    api: &mut kronobarn_proto::v1::plan_service_client::PlanServiceClient<
+        tonic::transport::Channel,
+    >,
+    who: &kronobarn_node::client::User,
+    plan_id: &str,
+    grants: Vec<Grant>,
+    revocations: &[String],
+    previous_version: u64,
+    epochs: &Epochs,
+) {
+    let mut c = consent(plan_id, &["g1", "g2"]);
+    c.grants = grants;
+    c.supersedes_revocations = revocations.to_vec();
+    epochs.epoch.fetch_add(1, Ordering::SeqCst);
+    *epochs.revoked_at.lock().unwrap() = None;
+    api.record_consent(who.req(RecordConsentRequest {
+        consent: Some(c),
+        expected_previous_version: previous_version,
+    }))
+    .await
+    .unwrap();
 }
 
 async fn shows(
