@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod record;
 mod service;
 
 use std::future::Future;
@@ -72,6 +73,20 @@ pub struct PlanView {
 }
 
 impl PlanView {
+    /// A plan homed at `home` of which nothing is stored yet.
+    pub fn empty(plan_id: &str, home: &str) -> Self {
+        Self {
+            plan_id: plan_id.to_string(),
+            home_organization: home.to_string(),
+            header: None,
+            fragments: Vec::new(),
+            consent: None,
+            revocations: Vec::new(),
+            lease: None,
+            own_units: Vec::new(),
+        }
+    }
+
     /// The policy's view of this plan.
     pub fn policy_state(&self) -> PlanState {
         convert::plan_state(self)

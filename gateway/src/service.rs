@@ -113,29 +113,28 @@ impl<B: Backend> PlanApi<B> {
         f: Option<&StoredFragment>,
         what: &str,
     ) -> AccessRecord {
+        let fragment_id = f.map_or(what, |f| f.fragment.fragment_id.as_str());
+        let decision = if d.is_permit() {
+            WireDecision::Permit
+        } else {
+            WireDecision::Deny
+        };
         AccessRecord {
-            at_unix_ms: self.backend.now_ms(),
-            organization: who.organization.clone(),
-            user_id: who.user_id.clone(),
-            role: who.role.clone(),
-            unit: who.unit.clone(),
-            purpose: who.purpose.clone(),
-            system: who.system.clone(),
-            plan_id: plan_id.to_string(),
-            fragment_id: f.map_or_else(|| what.to_string(), |f| f.fragment.fragment_id.clone()),
             version: f.and_then(|f| f.fragment.version),
             content_hash: match (d.is_permit(), f) {
                 (true, Some(f)) => f.content_hash.clone(),
                 _ => String::new(),
             },
             consent_version: d.consent_version(),
-            action: action as i32,
-            decision: if d.is_permit() {
-                WireDecision::Permit
-            } else {
-                WireDecision::Deny
-            } as i32,
-            reason: d.reason().to_string(),
+            ..crate::record::by_user(
+                who,
+                self.backend.now_ms(),
+                plan_id,
+                fragment_id,
+                action,
+                decision,
+                d.reason(),
+            )
         }
     }
 

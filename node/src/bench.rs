@@ -276,7 +276,9 @@ async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<
     // `kronobarn log checkpoint` does (open the store, find the head, sign).
     let size = node.access_log_handle().head().size;
     let t = Instant::now();
-    let _ = node.access_log_handle().checkpoint(crate::node::now_ms());
+    let _ = node
+        .access_log_handle()
+        .checkpoint(crate::clock::system_now_ms());
     let hot = t.elapsed();
     drop(cl);
     drop(client);
@@ -287,7 +289,7 @@ async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<
     let store = crate::store::SledStore::open(&loaded.config.data_dir)?;
     let opened = t.elapsed();
     let log = crate::accesslog::AccessLog::open(Arc::new(store), key, "bench-org".into())?;
-    let _ = log.checkpoint(crate::node::now_ms());
+    let _ = log.checkpoint(crate::clock::system_now_ms());
     let cold = t.elapsed();
     println!(
         "{:<52} {:>12}",

@@ -513,7 +513,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Some(f) = &loaded.config.federation {
                 let roster = crate::roster::Roster::load(&f.roster)?;
-                let tls = crate::federation::delivery::PeerTls {
+                let tls = crate::federation::connect::PeerTls {
                     ca_pem: roster.ca_pem.clone(),
                     cert_pem: std::fs::read(&f.tls_cert)?,
                     key_pem: std::fs::read(&f.tls_key)?,

@@ -1,7 +1,98 @@
-//! Hybrid logical clock: versions that follow wall time but never go backwards, even when the
-//! wall clock does or after a restart (the last reading is stored with every write).
+//! Time, in one place. [`Clock`] is the only reader of the wall clock in the node (a lint keeps
+//! `SystemTime::now` here), so everything else takes the time as an argument and a test can run a
+//! node whose clock is wrong. [`Hlc`] is the hybrid logical clock: versions that follow wall time
+//! but never go backwards, even when the wall clock does or after a restart (the last reading is
+//! stored with every write).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Instant;
 
 use kronobarn_proto::v1::Version;
+
+/// The wall clock of the machine, ms since the Unix epoch. Only for the binary's edge (file
+/// names, progress) and [`Clock::system`]; a node reads time through its [`Clock`].
+#[allow(clippy::disallowed_methods)]
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A node's clock: wall time (possibly skewed, for tests of a wrong clock) and a monotonic reading
+/// that never goes back whatever the wall clock does.
+#[derive(Clone)]
+pub struct Clock {
+    source: Source,
+}
+
+#[derive(Clone)]
+enum Source {
+    System { offset_ms: i64, start: Instant },
+    Manual(Arc<AtomicI64>),
+}
+
+impl Clock {
+    /// The machine's clock.
+    pub fn system() -> Self {
+        Self::skewed(0)
+    }
+
+    /// The machine's clock moved by `offset_ms` (a test-only config setting: a node whose clock is
+    /// wrong). The monotonic reading is unaffected.
+    pub fn skewed(offset_ms: i64) -> Self {
+        Self {
+            source: Source::System {
+                offset_ms,
+                start: Instant::now(),
+            },
+        }
+    }
+
+    /// A clock that moves only when told (unit tests). Wall and monotonic readings are the same.
+    pub fn manual(start_ms: i64) -> (Self, ManualTime) {
+        let t = Arc::new(AtomicI64::new(start_ms));
+        (
+            Self {
+                source: Source::Manual(t.clone()),
+            },
+            ManualTime(t),
+        )
+    }
+
+    /// Wall time, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        match &self.source {
+            Source::System { offset_ms, .. } => system_now_ms().saturating_add(*offset_ms),
+            Source::Manual(t) => t.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Milliseconds on a clock that never goes back and ignores wall-clock changes; only
+    /// differences between two readings of the same process mean anything.
+    pub fn monotonic_ms(&self) -> i64 {
+        match &self.source {
+            Source::System { start, .. } => start.elapsed().as_millis() as i64,
+            Source::Manual(t) => t.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// The hand of a [`Clock::manual`].
+#[derive(Clone)]
+pub struct ManualTime(Arc<AtomicI64>);
+
+impl ManualTime {
+    /// Moves the clock by `ms` (may be negative for the wall clock of a test).
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+}
 
 /// A hybrid logical clock. Pure: the caller passes the wall time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -219,3 +219,74 @@ pub fn handed(plan_id: &str, sequence: u64) -> Vec<u8> {
 pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
+
+/// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.
+fn tail<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
+    std::str::from_utf8(key.strip_prefix(prefix)?).ok()
+}
+
+/// The fragment id in a `member/{plan_id}/{fragment_id}` key.
+pub fn member_id<'k>(plan_id: &str, key: &'k [u8]) -> Option<&'k str> {
+    tail(&members(plan_id), key)
+}
+
+/// The unit in an `ownunit/{plan_id}/{unit}` key.
+pub fn own_unit_of<'k>(plan_id: &str, key: &'k [u8]) -> Option<&'k str> {
+    tail(&own_units(plan_id), key)
+}
+
+/// The plan id in a `unit/{org}/{unit}/{plan_id}` key.
+pub fn unit_plan_id<'k>(org: &str, unit: &str, key: &'k [u8]) -> Option<&'k str> {
+    tail(&unit_plans(org, unit), key)
+}
+
+/// `(revocation_id, org)` of a `purge/{plan_id}/{revocation_id}/{org}` key.
+pub fn purge_parts<'k>(plan_id: &str, key: &'k [u8]) -> Option<(&'k str, &'k str)> {
+    tail(&purges(plan_id), key)?.split_once('/')
+}
+
+/// The plan id in a `leasewant/{plan_id}` key.
+pub fn wanted_lease_plan(key: &[u8]) -> Option<&str> {
+    tail(WANTED_LEASES, key)
+}
+
+/// The part of an `outbox/{peer}/…` key after the peer: it names the entry in receipts.
+pub fn outbox_entry_suffix<'k>(peer: &str, key: &'k [u8]) -> Option<&'k [u8]> {
+    key.strip_prefix(outbox(peer).as_slice())
+}
+
+/// The clock reading (ms) of the write that queued an `outbox/{peer}/…` entry.
+pub fn outbox_entry_ms(peer: &str, key: &[u8]) -> Option<u64> {
+    let rest = outbox_entry_suffix(peer, key)?;
+    Some(u64::from_be_bytes(rest.get(1..9)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsers_read_back_what_builders_write() {
+        assert_eq!(member_id("p1", &member("p1", "f9")), Some("f9"));
+        assert_eq!(member_id("p1", &member("p2", "f9")), None);
+        assert_eq!(own_unit_of("p1", &own_unit("p1", "bup")), Some("bup"));
+        assert_eq!(
+            unit_plan_id("vaxjo", "skola", &unit_plan("vaxjo", "skola", "p1")),
+            Some("p1")
+        );
+        assert_eq!(
+            purge_parts("p1", &purge("p1", "r1", "region")),
+            Some(("r1", "region"))
+        );
+        assert_eq!(wanted_lease_plan(&wanted_lease("p1")), Some("p1"));
+        let k = outbox_entry("region", 0, (1_700_000_000_000, 7), 3);
+        assert_eq!(outbox_entry_ms("region", &k), Some(1_700_000_000_000));
+        assert_eq!(outbox_entry_suffix("region", &k).map(<[u8]>::len), Some(15));
+        assert_eq!(log_index(&log(42)), Some(42));
+        assert_eq!(feed_version(&feed((5, 6))), Some((5, 6)));
+        assert_eq!(
+            due_parts(&due("2027-01-24", "p1", "f1")),
+            Some(("2027-01-24".into(), "p1".into(), "f1".into()))
+        );
+    }
+}

@@ -12,7 +12,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::config::Loaded;
-use crate::federation::delivery::{self, PeerTls};
+use crate::federation::connect::PeerTls;
+use crate::federation::delivery;
 use crate::federation::service::Federation;
 use crate::node::Node;
 use crate::pki::read_signing_key;

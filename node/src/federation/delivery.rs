@@ -6,20 +6,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kronobarn_proto::federation::PushRequest;
 use kronobarn_proto::federation::federation_service_client::FederationServiceClient;
+use kronobarn_proto::federation::{PushRequest, PushResult, RefusalCode};
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Decision, Fragment, PayloadKind, Revocation,
     SignedEnvelope,
 };
 use prost::Message;
 use tokio::sync::watch;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::transport::Channel;
 
+use super::connect::{PeerTls, connect};
 use crate::keys;
-use crate::node::{Node, now_ms};
+use crate::node::{Node, PurgeState};
+use crate::records;
 use crate::roster::Member;
-use crate::store::Op;
+use crate::store::{Op, StoreError};
 
 /// Most envelopes sent in one push.
 const BATCH: usize = 256;
@@ -27,37 +29,6 @@ const BATCH: usize = 256;
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Longest retry delay.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-
-/// The TLS material a node presents to its peers.
-#[derive(Clone)]
-pub struct PeerTls {
-    /// The roster CA (PEM).
-    pub ca_pem: Vec<u8>,
-    /// This node's federation certificate (PEM).
-    pub cert_pem: Vec<u8>,
-    /// Its key (PEM).
-    pub key_pem: Vec<u8>,
-}
-
-pub(crate) async fn connect(
-    member: &Member,
-    tls: &PeerTls,
-) -> Result<FederationServiceClient<Channel>, String> {
-    let cfg = ClientTlsConfig::new()
-        .ca_certificate(Certificate::from_pem(&tls.ca_pem))
-        .domain_name(member.entry.organization.clone())
-        .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
-    let ch = Channel::from_shared(member.entry.endpoint.clone())
-        .map_err(|e| format!("endpoint: {e}"))?
-        .tls_config(cfg)
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect()
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(FederationServiceClient::new(ch))
-}
 
 /// What an envelope is about, for the access record of its crossing.
 fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::Version>, u64) {
@@ -75,9 +46,38 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
     }
 }
 
-/// Refusals that will not change by sending again; the entry is dropped (and logged).
-fn permanent(reason: &str) -> bool {
-    !reason.starts_with("internal")
+/// True when the peer answered for the envelope for good: accepted, or refused in a way that
+/// sending again will not change (the entry is dropped, and the refusal logged).
+fn answered(r: &PushResult) -> bool {
+    r.accepted || r.code() != RefusalCode::Internal
+}
+
+/// The refusal's code as a slug for the access log and node log (the text is for people).
+fn refusal_slug(r: &PushResult) -> &'static str {
+    match r.code() {
+        RefusalCode::Unspecified => "refused",
+        RefusalCode::UnknownSigner => "unknown-signer",
+        RefusalCode::BadSignature => "bad-signature",
+        RefusalCode::Invalid => "invalid",
+        RefusalCode::SignerNotAuthor => "signer-not-author",
+        RefusalCode::PeerNotSigner => "peer-not-signer",
+        RefusalCode::UnknownPlan => "unknown-plan",
+        RefusalCode::NotParticipant => "not-participant",
+        RefusalCode::Replay => "replay",
+        RefusalCode::NotPermitted => "not-permitted",
+        RefusalCode::Internal => "internal",
+    }
+}
+
+/// Why answered deliveries could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The flush failed.
+    #[error("flush: {0}")]
+    Durable(String),
 }
 
 /// Starts one delivery task per roster member other than this node. They stop when `stop`
@@ -191,94 +191,86 @@ async fn wait(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool 
 }
 
 /// Removes answered entries from the outbox, records each crossing and keeps the receipts, in
-/// one batch, flushed before the next push.
+/// one batch, flushed before the next push. Returns how many were answered.
 async fn settle(
     node: &Node,
     peer: &str,
     batch: &[(Vec<u8>, SignedEnvelope)],
-    results: Vec<kronobarn_proto::federation::PushResult>,
-) -> Result<usize, String> {
+    results: Vec<PushResult>,
+) -> Result<usize, SettleError> {
     let mut ops = Vec::new();
     let mut records = Vec::new();
-    let prefix = keys::outbox(peer).len();
+    let now = node.now_ms();
     for (i, (key, env)) in batch.iter().enumerate() {
         let Some(r) = results.iter().find(|r| r.position as usize == i) else {
             continue;
         };
-        if !r.accepted && !permanent(&r.reason) {
+        if !answered(r) {
             continue; // try again later
         }
         ops.push(Op::Delete(key.clone()));
         // The entry's key holds the clock reading of the write that queued it.
-        if let Some(ms) = key
-            .get(prefix + 1..prefix + 9)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-        {
-            let lag = (now_ms() - u64::from_be_bytes(ms) as i64).max(0) as f64 / 1000.0;
+        if let Some(ms) = keys::outbox_entry_ms(peer, key) {
+            let lag = (now - ms as i64).max(0) as f64 / 1000.0;
             metrics::histogram!("kronobarn_delivery_lag_seconds", "peer" => peer.to_string())
                 .record(lag);
         }
         let (plan_id, fragment_id, version, consent_version) = about(env);
-        if env.kind == PayloadKind::Revocation as i32 {
+        if env.kind == PayloadKind::Revocation as i32
+            && let Ok(rev) = Revocation::decode(env.payload.as_slice())
+        {
             // The peer applied the revocation and purged before answering: a confirmation.
-            if let Ok(rev) = Revocation::decode(env.payload.as_slice()) {
-                let key = keys::purge(&rev.plan_id, &rev.revocation_id, peer);
-                if let Ok(Some(old)) = node.store_get(&key) {
-                    let mut st =
-                        crate::node::PurgeState::decode(old.as_slice()).unwrap_or_default();
-                    st.confirmed_at_unix_ms = now_ms();
-                    metrics::histogram!("kronobarn_revocation_propagation_seconds").record(
-                        (st.confirmed_at_unix_ms - st.recorded_at_unix_ms).max(0) as f64 / 1000.0,
-                    );
-                    if !r.accepted {
-                        st.answer = r.reason.split(':').next().unwrap_or("").to_string();
-                    }
-                    ops.push(Op::Put(key, st.encode_to_vec()));
+            let key = keys::purge(&rev.plan_id, &rev.revocation_id, peer);
+            if let Some(old) = node.get(&key)? {
+                let mut st = PurgeState::decode(old.as_slice()).unwrap_or_default();
+                st.confirmed_at_unix_ms = now;
+                metrics::histogram!("kronobarn_revocation_propagation_seconds").record(
+                    (st.confirmed_at_unix_ms - st.recorded_at_unix_ms).max(0) as f64 / 1000.0,
+                );
+                if !r.accepted {
+                    st.answer = refusal_slug(r).to_string();
                 }
+                ops.push(Op::Put(key, st.encode_to_vec()));
             }
         }
         if r.accepted {
-            if let Some(receipt) = &r.receipt {
+            if let (Some(receipt), Some(suffix)) =
+                (&r.receipt, keys::outbox_entry_suffix(peer, key))
+            {
                 ops.push(Op::Put(
-                    keys::receipt(peer, &key[prefix..]),
+                    keys::receipt(peer, suffix),
                     receipt.encode_to_vec(),
                 ));
             }
         } else {
-            let code = r.reason.split(':').next().unwrap_or("");
-            tracing::warn!(peer, reason = code, "peer refused a delivery");
+            tracing::warn!(peer, reason = refusal_slug(r), "peer refused a delivery");
         }
+        let (decision, reason) = if r.accepted {
+            (Decision::Permit, "delivered")
+        } else {
+            (Decision::Deny, refusal_slug(r))
+        };
         records.push(AccessRecord {
-            at_unix_ms: now_ms(),
-            organization: peer.to_string(),
-            user_id: format!("node:{peer}"),
-            role: "node".into(),
-            system: "federation".into(),
-            plan_id,
-            fragment_id,
             version,
             content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload)),
             consent_version,
-            action: AccessAction::Send as i32,
-            decision: if r.accepted {
-                Decision::Permit
-            } else {
-                Decision::Deny
-            } as i32,
-            reason: if r.accepted {
-                "delivered".into()
-            } else {
-                r.reason.split(':').next().unwrap_or("refused").to_string()
-            },
-            ..Default::default()
+            ..records::by_peer(
+                peer,
+                now,
+                &plan_id,
+                &fragment_id,
+                AccessAction::Send,
+                decision,
+                reason,
+            )
         });
     }
     let settled = records.len();
     metrics::counter!("kronobarn_deliveries_total", "peer" => peer.to_string())
         .increment(settled as u64);
-    node.access_log_handle()
-        .append_with(&records, ops)
-        .map_err(|e| e.to_string())?;
-    node.durable().await.map_err(|e| e.to_string())?;
+    node.write(&records, ops)?;
+    node.durable()
+        .await
+        .map_err(|e| SettleError::Durable(e.to_string()))?;
     Ok(settled)
 }

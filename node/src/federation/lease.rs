@@ -1,6 +1,7 @@
 //! Consent leases: a node shows the copies it received only while it holds an unexpired lease
-//! from the plan's consent home for the current consent version. This task renews every lease a
-//! third of the way through its lifetime, and fetches a new one as soon as a consent arrives.
+//! from the plan's consent home for the current consent version. The holder's task renews every
+//! lease a third of the way through its lifetime, and fetches a new one as soon as a consent
+//! arrives; the consent home grants them ([`grant`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +12,92 @@ use kronobarn_proto::v1::{Lease, PayloadKind, SignedEnvelope};
 use prost::Message;
 use tokio::sync::watch;
 
-use super::delivery::{PeerTls, connect};
+use super::connect::{PeerTls, connect};
 use crate::keys;
 use crate::node::Node;
 use crate::store::Op;
+
+/// Why the consent home grants no lease.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseRefusal {
+    /// This node holds nothing of the plan.
+    #[error("plan {0} not found")]
+    UnknownPlan(String),
+    /// This node is not the plan's consent home, or it has no consent, or another version.
+    #[error("{0}")]
+    NotCurrent(String),
+    /// The current consent grants the asker nothing.
+    #[error("the current consent grants {0} nothing")]
+    NotGranted(String),
+    /// A revocation recorded here is in force and the asker has not confirmed it.
+    #[error(
+        "revocation {revocation} is in force and {organization} has not confirmed it; it is being pushed to you"
+    )]
+    Unconfirmed {
+        /// The revocation.
+        revocation: String,
+        /// The asker.
+        organization: String,
+    },
+    /// Storage failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// The consent home's side: a signed lease for `peer` on `plan_id` under `consent_version`,
+/// if the current consent grants it something and it has confirmed every revocation in force
+/// recorded here.
+pub fn grant(
+    node: &Node,
+    peer: &str,
+    plan_id: &str,
+    consent_version: u64,
+) -> Result<SignedEnvelope, LeaseRefusal> {
+    let internal = |e: kronobarn_gateway::BackendError| LeaseRefusal::Internal(e.to_string());
+    let view = kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
+        .map_err(internal)?
+        .ok_or_else(|| LeaseRefusal::UnknownPlan(plan_id.to_string()))?;
+    if view.home_organization != node.organization_id() {
+        return Err(LeaseRefusal::NotCurrent(
+            "this node is not the plan's consent home".into(),
+        ));
+    }
+    let consent = view
+        .consent
+        .clone()
+        .ok_or_else(|| LeaseRefusal::NotCurrent("the plan has no consent".into()))?;
+    if consent.consent_version != consent_version {
+        return Err(LeaseRefusal::NotCurrent(format!(
+            "consent_version: version {} is current; it is being pushed to you",
+            consent.consent_version
+        )));
+    }
+    if !consent.grants.iter().any(|g| g.organization == peer) {
+        return Err(LeaseRefusal::NotGranted(peer.to_string()));
+    }
+    let state = view.policy_state();
+    let in_force: std::collections::HashSet<&str> = state
+        .revocations_in_force()
+        .filter(|r| r.organizations.is_empty() || r.organizations.contains(peer))
+        .map(|r| r.id.as_str())
+        .collect();
+    if let Some(revocation) = node
+        .unconfirmed_revocation(plan_id, peer, &in_force)
+        .map_err(internal)?
+    {
+        return Err(LeaseRefusal::Unconfirmed {
+            revocation,
+            organization: peer.to_string(),
+        });
+    }
+    let lease = Lease {
+        plan_id: plan_id.to_string(),
+        organization: peer.to_string(),
+        consent_version: consent.consent_version,
+        expires_at_unix_ms: node.now_ms() + node.lease_ttl_ms(),
+    };
+    Ok(node.sign(PayloadKind::Lease, lease.encode_to_vec()))
+}
 
 /// Renews this node's leases until `stop` turns true.
 pub async fn renew(node: Arc<Node>, tls: PeerTls, mut stop: watch::Receiver<bool>) {
@@ -36,19 +119,19 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
     let Some(roster) = node.roster().cloned() else {
         return;
     };
-    let wanted = match node.scan(keys::WANTED_LEASES) {
+    let wanted = match node.scan_all(keys::WANTED_LEASES) {
         Ok(w) => w,
         Err(e) => {
             tracing::error!(error = %e, "cannot read wanted leases");
             return;
         }
     };
-    let now = crate::node::now_ms();
+    let now = node.now_ms();
     let valid = wanted
         .iter()
-        .filter(|(k, _)| {
-            let plan_id = String::from_utf8_lossy(&k[keys::WANTED_LEASES.len()..]).into_owned();
-            kronobarn_gateway::Backend::load_plan_facts(node, &plan_id)
+        .filter_map(|(k, _)| keys::wanted_lease_plan(k))
+        .filter(|plan_id| {
+            kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
                 .ok()
                 .flatten()
                 .and_then(|v| v.lease)
@@ -61,7 +144,9 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
     // One connection per consent home per round, however many plans it leases.
     let mut clients = std::collections::HashMap::new();
     for (k, home) in wanted {
-        let plan_id = String::from_utf8_lossy(&k[keys::WANTED_LEASES.len()..]).into_owned();
+        let Some(plan_id) = keys::wanted_lease_plan(&k).map(str::to_string) else {
+            continue;
+        };
         let home = String::from_utf8_lossy(&home).into_owned();
         let Some(member) = roster.member(&home) else {
             continue;

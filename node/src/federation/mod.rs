@@ -1,16 +1,17 @@
-//! Exchange between organisations' nodes (`kronobarn.federation.v1`), over mutual TLS.
-//!
-//! Built so far: the receiving side of Push. Every envelope is verified against the roster
-//! before anything in it is used, checked against the receiver's own view of consent with the
-//! policy, stored with its exact signed bytes, and recorded in the access log; a copy that the
-//! consent no longer covers is purged when a consent or revocation arrives. Still to come: the
-//! sending side (outbox and delivery), anti-entropy, leases, checkpoint witnessing.
+//! Exchange between organisations' nodes (`kronobarn.federation.v1`), over mutual TLS. Each part
+//! is a room of its own on top of the node core, which never imports them:
+//! - `admission`: what a peer pushes or a fetch brings is verified against the roster, checked
+//!   against the receiver's own consent view and stored (or refused with a code);
+//! - `delivery`: one task per peer drains that peer's outbox and keeps the signed receipts;
+//! - `sync`: anti-entropy from each peer's change feed;
+//! - `lease`: the consent leases a holder renews and the consent home grants;
+//! - `witness`: signed log heads sent to peers and witnessed for them;
+//! - `service`: the gRPC service; `connect`: TLS connections to peers.
 
+pub mod admission;
+pub mod connect;
 pub mod delivery;
-pub mod handover;
 pub mod lease;
-pub mod outbox;
-pub mod receive;
 pub mod service;
 pub mod sync;
 pub mod witness;

@@ -9,10 +9,13 @@ use kronobarn_proto::federation::{
     FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, PushResult,
     RenewLeaseRequest, RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
 };
-use kronobarn_proto::v1::{Lease, PayloadKind};
+use kronobarn_proto::v1::PayloadKind;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+use super::admission::Admission;
+use super::lease::LeaseRefusal;
+use super::witness::{self, WitnessError};
 use crate::node::Node;
 use crate::roster::{Roster, peer_organization};
 
@@ -71,9 +74,10 @@ impl FederationService for Federation {
         order.sort_by_key(|&i| priority(envelopes[i].kind));
         let mut results = vec![PushResult::default(); envelopes.len()];
         let mut events = Vec::new();
+        let admission = Admission::new(&self.node, &self.roster);
         for i in order {
             results[i].position = i as u32;
-            match self.node.admit(&self.roster, &peer, &envelopes[i]) {
+            match admission.admit(&peer, &envelopes[i]) {
                 Ok(a) => {
                     results[i].accepted = true;
                     results[i].receipt = Some(
@@ -83,8 +87,9 @@ impl FederationService for Federation {
                     events.push((a.plan_id, a.event));
                 }
                 Err(refusal) => {
-                    tracing::warn!(peer = %peer, reason = refusal.code(), "refused a pushed envelope");
+                    tracing::warn!(peer = %peer, reason = refusal.slug(), "refused a pushed envelope");
                     results[i].reason = refusal.to_string();
+                    results[i].set_code(refusal.code());
                 }
             }
         }
@@ -109,10 +114,8 @@ impl FederationService for Federation {
     ) -> Result<Response<FetchChangesResponse>, Status> {
         let peer = self.peer(&req)?;
         let req = req.into_inner();
-        let resp = self
-            .node
-            .changes_for(&peer, req.after, req.limit)
-            .map_err(|e| {
+        let resp =
+            super::sync::changes_for(&self.node, &peer, req.after, req.limit).map_err(|e| {
                 tracing::error!(error = %e, "cannot answer FetchChanges");
                 Status::internal("the node could not read its change feed")
             })?;
@@ -127,51 +130,17 @@ impl FederationService for Federation {
         let req = req.into_inner();
         kronobarn_proto::validate::plan_id("plan_id", &req.plan_id)
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let view = kronobarn_gateway::Backend::load_plan_facts(self.node.as_ref(), &req.plan_id)?
-            .ok_or_else(|| Status::not_found(format!("plan {} not found", req.plan_id)))?;
-        if view.home_organization != self.node.organization_id() {
-            return Err(Status::failed_precondition(
-                "this node is not the plan's consent home",
-            ));
-        }
-        let consent = view
-            .consent
-            .clone()
-            .ok_or_else(|| Status::failed_precondition("the plan has no consent"))?;
-        if consent.consent_version != req.consent_version {
-            return Err(Status::failed_precondition(format!(
-                "consent_version: version {} is current; it is being pushed to you",
-                consent.consent_version
-            )));
-        }
-        if !consent.grants.iter().any(|g| g.organization == peer) {
-            return Err(Status::permission_denied(format!(
-                "the current consent grants {peer} nothing"
-            )));
-        }
-        let state = view.policy_state();
-        let in_force: std::collections::HashSet<&str> = state
-            .revocations_in_force()
-            .filter(|r| r.organizations.is_empty() || r.organizations.contains(&peer))
-            .map(|r| r.id.as_str())
-            .collect();
-        if let Some(rev) = self
-            .node
-            .unconfirmed_revocation(&req.plan_id, &peer, &in_force)?
+        match crate::federation::lease::grant(&self.node, &peer, &req.plan_id, req.consent_version)
         {
-            return Err(Status::failed_precondition(format!(
-                "revocation {rev} is in force and {peer} has not confirmed it; it is being pushed to you"
-            )));
+            Ok(lease) => Ok(Response::new(RenewLeaseResponse { lease: Some(lease) })),
+            Err(e @ LeaseRefusal::UnknownPlan(_)) => Err(Status::not_found(e.to_string())),
+            Err(e @ LeaseRefusal::NotGranted(_)) => Err(Status::permission_denied(e.to_string())),
+            Err(LeaseRefusal::Internal(e)) => {
+                tracing::error!(error = %e, "cannot grant a lease");
+                Err(Status::internal("the node could not read the plan"))
+            }
+            Err(e) => Err(Status::failed_precondition(e.to_string())),
         }
-        let lease = Lease {
-            plan_id: req.plan_id,
-            organization: peer,
-            consent_version: consent.consent_version,
-            expires_at_unix_ms: crate::node::now_ms() + self.node.lease_ttl_ms(),
-        };
-        Ok(Response::new(RenewLeaseResponse {
-            lease: Some(self.node.sign(PayloadKind::Lease, lease.encode_to_vec())),
-        }))
     }
 
     async fn witness_checkpoint(
@@ -182,17 +151,15 @@ impl FederationService for Federation {
         let Some(cp) = req.into_inner().checkpoint else {
             return Ok(Response::new(WitnessCheckpointResponse {
                 countersignature: None,
-                held: self.node.witnessed_envelope(&peer),
+                held: witness::witnessed_envelope(&self.node, &peer),
             }));
         };
-        match self.node.witness(&self.roster, &peer, &cp) {
+        match witness::witness(&self.node, &self.roster, &peer, &cp) {
             Ok(sig) => Ok(Response::new(WitnessCheckpointResponse {
                 countersignature: Some(sig),
                 held: Some(cp),
             })),
-            Err(e @ crate::federation::witness::WitnessError::Invalid(_)) => {
-                Err(Status::invalid_argument(e.to_string()))
-            }
+            Err(e @ WitnessError::Invalid(_)) => Err(Status::invalid_argument(e.to_string())),
             Err(e) => {
                 tracing::error!(peer = %peer, problem = %e, "a peer's checkpoint contradicts what this node witnessed");
                 Err(Status::failed_precondition(e.to_string()))

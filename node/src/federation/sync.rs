@@ -13,10 +13,11 @@ use kronobarn_proto::v1::{Consent, Fragment, PayloadKind, Revocation, SignedEnve
 use prost::Message;
 use tokio::sync::watch;
 
-use super::delivery::{PeerTls, connect};
-use super::outbox::known_organizations;
+use super::admission::Admission;
+use super::connect::{PeerTls, connect};
 use crate::keys;
-use crate::node::{Node, now_ms};
+use crate::node::Node;
+use crate::outbox::known_organizations;
 use crate::roster::Member;
 use crate::store::Op;
 
@@ -24,113 +25,107 @@ use crate::store::Op;
 const DEFAULT_LIMIT: usize = 500;
 const MAX_LIMIT: usize = 1000;
 
-impl Node {
-    /// Answers FetchChanges for `peer`: this node's changes after `after` that `peer` may hold.
-    pub fn changes_for(
-        &self,
-        peer: &str,
-        after: Option<Version>,
-        limit: u32,
-    ) -> Result<FetchChangesResponse, String> {
-        let limit = match limit as usize {
-            0 => DEFAULT_LIMIT,
-            n => n.min(MAX_LIMIT),
-        };
-        let after_key = after.map(|v| keys::feed(v.key()));
-        let feed = self
-            .scan_after(keys::FEED, after_key.as_deref(), limit)
-            .map_err(|e| e.to_string())?;
-        let more = feed.len() == limit;
-        let mut next = after.unwrap_or_default();
-        let mut seen = std::collections::HashSet::new();
-        let mut envelopes = Vec::new();
-        for (k, target) in feed {
-            if let Some((p, l)) = keys::feed_version(&k) {
-                next = Version {
-                    physical_ms: p,
-                    logical: l,
-                };
-            }
-            // Several versions of one item point at the same key: send its current state once.
-            if !seen.insert(target.clone()) {
-                continue;
-            }
-            let Some(bytes) = self.store_get(&target).map_err(|e| e.to_string())? else {
-                continue;
+/// Answers FetchChanges for `peer`: this node's changes after `after` that `peer` may hold.
+pub fn changes_for(
+    node: &Node,
+    peer: &str,
+    after: Option<Version>,
+    limit: u32,
+) -> Result<FetchChangesResponse, String> {
+    let limit = match limit as usize {
+        0 => DEFAULT_LIMIT,
+        n => n.min(MAX_LIMIT),
+    };
+    let after_key = after.map(|v| keys::feed(v.key()));
+    let feed = node
+        .scan(keys::FEED, after_key.as_deref(), limit)
+        .map_err(|e| e.to_string())?;
+    let more = feed.len() == limit;
+    let mut next = after.unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    let mut envelopes = Vec::new();
+    for (k, target) in feed {
+        if let Some((p, l)) = keys::feed_version(&k) {
+            next = Version {
+                physical_ms: p,
+                logical: l,
             };
-            let env = SignedEnvelope::decode(bytes.as_slice()).map_err(|e| e.to_string())?;
-            if !self.may_receive(peer, &env)? {
-                continue;
-            }
-            // A new consent may permit fragments written before it: send the plan's own
-            // fragments the peer may now hold along with it, as the push path does.
-            let consent_plan = (env.kind == PayloadKind::Consent as i32)
-                .then(|| {
-                    Consent::decode(env.payload.as_slice())
-                        .ok()
-                        .map(|c| c.plan_id)
-                })
-                .flatten();
-            envelopes.push(env);
-            if let Some(plan_id) = consent_plan {
-                for (k, v) in self
-                    .scan(&keys::fragments(&plan_id))
-                    .map_err(|e| e.to_string())?
-                {
-                    let fenv = SignedEnvelope::decode(v.as_slice()).map_err(|e| e.to_string())?;
-                    let own = Fragment::decode(fenv.payload.as_slice())
-                        .is_ok_and(|f| f.home_organization == self.organization_id());
-                    if own && seen.insert(k) && self.may_receive(peer, &fenv)? {
-                        envelopes.push(fenv);
-                    }
+        }
+        // Several versions of one item point at the same key: send its current state once.
+        if !seen.insert(target.clone()) {
+            continue;
+        }
+        let Some(bytes) = node.get(&target).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let env = SignedEnvelope::decode(bytes.as_slice()).map_err(|e| e.to_string())?;
+        if !may_receive(node, peer, &env)? {
+            continue;
+        }
+        // A new consent may permit fragments written before it: send the plan's own
+        // fragments the peer may now hold along with it, as the push path does.
+        let consent_plan = (env.kind == PayloadKind::Consent as i32)
+            .then(|| {
+                Consent::decode(env.payload.as_slice())
+                    .ok()
+                    .map(|c| c.plan_id)
+            })
+            .flatten();
+        envelopes.push(env);
+        if let Some(plan_id) = consent_plan {
+            for (k, v) in node
+                .scan_all(&keys::fragments(&plan_id))
+                .map_err(|e| e.to_string())?
+            {
+                let fenv = SignedEnvelope::decode(v.as_slice()).map_err(|e| e.to_string())?;
+                let own = Fragment::decode(fenv.payload.as_slice())
+                    .is_ok_and(|f| f.home_organization == node.organization_id());
+                if own && seen.insert(k) && may_receive(node, peer, &fenv)? {
+                    envelopes.push(fenv);
                 }
             }
         }
-        Ok(FetchChangesResponse {
-            envelopes,
-            next: Some(next),
-            more,
-        })
     }
+    Ok(FetchChangesResponse {
+        envelopes,
+        next: Some(next),
+        more,
+    })
+}
 
-    /// The same rule as pushing: fragments by consent, consents and revocations to everyone the
-    /// plan names.
-    fn may_receive(&self, peer: &str, env: &SignedEnvelope) -> Result<bool, String> {
-        let plan_id = match PayloadKind::try_from(env.kind) {
-            Ok(PayloadKind::Fragment) => {
-                Fragment::decode(env.payload.as_slice()).map(|f| f.plan_id)
-            }
-            Ok(PayloadKind::Consent) => Consent::decode(env.payload.as_slice()).map(|c| c.plan_id),
-            Ok(PayloadKind::Revocation) => {
-                Revocation::decode(env.payload.as_slice()).map(|r| r.plan_id)
-            }
-            Ok(PayloadKind::HandoverAcceptance) => {
-                kronobarn_proto::v1::HandoverAcceptance::decode(env.payload.as_slice()).map(|a| {
-                    a.offer
-                        .and_then(|o| {
-                            kronobarn_proto::v1::Handover::decode(o.payload.as_slice()).ok()
-                        })
-                        .map(|h| h.plan_id)
-                        .unwrap_or_default()
-                })
-            }
-            _ => return Ok(false),
+/// The same rule as pushing: fragments by consent, consents and revocations to everyone the
+/// plan names.
+fn may_receive(node: &Node, peer: &str, env: &SignedEnvelope) -> Result<bool, String> {
+    let plan_id = match PayloadKind::try_from(env.kind) {
+        Ok(PayloadKind::Fragment) => Fragment::decode(env.payload.as_slice()).map(|f| f.plan_id),
+        Ok(PayloadKind::Consent) => Consent::decode(env.payload.as_slice()).map(|c| c.plan_id),
+        Ok(PayloadKind::Revocation) => {
+            Revocation::decode(env.payload.as_slice()).map(|r| r.plan_id)
         }
-        .map_err(|e| e.to_string())?;
-        let Some(view) = self.load_plan_facts(&plan_id).map_err(|e| e.to_string())? else {
-            return Ok(false);
-        };
-        let state = view.policy_state();
-        if env.kind == PayloadKind::Fragment as i32 {
-            let f = Fragment::decode(env.payload.as_slice()).map_err(|e| e.to_string())?;
-            let facts = FragmentFacts {
-                home: &f.home_organization,
-                category: kronobarn_policy::Category(f.category),
-            };
-            return Ok(decide_share(&state, peer, facts, now_ms()).is_permit());
+        Ok(PayloadKind::HandoverAcceptance) => {
+            kronobarn_proto::v1::HandoverAcceptance::decode(env.payload.as_slice()).map(|a| {
+                a.offer
+                    .and_then(|o| kronobarn_proto::v1::Handover::decode(o.payload.as_slice()).ok())
+                    .map(|h| h.plan_id)
+                    .unwrap_or_default()
+            })
         }
-        Ok(known_organizations(&view, &state).contains(peer))
+        _ => return Ok(false),
     }
+    .map_err(|e| e.to_string())?;
+    let Some(view) = node.load_plan_facts(&plan_id).map_err(|e| e.to_string())? else {
+        return Ok(false);
+    };
+    let state = view.policy_state();
+    if env.kind == PayloadKind::Fragment as i32 {
+        let f = Fragment::decode(env.payload.as_slice()).map_err(|e| e.to_string())?;
+        let facts = FragmentFacts {
+            home: &f.home_organization,
+            category: kronobarn_policy::Category(f.category),
+        };
+        return Ok(decide_share(&state, peer, facts, node.now_ms()).is_permit());
+    }
+    Ok(known_organizations(&view).contains(peer))
 }
 
 /// Fetches missed changes from every peer on start and every `period`, until `stop`.
@@ -164,7 +159,7 @@ pub async fn catch_up(node: &Node, peer: &Member, tls: &PeerTls) -> Result<usize
     let mut pages = 0u64;
     loop {
         let after = node
-            .store_get(&keys::cursor(name))
+            .get(&keys::cursor(name))
             .map_err(|e| e.to_string())?
             .and_then(|b| Version::decode(b.as_slice()).ok());
         let resp = client
@@ -181,14 +176,15 @@ pub async fn catch_up(node: &Node, peer: &Member, tls: &PeerTls) -> Result<usize
                 0
             }
         });
+        let admission = Admission::new(node, &roster);
         for env in &envs {
-            match node.admit(&roster, name, env) {
+            match admission.admit(name, env) {
                 Ok(a) => {
                     admitted += 1;
                     node.publish(&a.plan_id, a.event);
                 }
                 Err(r) => {
-                    tracing::debug!(peer = %name, reason = r.code(), "fetched change not admitted")
+                    tracing::debug!(peer = %name, reason = r.slug(), "fetched change not admitted")
                 }
             }
         }

@@ -12,9 +12,9 @@ use kronobarn_proto::v1::{Checkpoint, PayloadKind, SignedEnvelope};
 use prost::Message;
 use tokio::sync::watch;
 
-use super::delivery::{PeerTls, connect};
+use super::connect::{PeerTls, connect};
 use crate::keys;
-use crate::node::{Node, now_ms};
+use crate::node::Node;
 use crate::roster::Roster;
 use crate::store::Op;
 
@@ -40,52 +40,49 @@ pub enum WitnessError {
     },
 }
 
-impl Node {
-    /// Witnesses `env`, a checkpoint `peer` signed of its own log: keeps it and countersigns it.
-    pub fn witness(
-        &self,
-        roster: &Roster,
-        peer: &str,
-        env: &SignedEnvelope,
-    ) -> Result<SignedEnvelope, WitnessError> {
-        let member = roster
-            .member(peer)
-            .ok_or_else(|| WitnessError::Invalid("not a roster member".into()))?;
-        let payload = envelope::open(env, PayloadKind::Checkpoint, |id| {
-            (id == envelope::key_id(&member.key)).then_some(member.key)
-        })
-        .map_err(|e| WitnessError::Invalid(e.to_string()))?;
-        let cp = Checkpoint::decode(payload).map_err(|e| WitnessError::Invalid(e.to_string()))?;
-        if cp.organization != peer || cp.head_hash.len() != 32 {
-            return Err(WitnessError::Invalid("a checkpoint of another log".into()));
+/// Witnesses `env`, a checkpoint `peer` signed of its own log: keeps it and countersigns it.
+pub fn witness(
+    node: &Node,
+    roster: &Roster,
+    peer: &str,
+    env: &SignedEnvelope,
+) -> Result<SignedEnvelope, WitnessError> {
+    let member = roster
+        .member(peer)
+        .ok_or_else(|| WitnessError::Invalid("not a roster member".into()))?;
+    let payload = envelope::open(env, PayloadKind::Checkpoint, |id| {
+        (id == envelope::key_id(&member.key)).then_some(member.key)
+    })
+    .map_err(|e| WitnessError::Invalid(e.to_string()))?;
+    let cp = Checkpoint::decode(payload).map_err(|e| WitnessError::Invalid(e.to_string()))?;
+    if cp.organization != peer || cp.head_hash.len() != 32 {
+        return Err(WitnessError::Invalid("a checkpoint of another log".into()));
+    }
+    if let Some(prev) = witnessed(node, peer) {
+        if cp.size < prev.size {
+            return Err(WitnessError::Truncated {
+                before: prev.size,
+                now: cp.size,
+            });
         }
-        if let Some(prev) = self.witnessed(peer) {
-            if cp.size < prev.size {
-                return Err(WitnessError::Truncated {
-                    before: prev.size,
-                    now: cp.size,
-                });
-            }
-            if cp.size == prev.size && cp.head_hash != prev.head_hash {
-                return Err(WitnessError::Rewritten { size: cp.size });
-            }
+        if cp.size == prev.size && cp.head_hash != prev.head_hash {
+            return Err(WitnessError::Rewritten { size: cp.size });
         }
-        self.apply(vec![Op::Put(keys::witnessed(peer), env.encode_to_vec())])
-            .map_err(|e| WitnessError::Invalid(format!("storage: {e}")))?;
-        Ok(self.sign(PayloadKind::Checkpoint, env.payload.clone()))
     }
+    node.apply(vec![Op::Put(keys::witnessed(peer), env.encode_to_vec())])
+        .map_err(|e| WitnessError::Invalid(format!("storage: {e}")))?;
+    Ok(node.sign(PayloadKind::Checkpoint, env.payload.clone()))
+}
 
-    /// The newest checkpoint of `org`'s log witnessed here.
-    pub fn witnessed(&self, org: &str) -> Option<Checkpoint> {
-        let env =
-            SignedEnvelope::decode(self.store_get(&keys::witnessed(org)).ok()??.as_slice()).ok()?;
-        Checkpoint::decode(env.payload.as_slice()).ok()
-    }
+/// The newest checkpoint of `org`'s log witnessed here.
+pub fn witnessed(node: &Node, org: &str) -> Option<Checkpoint> {
+    let env = SignedEnvelope::decode(node.get(&keys::witnessed(org)).ok()??.as_slice()).ok()?;
+    Checkpoint::decode(env.payload.as_slice()).ok()
+}
 
-    /// The newest checkpoint of `org`'s log witnessed here, as `org` signed it.
-    pub fn witnessed_envelope(&self, org: &str) -> Option<SignedEnvelope> {
-        SignedEnvelope::decode(self.store_get(&keys::witnessed(org)).ok()??.as_slice()).ok()
-    }
+/// The newest checkpoint of `org`'s log witnessed here, as `org` signed it.
+pub fn witnessed_envelope(node: &Node, org: &str) -> Option<SignedEnvelope> {
+    SignedEnvelope::decode(node.get(&keys::witnessed(org)).ok()??.as_slice()).ok()
 }
 
 /// Sends a fresh checkpoint to every peer every `period`, keeping their countersignatures.
@@ -107,7 +104,7 @@ pub async fn run(node: Arc<Node>, tls: PeerTls, period: Duration, mut stop: watc
 }
 
 async fn send_round(node: &Node, roster: &Roster, tls: &PeerTls) {
-    let cp = node.access_log_handle().checkpoint(now_ms());
+    let cp = node.access_log_handle().checkpoint(node.now_ms());
     // The head may include entries applied but not yet flushed. A witness must never hold a
     // head that a crash could take back: the log restarted shorter would then look truncated,
     // and its next entries like a rewrite. So the head is made durable before it is sent.

@@ -1,0 +1,178 @@
+//! Admitting consents and revocations. A consent comes from the plan's consent home and may
+//! make the plan known here; a revocation may come from any participant and only ever removes
+//! access. Both purge, in the same lock, the copies the new state no longer covers.
+
+use kronobarn_gateway::PlanEvent;
+use kronobarn_proto::v1::{AccessRecord, Consent, Revocation, SignedEnvelope};
+use kronobarn_proto::validate;
+use prost::Message;
+
+use super::{Admission, Admitted, Refusal, internal, invalid};
+use crate::keys;
+use crate::node::PlanRecord;
+use crate::outbox::{URGENT, known_organizations};
+use crate::store::Op;
+
+impl Admission<'_> {
+    pub(super) fn admit_consent(
+        &self,
+        peer: &str,
+        signer: &str,
+        c: Consent,
+        env: &SignedEnvelope,
+        hash: String,
+    ) -> Result<Admitted, Refusal> {
+        let n = self.node;
+        validate::plan_id("consent.plan_id", &c.plan_id).map_err(invalid)?;
+        if c.consent_home != signer {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: c.consent_home.clone(),
+            });
+        }
+        if peer != signer {
+            return Err(Refusal::PeerNotSigner {
+                peer: peer.into(),
+                signer: signer.into(),
+            });
+        }
+        if c.consent_version == 0 {
+            return Err(Refusal::Invalid(
+                "consent.consent_version: must be at least 1".into(),
+            ));
+        }
+        let plan_id = c.plan_id.clone();
+        let _g = n.stripe(&plan_id);
+        let mut record = match n.plan_record_if_any(&plan_id).map_err(internal)? {
+            Some(r) => r,
+            None if c
+                .grants
+                .iter()
+                .any(|g| g.organization == n.organization_id()) =>
+            {
+                PlanRecord {
+                    home_organization: c.consent_home.clone(),
+                    created_at_unix_ms: n.now_ms(),
+                    updated_at_unix_ms: 0,
+                }
+            }
+            None => return Err(Refusal::UnknownPlan(plan_id)),
+        };
+        if record.home_organization != c.consent_home {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: record.home_organization,
+            });
+        }
+        if let Some((old, env_old)) = n.current_consent(&plan_id).map_err(internal)? {
+            if old.consent_version > c.consent_version
+                || (old.consent_version == c.consent_version && env_old.payload != env.payload)
+            {
+                return Err(Refusal::Replay {
+                    stored: old.consent_version.to_string(),
+                    got: c.consent_version.to_string(),
+                });
+            }
+            if old.consent_version == c.consent_version {
+                return Ok(Admitted {
+                    record: self.receipt(peer, &plan_id, "consent", "already-held"),
+                    event: PlanEvent::Consent(c),
+                    plan_id,
+                });
+            }
+        }
+        record.updated_at_unix_ms = n.now_ms();
+        let ops = vec![
+            Op::Put(
+                keys::wanted_lease(&plan_id),
+                c.consent_home.as_bytes().to_vec(),
+            ),
+            Op::Put(
+                keys::consent(&plan_id, c.consent_version),
+                env.encode_to_vec(),
+            ),
+            Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
+        ];
+        let record = AccessRecord {
+            content_hash: hash,
+            consent_version: c.consent_version,
+            ..self.receipt(peer, &plan_id, "consent", "consent-home")
+        };
+        n.write(std::slice::from_ref(&record), ops)
+            .map_err(internal)?;
+        n.purge_locked(&plan_id).map_err(internal)?;
+        Ok(Admitted {
+            record,
+            event: PlanEvent::Consent(c),
+            plan_id,
+        })
+    }
+
+    pub(super) fn admit_revocation(
+        &self,
+        peer: &str,
+        signer: &str,
+        r: Revocation,
+        env: &SignedEnvelope,
+        hash: String,
+    ) -> Result<Admitted, Refusal> {
+        let n = self.node;
+        validate::plan_id("revocation.plan_id", &r.plan_id).map_err(invalid)?;
+        validate::slug("revocation.revocation_id", &r.revocation_id).map_err(invalid)?;
+        if r.recorded_at_organization != signer {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: r.recorded_at_organization.clone(),
+            });
+        }
+        let plan_id = r.plan_id.clone();
+        let _g = n.stripe(&plan_id);
+        let Some(view) = n.load(&plan_id, false).map_err(internal)? else {
+            return Err(Refusal::UnknownPlan(plan_id));
+        };
+        let granted = view
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.grants.iter().any(|g| g.organization == signer));
+        if !view.policy_state().has_organization(signer) && !granted {
+            return Err(Refusal::NotParticipant(signer.into()));
+        }
+        // Revocations only ever remove access, so one that is already held is simply acknowledged.
+        let key = keys::revocation(&plan_id, &r.revocation_id);
+        if n.get(&key).map_err(internal)?.is_some() {
+            return Ok(Admitted {
+                record: self.receipt(signer, &plan_id, "consent", "already-held"),
+                event: PlanEvent::Revocation(r),
+                plan_id,
+            });
+        }
+        let record = AccessRecord {
+            content_hash: hash,
+            ..self.receipt(signer, &plan_id, "consent", "revocation")
+        };
+        let mut ops = vec![Op::Put(key, env.encode_to_vec())];
+        // The recorder sends a revocation to every organisation it knows of; the consent
+        // home, which knows every participant and grant, sends it on once more, so an
+        // organisation the recorder cannot see or reach still hears of it. Other receivers
+        // do not forward: a flood from every receiver multiplied the county's work per
+        // revocation about five-fold (BENCHMARKS.md), and leases bound the rest.
+        if let Some(outbox) = n.outbox()
+            && view.home_organization == n.organization_id()
+        {
+            let (version, clock_op) = n.tick();
+            ops.push(clock_op);
+            let to = known_organizations(&view)
+                .into_iter()
+                .filter(|o| o != signer && o != peer);
+            ops.extend(outbox.ops(env, URGENT, to, version, &mut 0));
+        }
+        n.write(std::slice::from_ref(&record), ops)
+            .map_err(internal)?;
+        n.purge_locked(&plan_id).map_err(internal)?;
+        Ok(Admitted {
+            record,
+            event: PlanEvent::Revocation(r),
+            plan_id,
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! Admitting a fragment: it must be its author's, sent by its author, about a plan the receiver
+//! knows and the sender takes part in, newer than what is held, and covered by the consent the
+//! receiver holds.
+
+use kronobarn_gateway::{PlanEvent, StoredFragment};
+use kronobarn_policy::{FragmentFacts, decide_share};
+use kronobarn_proto::v1::{AccessRecord, Fragment, SignedEnvelope, fragment::Body};
+use kronobarn_proto::validate::{self, swedish_date};
+use prost::Message;
+
+use super::{Admission, Admitted, Refusal, internal, invalid};
+use crate::keys;
+use crate::node::{self, membership_ops};
+use crate::store::Op;
+
+impl Admission<'_> {
+    pub(super) fn admit_fragment(
+        &self,
+        peer: &str,
+        signer: &str,
+        f: Fragment,
+        env: &SignedEnvelope,
+        hash: String,
+    ) -> Result<Admitted, Refusal> {
+        let n = self.node;
+        let today = swedish_date(n.now_ms());
+        let category = validate::fragment("fragment", &f, today).map_err(invalid)?;
+        if f.home_organization != signer {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: f.home_organization.clone(),
+            });
+        }
+        if peer != signer {
+            return Err(Refusal::PeerNotSigner {
+                peer: peer.into(),
+                signer: signer.into(),
+            });
+        }
+        if f.fragment_id.is_empty() || f.category != category as i32 {
+            return Err(Refusal::Invalid(
+                "fragment: fragment_id and a category matching the body are required".into(),
+            ));
+        }
+        let version = f
+            .version
+            .ok_or_else(|| Refusal::Invalid("fragment.version: is required".into()))?;
+        if f.home_organization == n.organization_id() {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: "this node".into(),
+            });
+        }
+        let plan_id = f.plan_id.clone();
+        let _g = n.stripe(&plan_id);
+        let Some(view) = n.load(&plan_id, false).map_err(internal)? else {
+            return Err(Refusal::UnknownPlan(plan_id));
+        };
+        let state = view.policy_state();
+        let granted_somewhere = view
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.grants.iter().any(|g| g.organization == peer));
+        if !state.has_organization(peer) && !granted_somewhere {
+            return Err(Refusal::NotParticipant(peer.into()));
+        }
+        // Who takes part and where the plan stands are the responsible organisation's to say,
+        // as at the home itself.
+        let home_only = matches!(
+            f.body,
+            Some(Body::Header(_)) | Some(Body::Participant(_)) | Some(Body::Status(_))
+        );
+        if home_only && f.home_organization != view.home_organization {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: view.home_organization.clone(),
+            });
+        }
+        if let Some(old) = n
+            .stored_fragment(&plan_id, &f.fragment_id)
+            .map_err(internal)?
+        {
+            let header_moved = f.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID
+                && view.home_organization == f.home_organization;
+            if old.fragment.home_organization != f.home_organization && !header_moved {
+                return Err(Refusal::SignerNotAuthor {
+                    signer: signer.into(),
+                    author: old.fragment.home_organization,
+                });
+            }
+            let stored = old.fragment.version.unwrap_or_default();
+            if stored.key() > version.key()
+                || (stored.key() == version.key() && old.content_hash != hash)
+            {
+                return Err(Refusal::Replay {
+                    stored: stored.to_string(),
+                    got: version.to_string(),
+                });
+            }
+            if stored.key() == version.key() {
+                // Already held: acknowledge again without writing.
+                return Ok(Admitted {
+                    record: self.receipt(peer, &plan_id, &f.fragment_id, "already-held"),
+                    event: PlanEvent::Fragment {
+                        fragment_id: f.fragment_id,
+                    },
+                    plan_id,
+                });
+            }
+        }
+        let facts = FragmentFacts {
+            home: &f.home_organization,
+            category: kronobarn_policy::Category(f.category),
+        };
+        let d = decide_share(&state, n.organization_id(), facts, n.now_ms());
+        if !d.is_permit() {
+            return Err(Refusal::NotPermitted(d.reason()));
+        }
+        n.observe(&version);
+        let mut record = n.plan_record(&plan_id).map_err(internal)?;
+        record.updated_at_unix_ms = n.now_ms();
+        let mut ops = vec![
+            Op::Put(
+                keys::fragment(&plan_id, &f.fragment_id),
+                env.encode_to_vec(),
+            ),
+            Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
+        ];
+        // Stale entries of an earlier version are skipped when read.
+        ops.extend(node::due_ops(&plan_id, None, &f));
+        if node::changes_membership(&f) {
+            let stored = StoredFragment {
+                fragment: f.clone(),
+                content_hash: hash.clone(),
+            };
+            ops.extend(membership_ops(
+                &plan_id,
+                &view,
+                &node::with_fragment(&view, stored),
+            ));
+        }
+        let record = AccessRecord {
+            version: Some(version),
+            content_hash: hash,
+            consent_version: d.consent_version(),
+            ..self.receipt(peer, &plan_id, &f.fragment_id, d.reason())
+        };
+        n.write(std::slice::from_ref(&record), ops)
+            .map_err(internal)?;
+        Ok(Admitted {
+            record,
+            event: PlanEvent::Fragment {
+                fragment_id: f.fragment_id,
+            },
+            plan_id,
+        })
+    }
+}

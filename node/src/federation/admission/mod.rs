@@ -1,0 +1,189 @@
+//! Admitting what a peer sends (a push, or changes fetched by anti-entropy): the signature is
+//! checked against the roster first, then the sender's right to say it, then replay, then the
+//! receiver's own consent view. Refusals store nothing and carry a code the sender acts on.
+
+mod consent;
+mod fragment;
+mod handover;
+
+use kronobarn_gateway::PlanEvent;
+use kronobarn_proto::envelope;
+use kronobarn_proto::federation::RefusalCode;
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, Consent, Fragment, PayloadKind, Revocation, SignedEnvelope,
+};
+use kronobarn_proto::validate::FieldError;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use crate::node::Node;
+use crate::records;
+use crate::roster::Roster;
+
+/// Why an envelope was refused. The code goes back to the sender and into the log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The key id is not any roster member's.
+    #[error("unknown-signer: key {0} belongs to no roster member")]
+    UnknownSigner(String),
+    /// The signature does not verify, or the kind is unknown.
+    #[error("bad-signature: {0}")]
+    BadSignature(String),
+    /// The payload does not decode or is not valid.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The signer is not the organisation the message says wrote it.
+    #[error("signer-not-author: signed by {signer}, but the message is {author}'s")]
+    SignerNotAuthor {
+        /// Who signed.
+        signer: String,
+        /// Whose message it claims to be.
+        author: String,
+    },
+    /// The connection's TLS identity is not the signer (fragments and consents are sent by
+    /// their author).
+    #[error("peer-not-signer: sent by {peer}, signed by {signer}")]
+    PeerNotSigner {
+        /// TLS identity.
+        peer: String,
+        /// Signer.
+        signer: String,
+    },
+    /// The receiver knows no consent for this plan naming it.
+    #[error("unknown-plan: no consent naming this organisation has arrived for plan {0}")]
+    UnknownPlan(String),
+    /// The sender takes no part in the plan.
+    #[error("not-participant: {0} takes no part in the plan")]
+    NotParticipant(String),
+    /// Older than what is stored.
+    #[error("replay: version {got} is not newer than the stored {stored}")]
+    Replay {
+        /// Stored version.
+        stored: String,
+        /// Received version.
+        got: String,
+    },
+    /// The receiver's consent check denies holding it.
+    #[error("{0}: the consent this node holds does not let it hold this")]
+    NotPermitted(&'static str),
+    /// Storage failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Refusal {
+    /// Short stable slug, for the access log and metrics.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Refusal::UnknownSigner(_) => "unknown-signer",
+            Refusal::BadSignature(_) => "bad-signature",
+            Refusal::Invalid(_) => "invalid",
+            Refusal::SignerNotAuthor { .. } => "signer-not-author",
+            Refusal::PeerNotSigner { .. } => "peer-not-signer",
+            Refusal::UnknownPlan(_) => "unknown-plan",
+            Refusal::NotParticipant(_) => "not-participant",
+            Refusal::Replay { .. } => "replay",
+            Refusal::NotPermitted(r) => r,
+            Refusal::Internal(_) => "internal",
+        }
+    }
+
+    /// The code the sender acts on.
+    pub fn code(&self) -> RefusalCode {
+        match self {
+            Refusal::UnknownSigner(_) => RefusalCode::UnknownSigner,
+            Refusal::BadSignature(_) => RefusalCode::BadSignature,
+            Refusal::Invalid(_) => RefusalCode::Invalid,
+            Refusal::SignerNotAuthor { .. } => RefusalCode::SignerNotAuthor,
+            Refusal::PeerNotSigner { .. } => RefusalCode::PeerNotSigner,
+            Refusal::UnknownPlan(_) => RefusalCode::UnknownPlan,
+            Refusal::NotParticipant(_) => RefusalCode::NotParticipant,
+            Refusal::Replay { .. } => RefusalCode::Replay,
+            Refusal::NotPermitted(_) => RefusalCode::NotPermitted,
+            Refusal::Internal(_) => RefusalCode::Internal,
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Internal(e.to_string())
+}
+
+fn invalid(e: FieldError) -> Refusal {
+    Refusal::Invalid(e.to_string())
+}
+
+/// What was admitted.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    /// The access record of the receipt (signed and returned to the sender).
+    pub record: AccessRecord,
+    /// The plan.
+    pub plan_id: String,
+    /// The event for local watchers.
+    pub event: PlanEvent,
+}
+
+/// Admission of envelopes into one node, against one roster.
+pub struct Admission<'a> {
+    node: &'a Node,
+    roster: &'a Roster,
+}
+
+impl<'a> Admission<'a> {
+    /// Admission into `node` of what members of `roster` send.
+    pub fn new(node: &'a Node, roster: &'a Roster) -> Self {
+        Self { node, roster }
+    }
+
+    /// The receipt record of something `peer` sent about `fragment_id` of `plan_id`.
+    fn receipt(&self, peer: &str, plan_id: &str, fragment_id: &str, reason: &str) -> AccessRecord {
+        records::permitted_peer(
+            peer,
+            self.node.now_ms(),
+            plan_id,
+            fragment_id,
+            AccessAction::Receive,
+            reason,
+        )
+    }
+
+    /// Verifies and admits one envelope sent by `peer` (its TLS identity). Applies the write
+    /// (not yet flushed); the caller awaits durability before acknowledging.
+    pub fn admit(&self, peer: &str, env: &SignedEnvelope) -> Result<Admitted, Refusal> {
+        let (signer, key) = self
+            .roster
+            .signer(&env.key_id)
+            .ok_or_else(|| Refusal::UnknownSigner(env.key_id.clone()))?;
+        let kind = PayloadKind::try_from(env.kind)
+            .map_err(|_| Refusal::BadSignature(format!("unknown kind {}", env.kind)))?;
+        let payload = envelope::open(env, kind, |_| Some(key))
+            .map_err(|e| Refusal::BadSignature(e.to_string()))?;
+        let signer = signer.to_string();
+        let hash = hex::encode(Sha256::digest(payload));
+        match kind {
+            PayloadKind::Fragment => {
+                let f = Fragment::decode(payload)
+                    .map_err(|e| Refusal::Invalid(format!("fragment: {e}")))?;
+                self.admit_fragment(peer, &signer, f, env, hash)
+            }
+            PayloadKind::Consent => {
+                let c = Consent::decode(payload)
+                    .map_err(|e| Refusal::Invalid(format!("consent: {e}")))?;
+                self.admit_consent(peer, &signer, c, env, hash)
+            }
+            PayloadKind::Revocation => {
+                let r = Revocation::decode(payload)
+                    .map_err(|e| Refusal::Invalid(format!("revocation: {e}")))?;
+                self.admit_revocation(peer, &signer, r, env, hash)
+            }
+            PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance => {
+                self.admit_handover(peer, &signer, kind, env)
+            }
+            other => Err(Refusal::Invalid(format!(
+                "{} cannot be pushed",
+                other.as_str_name()
+            ))),
+        }
+    }
+}

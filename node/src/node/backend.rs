@@ -1,0 +1,135 @@
+//! The gateway's [`Backend`] on a node: each call delegates to the read or write it names.
+
+use kronobarn_gateway::{
+    AccessLogPage, Actor, Backend, BackendResult, PlanEvent, PlanView, StoredFragment,
+};
+use kronobarn_proto::v1::{
+    AccessRecord, Consent, Contact, Fragment, Handover, PlanHeader, PlanSummary, Revocation,
+    RevocationStatus, Version,
+};
+use tokio::sync::{broadcast, watch};
+
+use super::{Node, internal};
+
+impl Backend for Node {
+    fn organization(&self) -> &str {
+        &self.organization
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn load_plan(&self, plan_id: &str) -> BackendResult<Option<PlanView>> {
+        self.load(plan_id, true)
+    }
+
+    fn load_plan_facts(&self, plan_id: &str) -> BackendResult<Option<PlanView>> {
+        self.load(plan_id, false)
+    }
+
+    fn list_plans(
+        &self,
+        organization: &str,
+        unit: &str,
+        after: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<PlanSummary>> {
+        self.plans_of_unit(organization, unit, after, limit)
+    }
+
+    async fn create_plan(
+        &self,
+        actor: &Actor,
+        header: PlanHeader,
+        unit_contact: Option<Contact>,
+    ) -> BackendResult<PlanView> {
+        self.create_plan_durably(actor, header, unit_contact).await
+    }
+
+    async fn put_fragment(
+        &self,
+        actor: &Actor,
+        fragment: Fragment,
+        expected: Option<Version>,
+    ) -> BackendResult<StoredFragment> {
+        self.put_fragment_durably(actor, fragment, expected).await
+    }
+
+    async fn record_consent(
+        &self,
+        actor: &Actor,
+        consent: Consent,
+        expected_previous_version: u64,
+    ) -> BackendResult<Consent> {
+        self.record_consent_durably(actor, consent, expected_previous_version)
+            .await
+    }
+
+    async fn record_revocation(
+        &self,
+        actor: &Actor,
+        revocation: Revocation,
+    ) -> BackendResult<Revocation> {
+        self.record_revocation_durably(actor, revocation).await
+    }
+
+    async fn offer_handover(&self, actor: &Actor, offer: Handover) -> BackendResult<Handover> {
+        self.offer_handover_durably(actor, offer).await
+    }
+
+    async fn accept_handover(&self, actor: &Actor, plan_id: &str) -> BackendResult<Handover> {
+        self.accept_handover_durably(actor, plan_id).await
+    }
+
+    fn pending_handover(&self, plan_id: &str) -> BackendResult<Option<Handover>> {
+        self.pending_handover_here(plan_id)
+    }
+
+    async fn log_access(&self, records: Vec<AccessRecord>) -> BackendResult<()> {
+        self.write(&records, Vec::new()).map_err(internal)?;
+        self.durable().await
+    }
+
+    fn access_log(
+        &self,
+        plan_id: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> BackendResult<AccessLogPage> {
+        self.log_page(plan_id, after, limit)
+    }
+
+    fn revocation_status(&self, plan_id: &str) -> BackendResult<Vec<RevocationStatus>> {
+        self.purge_progress(plan_id)
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn organization_name(&self, organization: &str) -> Option<String> {
+        self.roster()
+            .and_then(|r| r.member(organization))
+            .map(|m| m.entry.name.clone())
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                (organization == self.organization)
+                    .then(|| self.display_name.get().cloned())
+                    .flatten()
+            })
+    }
+
+    fn follow_ups_due(
+        &self,
+        from: &str,
+        to: &str,
+        limit: usize,
+    ) -> BackendResult<Vec<(String, String, String)>> {
+        self.due_between(from, to, limit)
+    }
+
+    fn subscribe(&self, plan_id: &str) -> broadcast::Receiver<PlanEvent> {
+        self.subscribe_plan(plan_id)
+    }
+}

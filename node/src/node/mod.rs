@@ -1,0 +1,298 @@
+//! One organisation's node: plans, fragments, consents and revocations on the store, every write
+//! signed, recorded in the access log in the same atomic batch, and durable before it is
+//! acknowledged. Implements the gateway's [`Backend`](kronobarn_gateway::Backend).
+//!
+//! This module is the core that everything else goes through: the store, the access log and the
+//! clock are private here, and the federation modules use the narrow methods below (read, scan,
+//! write a batch with its access records, tick the clock, sign, lock a plan). Reads, writes, the
+//! indexes, purges and local handovers live in the submodules.
+
+mod backend;
+mod handover;
+mod index;
+mod purge;
+mod read;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use kronobarn_gateway::{BackendError, PlanEvent};
+use kronobarn_proto::envelope;
+use kronobarn_proto::v1::{AccessRecord, PayloadKind, SignedEnvelope, Version};
+use prost::Message;
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::accesslog::{AccessLog, VerifyError};
+use crate::clock::{Clock, Hlc};
+use crate::commit::GroupCommit;
+use crate::keys;
+use crate::outbox::Outbox;
+use crate::roster::Roster;
+use crate::store::{Op, Pair, Store, StoreError};
+
+pub(crate) use handover::offer_of;
+pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
+pub use read::{PlanRecord, PurgeState};
+
+/// Number of lock stripes serialising writes per plan.
+const STRIPES: usize = 64;
+
+/// A node of one organisation.
+pub struct Node {
+    organization: String,
+    store: Arc<dyn Store>,
+    commit: GroupCommit,
+    log: AccessLog,
+    key: SigningKey,
+    clock: Clock,
+    hlc: Mutex<Hlc>,
+    stripes: Vec<Mutex<()>>,
+    watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
+    federation: OnceLock<Federated>,
+    outbox_notify: Notify,
+    lease_notify: Notify,
+    changes: watch::Sender<u64>,
+    display_name: OnceLock<String>,
+}
+
+/// What a node knows once federation is on.
+struct Federated {
+    roster: Arc<Roster>,
+    outbox: Outbox,
+    lease_ttl_ms: i64,
+}
+
+/// Why the node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The access log is damaged.
+    #[error(transparent)]
+    Log(#[from] VerifyError),
+}
+
+/// A storage failure as the gateway sees it (details go to the operator's log).
+pub(crate) fn internal(e: impl std::fmt::Display) -> BackendError {
+    BackendError::Internal(e.to_string())
+}
+
+/// A fresh random id for plans, fragments and revocations (never derived from personal data).
+pub(crate) fn random_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// Decodes a stored signed envelope and the message inside it.
+pub(crate) fn decode_env<M: Message + Default>(
+    bytes: &[u8],
+) -> Result<(M, SignedEnvelope), BackendError> {
+    let env = SignedEnvelope::decode(bytes).map_err(internal)?;
+    let m = M::decode(env.payload.as_slice()).map_err(internal)?;
+    Ok((m, env))
+}
+
+impl Node {
+    /// Opens the node's store on the machine's clock. Nothing needs repair by hand after a
+    /// crash: sled recovers its own files, and the log's head is found again from its last entry.
+    pub fn open(
+        organization: String,
+        store: Arc<dyn Store>,
+        key: SigningKey,
+    ) -> Result<Self, OpenError> {
+        Self::open_with_clock(organization, store, key, Clock::system())
+    }
+
+    /// Opens the node's store on `clock` (a skewed or hand-moved clock in tests).
+    pub fn open_with_clock(
+        organization: String,
+        store: Arc<dyn Store>,
+        key: SigningKey,
+        clock: Clock,
+    ) -> Result<Self, OpenError> {
+        let log = AccessLog::open(store.clone(), key.clone(), organization.clone())?;
+        let last = match store.get(keys::HLC)? {
+            Some(b) => Version::decode(b.as_slice()).map_or((0, 0), |v| v.key()),
+            None => (0, 0),
+        };
+        Ok(Self {
+            organization,
+            commit: GroupCommit::new(store.clone()),
+            store,
+            log,
+            key,
+            clock,
+            hlc: Mutex::new(Hlc::resume(last)),
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            watchers: Mutex::new(HashMap::new()),
+            federation: OnceLock::new(),
+            outbox_notify: Notify::new(),
+            lease_notify: Notify::new(),
+            changes: watch::Sender::new(0),
+            display_name: OnceLock::new(),
+        })
+    }
+
+    /// Turns on federation: from now on every write also fills the outboxes of the roster
+    /// members the consent lets receive it.
+    pub fn enable_federation(&self, roster: Arc<Roster>, lease_ttl: Duration) {
+        let outbox = Outbox::new(self.organization.clone(), roster.clone());
+        let _ = self.federation.set(Federated {
+            roster,
+            outbox,
+            lease_ttl_ms: lease_ttl.as_millis() as i64,
+        });
+    }
+
+    /// The organisation's display name from the config, for documents when no roster names it.
+    pub fn set_display_name(&self, name: &str) {
+        if !name.is_empty() {
+            let _ = self.display_name.set(name.to_string());
+        }
+    }
+
+    /// This node's organisation id.
+    pub fn organization_id(&self) -> &str {
+        &self.organization
+    }
+
+    /// The roster, when federation is on.
+    pub fn roster(&self) -> Option<&Arc<Roster>> {
+        self.federation.get().map(|f| &f.roster)
+    }
+
+    /// The outbox, when federation is on.
+    pub fn outbox(&self) -> Option<&Outbox> {
+        self.federation.get().map(|f| &f.outbox)
+    }
+
+    /// How long the leases this node grants last.
+    pub fn lease_ttl_ms(&self) -> i64 {
+        self.federation.get().map_or(300_000, |f| f.lease_ttl_ms)
+    }
+
+    /// The node's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Wall time on the node's clock, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Signs `payload` as `kind` with the node's key.
+    pub fn sign(&self, kind: PayloadKind, payload: Vec<u8>) -> SignedEnvelope {
+        envelope::seal(kind, payload, &self.key)
+    }
+
+    /// The access log.
+    pub fn access_log_handle(&self) -> &AccessLog {
+        &self.log
+    }
+
+    /// Woken whenever new deliveries are durable in an outbox.
+    pub fn outbox_notify(&self) -> &Notify {
+        &self.outbox_notify
+    }
+
+    /// Woken when a new consent arrives, so its lease is fetched at once.
+    pub fn lease_notify(&self) -> &Notify {
+        &self.lease_notify
+    }
+
+    /// Returns once everything applied so far is durable.
+    pub async fn durable(&self) -> Result<(), BackendError> {
+        self.commit.durable().await.map_err(internal)
+    }
+
+    /// Pending deliveries to `peer`, most urgent first.
+    pub fn outbox_batch(
+        &self,
+        peer: &str,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, SignedEnvelope)>, StoreError> {
+        Outbox::batch(self.store.as_ref(), peer, limit)
+    }
+
+    /// Number of deliveries waiting for `peer`.
+    pub fn outbox_depth(&self, peer: &str) -> usize {
+        Outbox::depth(self.store.as_ref(), peer)
+    }
+
+    /// One value of the store.
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(key)
+    }
+
+    /// Up to `limit` pairs under `prefix` after `after`, in key order.
+    pub(crate) fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Pair>, StoreError> {
+        self.store.scan(prefix, after, limit)
+    }
+
+    /// Every pair under `prefix`.
+    pub(crate) fn scan_all(&self, prefix: &[u8]) -> Result<Vec<Pair>, StoreError> {
+        self.store.scan(prefix, None, usize::MAX)
+    }
+
+    /// Applies `ops` with the access records that account for them, in one atomic batch (not
+    /// yet flushed: await [`Node::durable`] before acknowledging).
+    pub(crate) fn write(&self, records: &[AccessRecord], ops: Vec<Op>) -> Result<(), StoreError> {
+        self.log.append_with(records, ops).map(|_| ())
+    }
+
+    /// Applies soft state that needs no access record (leases, cursors, witnessed heads).
+    pub(crate) fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.store.apply(ops)
+    }
+
+    /// Serialises writes to one plan (striped, so unrelated plans rarely wait on each other).
+    pub(crate) fn stripe(&self, plan_id: &str) -> MutexGuard<'_, ()> {
+        let i = plan_id
+            .bytes()
+            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize))
+            % STRIPES;
+        self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new clock reading, and the op that stores it with the write it versions.
+    pub(crate) fn tick(&self) -> (Version, Op) {
+        let mut c = self.hlc.lock().unwrap_or_else(|p| p.into_inner());
+        let v = c.tick(self.now_ms().max(0) as u64);
+        (v, Op::Put(keys::HLC.to_vec(), v.encode_to_vec()))
+    }
+
+    /// Takes note of a version received from a peer, so later readings order after it.
+    pub(crate) fn observe(&self, seen: &Version) {
+        self.hlc
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(seen);
+    }
+
+    /// Tells watchers of `plan_id` (and streams that watch every plan) about a change.
+    pub(crate) fn publish(&self, plan_id: &str, event: PlanEvent) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = w.get(plan_id)
+            && tx.send(event).is_err()
+        {
+            w.remove(plan_id);
+        }
+    }
+
+    fn subscribe_plan(&self, plan_id: &str) -> broadcast::Receiver<PlanEvent> {
+        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        w.entry(plan_id.to_string())
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
+    }
+}

@@ -1,0 +1,441 @@
+//! Writes made for local users: plans, fragments, consents and revocations. Each is signed,
+//! stored with its exact signed bytes, indexed, queued for the peers the consent lets receive it
+//! and recorded in the access log, all in one atomic batch under the plan's lock; the caller's
+//! answer waits for the shared flush.
+
+use kronobarn_gateway::{Actor, BackendError, BackendResult, PlanEvent, PlanView, StoredFragment};
+use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
+use kronobarn_proto::v1::{
+    AccessAction, AccessRecord, Consent, Contact, Decision, Fragment, Participant, PayloadKind,
+    PlanHeader, Revocation, SignedEnvelope, Version, fragment::Body,
+};
+use kronobarn_proto::validate::FieldError;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use super::index::{changes_membership, due_ops, membership_ops, with_fragment};
+use super::{Node, PlanRecord, PurgeState, internal, random_id};
+use crate::keys;
+use crate::outbox::{NORMAL, URGENT, fragment_recipients, known_organizations};
+use crate::store::Op;
+
+impl Node {
+    fn seal<M: Message>(&self, kind: PayloadKind, m: &M) -> (SignedEnvelope, String) {
+        let env = self.sign(kind, m.encode_to_vec());
+        let hash = hex::encode(Sha256::digest(&env.payload));
+        (env, hash)
+    }
+
+    /// The access record of a permitted write by `actor`.
+    pub(crate) fn write_record(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+        fragment_id: &str,
+        reason: &str,
+    ) -> AccessRecord {
+        kronobarn_gateway::record::by_user(
+            actor,
+            self.now_ms(),
+            plan_id,
+            fragment_id,
+            AccessAction::Write,
+            Decision::Permit,
+            reason,
+        )
+    }
+
+    pub(crate) async fn create_plan_durably(
+        &self,
+        actor: &Actor,
+        header: PlanHeader,
+        unit_contact: Option<Contact>,
+    ) -> BackendResult<PlanView> {
+        let plan_id = random_id();
+        {
+            let _g = self.stripe(&plan_id);
+            let now = self.now_ms();
+            let mut record = PlanRecord {
+                home_organization: self.organization.clone(),
+                created_at_unix_ms: now,
+                updated_at_unix_ms: now,
+            };
+            // The plan record lands in the same atomic batch as the header.
+            let head = Fragment {
+                plan_id: plan_id.clone(),
+                fragment_id: HEADER_FRAGMENT_ID.into(),
+                body: Some(Body::Header(header)),
+                ..Default::default()
+            };
+            self.put_fragment_locked(actor, head, None, &mut record)?;
+            let me = Fragment {
+                plan_id: plan_id.clone(),
+                body: Some(Body::Participant(Participant {
+                    organization: self.organization.clone(),
+                    unit: actor.unit.clone(),
+                    contact: unit_contact,
+                })),
+                ..Default::default()
+            };
+            self.put_fragment_locked(actor, me, None, &mut record)?;
+        }
+        self.durable().await?;
+        self.load(&plan_id, true)?
+            .ok_or_else(|| internal("plan vanished after creation"))
+    }
+
+    pub(crate) async fn put_fragment_durably(
+        &self,
+        actor: &Actor,
+        fragment: Fragment,
+        expected: Option<Version>,
+    ) -> BackendResult<StoredFragment> {
+        let plan_id = fragment.plan_id.clone();
+        let stored = {
+            let _g = self.stripe(&plan_id);
+            let mut record = self.plan_record(&plan_id)?;
+            self.put_fragment_locked(actor, fragment, expected, &mut record)?
+        };
+        self.durable().await?;
+        self.outbox_notify.notify_waiters();
+        self.publish(
+            &plan_id,
+            PlanEvent::Fragment {
+                fragment_id: stored.fragment.fragment_id.clone(),
+            },
+        );
+        Ok(stored)
+    }
+
+    /// Checks an update of `existing` (or a new fragment) against the version the writer read.
+    fn check_update(
+        &self,
+        plan_id: &str,
+        fragment: &Fragment,
+        existing: Option<&StoredFragment>,
+        expected: Option<Version>,
+        record: &PlanRecord,
+    ) -> BackendResult<()> {
+        let is_header = matches!(fragment.body, Some(Body::Header(_)));
+        match (existing, expected) {
+            // The header moves with the responsibility: after a handover the new home rewrites it.
+            (Some(old), _)
+                if old.fragment.home_organization != self.organization
+                    && !(is_header && record.home_organization == self.organization) =>
+            {
+                Err(BackendError::PermissionDenied(format!(
+                    "not-home: fragment {} is homed at {}; only {} may write it",
+                    old.fragment.fragment_id,
+                    old.fragment.home_organization,
+                    old.fragment.home_organization
+                )))
+            }
+            (Some(old), Some(exp)) if old.fragment.version != Some(exp) => {
+                Err(BackendError::Stale(format!(
+                    "expected_version: fragment {} is at version {}, not {}; read it again and reapply your change",
+                    old.fragment.fragment_id,
+                    old.fragment.version.unwrap_or_default(),
+                    exp
+                )))
+            }
+            (Some(old), None) => Err(BackendError::Stale(format!(
+                "expected_version: fragment {} exists (version {}); send the version you read to update it",
+                old.fragment.fragment_id,
+                old.fragment.version.unwrap_or_default()
+            ))),
+            (None, Some(_)) if !fragment.fragment_id.is_empty() => Err(BackendError::NotFound(
+                format!("fragment {} of plan {plan_id}", fragment.fragment_id),
+            )),
+            (None, Some(_)) => Err(BackendError::Invalid(FieldError::new(
+                "expected_version",
+                "must be absent when creating a fragment",
+            ))),
+            (Some(old), Some(_)) => {
+                let kind = |b: &Option<Body>| b.as_ref().map(std::mem::discriminant);
+                if kind(&old.fragment.body) != kind(&fragment.body) {
+                    return Err(BackendError::Invalid(FieldError::new(
+                        "fragment.body",
+                        "a fragment keeps its kind; write a new fragment instead",
+                    )));
+                }
+                Ok(())
+            }
+            (None, None) => Ok(()),
+        }
+    }
+
+    /// Writes a fragment under the plan's stripe lock; the caller awaits durability.
+    fn put_fragment_locked(
+        &self,
+        actor: &Actor,
+        mut fragment: Fragment,
+        expected: Option<Version>,
+        record: &mut PlanRecord,
+    ) -> BackendResult<StoredFragment> {
+        let plan_id = fragment.plan_id.clone();
+        if matches!(fragment.body, Some(Body::Header(_))) && fragment.fragment_id.is_empty() {
+            fragment.fragment_id = HEADER_FRAGMENT_ID.to_string();
+        }
+        // Only the header and participant fragments change who takes part; only for those is the
+        // whole plan loaded, so ordinary writes cost the same however large the plan grows.
+        let membership = changes_membership(&fragment);
+        if membership && record.home_organization != self.organization {
+            return Err(BackendError::PermissionDenied(format!(
+                "not-home: the header and the participant list are written by the plan's responsible organisation, {}",
+                record.home_organization
+            )));
+        }
+        let before = if membership {
+            // A plan being created has no stored record yet: it starts empty.
+            Some(
+                self.load(&plan_id, true)?
+                    .unwrap_or_else(|| PlanView::empty(&plan_id, &record.home_organization)),
+            )
+        } else {
+            None
+        };
+        let existing = self.stored_fragment(&plan_id, &fragment.fragment_id)?;
+        self.check_update(&plan_id, &fragment, existing.as_ref(), expected, record)?;
+        if fragment.fragment_id.is_empty() {
+            fragment.fragment_id = random_id();
+        }
+        let category = kronobarn_proto::category_of(fragment.body.as_ref().expect("validated"))
+            .ok_or_else(|| {
+                BackendError::Invalid(FieldError::new(
+                    "fragment.wheel_assessment.area",
+                    "is not a wheel area",
+                ))
+            })?;
+        let (version, clock_op) = self.tick();
+        let now = self.now_ms();
+        fragment.home_organization = self.organization.clone();
+        fragment.version = Some(version);
+        fragment.category = category as i32;
+        fragment.written_at_unix_ms = now;
+        fragment.written_by = actor.user_id.clone();
+        let (env, hash) = self.seal(PayloadKind::Fragment, &fragment);
+        let stored = StoredFragment {
+            fragment: fragment.clone(),
+            content_hash: hash.clone(),
+        };
+
+        record.updated_at_unix_ms = now;
+        let mut ops = match &before {
+            Some(before) => {
+                membership_ops(&plan_id, before, &with_fragment(before, stored.clone()))
+            }
+            None => Vec::new(),
+        };
+        ops.push(Op::Put(
+            keys::fragment(&plan_id, &fragment.fragment_id),
+            env.encode_to_vec(),
+        ));
+        ops.extend(due_ops(
+            &plan_id,
+            existing.as_ref().map(|f| &f.fragment),
+            &fragment,
+        ));
+        ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
+        ops.push(Op::Put(keys::own_unit(&plan_id, &actor.unit), Vec::new()));
+        ops.push(Op::Put(
+            keys::unit_plan(&self.organization, &actor.unit, &plan_id),
+            Vec::new(),
+        ));
+        ops.push(clock_op);
+        ops.push(Op::Put(
+            keys::feed(version.key()),
+            keys::fragment(&plan_id, &fragment.fragment_id),
+        ));
+        if let Some(outbox) = self.outbox() {
+            // The plan record of a plan being created is not stored yet: no consent, no recipients.
+            if let Some(facts) = self.load(&plan_id, false)? {
+                let to = fragment_recipients(&facts.policy_state(), &fragment, now);
+                ops.extend(outbox.ops(&env, NORMAL, to, version, &mut 0));
+            }
+        }
+        let rec = AccessRecord {
+            version: Some(version),
+            content_hash: hash,
+            ..self.write_record(actor, &plan_id, &fragment.fragment_id, "own-fragment")
+        };
+        self.write(&[rec], ops).map_err(internal)?;
+        Ok(stored)
+    }
+
+    pub(crate) async fn record_consent_durably(
+        &self,
+        actor: &Actor,
+        mut consent: Consent,
+        expected_previous_version: u64,
+    ) -> BackendResult<Consent> {
+        let plan_id = consent.plan_id.clone();
+        {
+            let _g = self.stripe(&plan_id);
+            let mut record = self.plan_record(&plan_id)?;
+            if record.home_organization != self.organization {
+                return Err(BackendError::PermissionDenied(format!(
+                    "only the consent home, {}, records consent",
+                    record.home_organization
+                )));
+            }
+            if self
+                .get(&keys::handover(&plan_id))
+                .map_err(internal)?
+                .is_some()
+            {
+                return Err(BackendError::Stale(
+                    "a handover of this plan is open: consent is recorded by whoever is responsible once it is accepted"
+                        .into(),
+                ));
+            }
+            let current = self
+                .current_consent(&plan_id)?
+                .map_or(0, |(c, _)| c.consent_version);
+            if current != expected_previous_version {
+                return Err(BackendError::Stale(format!(
+                    "expected_previous_version: the current consent is version {current}, not {expected_previous_version}; read it again with GetConsentStatus"
+                )));
+            }
+            let now = self.now_ms();
+            consent.consent_version = current + 1;
+            consent.consent_home = self.organization.clone();
+            consent.recorded_by = actor.user_id.clone();
+            consent.recorded_at_unix_ms = now;
+            let (env, hash) = self.seal(PayloadKind::Consent, &consent);
+            record.updated_at_unix_ms = now;
+            let (version, clock_op) = self.tick();
+            let mut ops = vec![
+                Op::Put(
+                    keys::consent(&plan_id, consent.consent_version),
+                    env.encode_to_vec(),
+                ),
+                Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
+                clock_op,
+                Op::Put(
+                    keys::feed(version.key()),
+                    keys::consent(&plan_id, consent.consent_version),
+                ),
+            ];
+            if self.outbox().is_some() {
+                let view = self
+                    .load(&plan_id, false)?
+                    .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+                ops.extend(self.consent_outbox_ops(&view, &consent, &env, version)?);
+            }
+            let rec = AccessRecord {
+                content_hash: hash,
+                consent_version: consent.consent_version,
+                ..self.write_record(actor, &plan_id, "consent", "consent-home")
+            };
+            self.write(&[rec], ops).map_err(internal)?;
+        }
+        self.durable().await?;
+        self.outbox_notify.notify_waiters();
+        self.publish(&plan_id, PlanEvent::Consent(consent.clone()));
+        Ok(consent)
+    }
+
+    /// Outbox ops for a new consent: the consent to everyone the plan names (so those who lost a
+    /// grant purge), then every own fragment to each organisation the new consent permits.
+    fn consent_outbox_ops(
+        &self,
+        view: &PlanView,
+        consent: &Consent,
+        env: &SignedEnvelope,
+        version: Version,
+    ) -> BackendResult<Vec<Op>> {
+        let Some(outbox) = self.outbox() else {
+            return Ok(Vec::new());
+        };
+        let mut after = view.clone();
+        after.consent = Some(consent.clone());
+        let state = after.policy_state();
+        let mut to = known_organizations(view);
+        to.extend(known_organizations(&after));
+        let mut n = 0;
+        let mut ops = outbox.ops(env, URGENT, to, version, &mut n);
+        let full = self
+            .load(&view.plan_id, true)?
+            .unwrap_or_else(|| view.clone());
+        let now = self.now_ms();
+        for f in full
+            .fragments
+            .iter()
+            .filter(|f| f.fragment.home_organization == self.organization)
+        {
+            let Some(bytes) = self.fragment_envelope(&view.plan_id, &f.fragment.fragment_id)?
+            else {
+                continue;
+            };
+            let fenv = SignedEnvelope::decode(bytes.as_slice()).map_err(internal)?;
+            let to = fragment_recipients(&state, &f.fragment, now);
+            ops.extend(outbox.ops(&fenv, NORMAL, to, version, &mut n));
+        }
+        Ok(ops)
+    }
+
+    pub(crate) async fn record_revocation_durably(
+        &self,
+        actor: &Actor,
+        mut revocation: Revocation,
+    ) -> BackendResult<Revocation> {
+        let plan_id = revocation.plan_id.clone();
+        {
+            let _g = self.stripe(&plan_id);
+            let mut record = self.plan_record(&plan_id)?;
+            let now = self.now_ms();
+            revocation.revocation_id = random_id();
+            revocation.recorded_at_organization = self.organization.clone();
+            revocation.recorded_by = actor.user_id.clone();
+            revocation.recorded_at_unix_ms = now;
+            let (env, hash) = self.seal(PayloadKind::Revocation, &revocation);
+            record.updated_at_unix_ms = now;
+            let (version, clock_op) = self.tick();
+            let mut ops = vec![
+                Op::Put(
+                    keys::revocation(&plan_id, &revocation.revocation_id),
+                    env.encode_to_vec(),
+                ),
+                Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
+                clock_op,
+                Op::Put(
+                    keys::feed(version.key()),
+                    keys::revocation(&plan_id, &revocation.revocation_id),
+                ),
+            ];
+            if let Some(outbox) = self.outbox()
+                && let Some(view) = self.load(&plan_id, false)?
+            {
+                // Revocations only remove access: they go to everyone the plan names.
+                let to = known_organizations(&view);
+                let pending = PurgeState {
+                    recorded_at_unix_ms: now,
+                    confirmed_at_unix_ms: 0,
+                    answer: String::new(),
+                };
+                let roster = self.roster().cloned();
+                for o in to.iter().filter(|o| {
+                    **o != self.organization
+                        && roster.as_ref().is_some_and(|r| r.member(o).is_some())
+                }) {
+                    ops.push(Op::Put(
+                        keys::purge(&plan_id, &revocation.revocation_id, o),
+                        pending.encode_to_vec(),
+                    ));
+                }
+                ops.extend(outbox.ops(&env, URGENT, to, version, &mut 0));
+            }
+            let rec = AccessRecord {
+                content_hash: hash,
+                ..self.write_record(actor, &plan_id, "consent", "revocation")
+            };
+            self.write(&[rec], ops).map_err(internal)?;
+            // Copies received from others that the consent no longer covers go now, here too.
+            self.purge_locked(&plan_id)?;
+        }
+        self.durable().await?;
+        self.outbox_notify.notify_waiters();
+        self.publish(&plan_id, PlanEvent::Revocation(revocation.clone()));
+        Ok(revocation)
+    }
+}
