@@ -26,3 +26,5 @@ pub mod records;
 pub mod roster;
 pub mod server;
 pub mod store;
+#[cfg(test)]
+mod testkit;

@@ -192,7 +192,7 @@ async fn wait(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool 
 
 /// Removes answered entries from the outbox, records each crossing and keeps the receipts, in
 /// one batch, flushed before the next push. Returns how many were answered.
-async fn settle(
+pub(crate) async fn settle(
     node: &Node,
     peer: &str,
     batch: &[(Vec<u8>, SignedEnvelope)],

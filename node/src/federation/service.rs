@@ -6,14 +6,11 @@ use std::sync::Arc;
 
 use kronobarn_proto::federation::federation_service_server::FederationService;
 use kronobarn_proto::federation::{
-    FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, PushResult,
-    RenewLeaseRequest, RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
+    FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, RenewLeaseRequest,
+    RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
 };
-use kronobarn_proto::v1::PayloadKind;
-use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::admission::Admission;
 use super::lease::LeaseRefusal;
 use super::witness::{self, WitnessError};
 use crate::node::Node;
@@ -48,18 +45,6 @@ impl Federation {
     }
 }
 
-/// Handovers, then revocations, then consents go ahead of fragments, so everything is judged by
-/// the newest responsibility and consent.
-pub(crate) fn priority(kind: i32) -> u8 {
-    match PayloadKind::try_from(kind) {
-        // Who is responsible decides whose consents count, so handovers go first.
-        Ok(PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance) => 0,
-        Ok(PayloadKind::Revocation) => 1,
-        Ok(PayloadKind::Consent) => 2,
-        _ => 3,
-    }
-}
-
 #[tonic::async_trait]
 impl FederationService for Federation {
     async fn push(&self, req: Request<PushRequest>) -> Result<Response<PushResponse>, Status> {
@@ -70,41 +55,9 @@ impl FederationService for Federation {
                 "envelopes: at most {MAX_PUSH} per push"
             )));
         }
-        let mut order: Vec<usize> = (0..envelopes.len()).collect();
-        order.sort_by_key(|&i| priority(envelopes[i].kind));
-        let mut results = vec![PushResult::default(); envelopes.len()];
-        let mut events = Vec::new();
-        let admission = Admission::new(&self.node, &self.roster);
-        for i in order {
-            results[i].position = i as u32;
-            match admission.admit(&peer, &envelopes[i]) {
-                Ok(a) => {
-                    results[i].accepted = true;
-                    results[i].receipt = Some(
-                        self.node
-                            .sign(PayloadKind::AccessRecord, a.record.encode_to_vec()),
-                    );
-                    events.push((a.plan_id, a.event));
-                }
-                Err(refusal) => {
-                    tracing::warn!(peer = %peer, reason = refusal.slug(), "refused a pushed envelope");
-                    results[i].reason = refusal.to_string();
-                    results[i].set_code(refusal.code());
-                }
-            }
-        }
-        // One flush for the whole push, before any of it is acknowledged.
-        self.node.durable().await.map_err(Status::from)?;
-        self.node.outbox_notify().notify_waiters();
-        if events
-            .iter()
-            .any(|(_, e)| matches!(e, kronobarn_gateway::PlanEvent::Consent(_)))
-        {
-            self.node.lease_notify().notify_waiters();
-        }
-        for (plan_id, event) in events {
-            self.node.publish(&plan_id, event);
-        }
+        let results = super::admission::receive(&self.node, &self.roster, &peer, &envelopes)
+            .await
+            .map_err(Status::from)?;
         Ok(Response::new(PushResponse { results }))
     }
 

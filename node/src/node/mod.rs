@@ -12,6 +12,8 @@ mod handover;
 mod index;
 mod purge;
 mod read;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use std::collections::HashMap;

@@ -5,6 +5,8 @@
 mod consent;
 mod fragment;
 mod handover;
+#[cfg(test)]
+mod tests;
 
 use kronobarn_gateway::PlanEvent;
 use kronobarn_proto::envelope;
@@ -15,6 +17,9 @@ use kronobarn_proto::v1::{
 use kronobarn_proto::validate::FieldError;
 use prost::Message;
 use sha2::{Digest, Sha256};
+
+use kronobarn_gateway::BackendError;
+use kronobarn_proto::federation::PushResult;
 
 use crate::node::Node;
 use crate::records;
@@ -186,4 +191,60 @@ impl<'a> Admission<'a> {
             ))),
         }
     }
+}
+
+/// Handovers, then revocations, then consents go ahead of fragments, so everything is judged by
+/// the newest responsibility and consent.
+fn priority(kind: i32) -> u8 {
+    match PayloadKind::try_from(kind) {
+        // Who is responsible decides whose consents count, so handovers go first.
+        Ok(PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance) => 0,
+        Ok(PayloadKind::Revocation) => 1,
+        Ok(PayloadKind::Consent) => 2,
+        _ => 3,
+    }
+}
+
+/// Admits a push from `peer`: handovers, revocations and consents before fragments, one
+/// flush for the whole push before any of it is acknowledged, then watchers and the delivery
+/// and lease tasks are told. One result per envelope, each accepted one with a signed receipt.
+pub async fn receive(
+    node: &Node,
+    roster: &Roster,
+    peer: &str,
+    envelopes: &[SignedEnvelope],
+) -> Result<Vec<PushResult>, BackendError> {
+    let mut order: Vec<usize> = (0..envelopes.len()).collect();
+    order.sort_by_key(|&i| priority(envelopes[i].kind));
+    let mut results = vec![PushResult::default(); envelopes.len()];
+    let mut events = Vec::new();
+    let admission = Admission::new(node, roster);
+    for i in order {
+        results[i].position = i as u32;
+        match admission.admit(peer, &envelopes[i]) {
+            Ok(a) => {
+                results[i].accepted = true;
+                results[i].receipt =
+                    Some(node.sign(PayloadKind::AccessRecord, a.record.encode_to_vec()));
+                events.push((a.plan_id, a.event));
+            }
+            Err(refusal) => {
+                tracing::warn!(peer = %peer, reason = refusal.slug(), "refused a pushed envelope");
+                results[i].reason = refusal.to_string();
+                results[i].set_code(refusal.code());
+            }
+        }
+    }
+    node.durable().await?;
+    node.outbox_notify().notify_waiters();
+    if events
+        .iter()
+        .any(|(_, e)| matches!(e, PlanEvent::Consent(_)))
+    {
+        node.lease_notify().notify_waiters();
+    }
+    for (plan_id, event) in events {
+        node.publish(&plan_id, event);
+    }
+    Ok(results)
 }

@@ -1,0 +1,257 @@
+//! An in-process county for unit tests: nodes on in-memory stores with a shared roster and hand-
+//! moved clocks, whose outboxes are delivered by calling the same admission and settlement code
+//! the gRPC service and the delivery tasks run, one peer at a time. Tests choose the exact order
+//! of every delivery (a revocation before the consent it follows, a crash between two batches),
+//! which real processes only reach by luck. Transport (TLS, gRPC) is the integration tests' job.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use kronobarn_gateway::{Actor, Backend, PlanView};
+use kronobarn_proto::federation::PushResult;
+use kronobarn_proto::v1::{
+    Category, Child, Consent, Contact, Grant, Guardian, GuardianConsent, Participant, PlanHeader,
+    SignedEnvelope,
+};
+
+use crate::clock::{Clock, ManualTime};
+use crate::federation::{admission, delivery};
+use crate::node::Node;
+use crate::roster::{Kind, MemberEntry, Roster};
+use crate::store::MemoryStore;
+
+/// 2026-11-26 12:00 Swedish time, as ms since the Unix epoch: tests start here.
+pub const START_MS: i64 = 1_795_690_800_000;
+
+/// One node of the test county.
+#[allow(dead_code)] // key and time are for tests that reopen a node or move its clock
+pub struct TestNode {
+    /// The node.
+    pub node: Arc<Node>,
+    /// Its store, to crash it.
+    pub store: Arc<MemoryStore>,
+    /// Its signing key, to reopen it.
+    pub key: SigningKey,
+    /// The hand of its clock.
+    pub time: ManualTime,
+}
+
+/// A county of in-process nodes.
+pub struct County {
+    /// The nodes by organisation id.
+    pub nodes: BTreeMap<String, TestNode>,
+    /// The roster they share.
+    pub roster: Arc<Roster>,
+}
+
+fn key_for(i: usize) -> SigningKey {
+    let mut seed = [7u8; 32];
+    seed[0] = i as u8;
+    SigningKey::from_bytes(&seed)
+}
+
+impl County {
+    /// Nodes for `orgs`, each knowing the others through one roster.
+    pub fn new(orgs: &[&str]) -> Self {
+        let keys: Vec<SigningKey> = (0..orgs.len()).map(key_for).collect();
+        let entries = orgs
+            .iter()
+            .zip(&keys)
+            .map(|(o, k)| MemberEntry {
+                organization: o.to_string(),
+                name: format!("{o} (test)"),
+                kind: Kind::Municipality,
+                endpoint: format!("https://{o}.invalid:1"),
+                signing_key: hex::encode(k.verifying_key().as_bytes()),
+            })
+            .collect();
+        let roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
+        let nodes = orgs
+            .iter()
+            .zip(keys)
+            .map(|(o, key)| {
+                let store = Arc::new(MemoryStore::new());
+                let (clock, time) = Clock::manual(START_MS);
+                let node = Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock)
+                    .expect("open");
+                node.enable_federation(roster.clone(), Duration::from_secs(300));
+                let node = Arc::new(node);
+                (
+                    o.to_string(),
+                    TestNode {
+                        node,
+                        store,
+                        key,
+                        time,
+                    },
+                )
+            })
+            .collect();
+        Self { nodes, roster }
+    }
+
+    /// The node of `org`.
+    pub fn node(&self, org: &str) -> &Node {
+        &self.nodes[org].node
+    }
+
+    /// Moves every node's clock by `ms`.
+    #[allow(dead_code)]
+    pub fn advance(&self, ms: i64) {
+        for n in self.nodes.values() {
+            n.time.advance(ms);
+        }
+    }
+
+    /// What `from` has queued for `to`, most urgent first.
+    pub fn outbox(&self, from: &str, to: &str) -> Vec<SignedEnvelope> {
+        self.node(from)
+            .outbox_batch(to, usize::MAX)
+            .expect("outbox")
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    /// Delivers everything `from` has queued for `to` in one push, and settles the answers at
+    /// `from` exactly as a delivery task does. Returns the receiver's answers.
+    pub async fn deliver(&self, from: &str, to: &str) -> Vec<PushResult> {
+        let batch = self
+            .node(from)
+            .outbox_batch(to, usize::MAX)
+            .expect("outbox");
+        let envs: Vec<SignedEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
+        let results = self.push(from, to, &envs).await;
+        delivery::settle(self.node(from), to, &batch, results.clone())
+            .await
+            .expect("settle");
+        results
+    }
+
+    /// Pushes `envs` to `to` as if `from` sent them (nothing is settled at `from`).
+    pub async fn push(&self, from: &str, to: &str, envs: &[SignedEnvelope]) -> Vec<PushResult> {
+        admission::receive(self.node(to), &self.roster, from, envs)
+            .await
+            .expect("receive")
+    }
+
+    /// Delivers every outbox in the county, repeatedly, until all are empty (at most `rounds`).
+    pub async fn settle_all(&self, rounds: usize) {
+        for _ in 0..rounds {
+            let mut any = false;
+            let orgs: Vec<String> = self.nodes.keys().cloned().collect();
+            for from in &orgs {
+                for to in &orgs {
+                    if from != to && !self.outbox(from, to).is_empty() {
+                        any = true;
+                        self.deliver(from, to).await;
+                    }
+                }
+            }
+            if !any {
+                return;
+            }
+        }
+        panic!("outboxes did not drain in {rounds} rounds");
+    }
+}
+
+/// A user of `org`'s unit `unit` calling through the test system.
+pub fn actor(org: &str, unit: &str) -> Actor {
+    Actor {
+        organization: org.to_string(),
+        system: "test-system".into(),
+        user_id: format!("user.{unit}"),
+        role: "staff".into(),
+        unit: unit.to_string(),
+        purpose: "plan-coordination".into(),
+    }
+}
+
+/// A plan header with the Tax Agency's test personal identity number and invented names.
+pub fn header(unit: &str) -> PlanHeader {
+    PlanHeader {
+        child: Some(Child {
+            personal_identity_number: "19121212-1212".into(),
+            name: "Testbarn Påhittadsson".into(),
+            birth_date: String::new(),
+        }),
+        guardians: vec![Guardian {
+            guardian_id: "g1".into(),
+            name: "Vårdnadshavare Ett".into(),
+            has_custody: true,
+            contact: None,
+        }],
+        responsible_organization: String::new(),
+        responsible_unit: unit.into(),
+        responsible_contact: Some(Contact {
+            name: "Anna Påhittad".into(),
+            title: "rektor".into(),
+            ..Default::default()
+        }),
+        follow_up_dates: vec![],
+        follow_up_by: String::new(),
+    }
+}
+
+/// Creates a plan at `org`'s unit `unit`.
+pub async fn create_plan(node: &Node, unit: &str) -> PlanView {
+    node.create_plan(&actor(node.organization_id(), unit), header(unit), None)
+        .await
+        .expect("create plan")
+}
+
+/// Adds `org`'s `unit` as a participant of the plan (written by the home).
+pub async fn add_participant(home: &Node, home_unit: &str, plan_id: &str, org: &str, unit: &str) {
+    let f = kronobarn_proto::v1::Fragment {
+        plan_id: plan_id.to_string(),
+        body: Some(kronobarn_proto::v1::fragment::Body::Participant(
+            Participant {
+                organization: org.to_string(),
+                unit: unit.to_string(),
+                contact: None,
+            },
+        )),
+        ..Default::default()
+    };
+    home.put_fragment(&actor(home.organization_id(), home_unit), f, None)
+        .await
+        .expect("participant");
+}
+
+/// Records a consent at the home granting each `(org, categories)`.
+pub async fn consent(
+    home: &Node,
+    home_unit: &str,
+    plan_id: &str,
+    grants: &[(&str, &[Category])],
+) -> Consent {
+    let previous = home
+        .load_plan_facts(plan_id)
+        .expect("load")
+        .and_then(|v| v.consent)
+        .map_or(0, |c| c.consent_version);
+    let c = Consent {
+        plan_id: plan_id.to_string(),
+        guardian_consents: vec![GuardianConsent {
+            guardian_id: "g1".into(),
+            form: kronobarn_proto::v1::ConsentForm::Written as i32,
+            given_at_unix_ms: home.now_ms(),
+        }],
+        valid_until_unix_ms: home.now_ms() + 365 * 86_400_000,
+        grants: grants
+            .iter()
+            .map(|(o, cats)| Grant {
+                organization: o.to_string(),
+                categories: cats.iter().map(|c| *c as i32).collect(),
+            })
+            .collect(),
+        purpose: "plan-coordination".into(),
+        ..Default::default()
+    };
+    home.record_consent(&actor(home.organization_id(), home_unit), c, previous)
+        .await
+        .expect("consent")
+}
