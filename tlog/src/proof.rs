@@ -54,6 +54,24 @@ pub enum ProofError {
     /// Two trees of one size with different roots: the log has forked.
     #[error("two different roots for the same size: the log has forked")]
     SameSizeDifferentRoots,
+    /// A map proof longer than a key has bits.
+    #[error("map proof has {depth} levels, more than the 256 a key has")]
+    MapTooDeep {
+        /// Number of siblings given.
+        depth: usize,
+    },
+    /// A map absence proof shows the asked key's own leaf as if it were another key's.
+    #[error("map proof shows the asked key as another key")]
+    MapKeyShownAsOther,
+    /// A map absence proof shows a leaf whose key does not belong where the path ends.
+    #[error("map proof shows a leaf off the key's path at depth {depth}")]
+    MapLeafOffPath {
+        /// Depth where the path ends.
+        depth: usize,
+    },
+    /// A map proof whose last sibling is empty: an honest map never has such a node.
+    #[error("map proof ends beside an empty subtree, which an honest map never has")]
+    MapNotCanonical,
 }
 
 /// `(inner, border)` of the path from node `index` among `units` nodes of one level (module docs).

@@ -2,6 +2,7 @@
 //! transparency-dev/merkle test data, and properties checked against both.
 
 mod log;
+mod map;
 mod vectors;
 
 use crate::hash::{Hash, node_hash};
