@@ -1,10 +1,10 @@
-//! Verifiable-log mathematics for the access log: an RFC 9162 Merkle tree log and a plan map. Pure:
-//! no I/O, no clock, no store.
+//! Verifiable-log mathematics for the access log: an RFC 9162 Merkle tree log, a plan map, and the
+//! checkpoint body that commits to both. Pure: no I/O, no clock, no store.
 //!
 //! # Why
 //! A guardian's extract and a witness should check a node's access log in `O(log n)` hashes
 //! rather than by replaying a hash chain. The log is a Merkle tree as in Certificate Transparency
-//! (RFC 9162 §2.1), so anyone holding a signed checkpoint can check that a record is in the log
+//! (RFC 9162 §2.1), so anyone holding a signed [`Checkpoint`] can check that a record is in the log
 //! ([`verify_inclusion`]) and that a later checkpoint extends an earlier one ([`verify_consistency`]);
 //! any other implementation of RFC 9162 computes the same roots and proofs. Beside the log, the
 //! [`PlanMap`] commits, per plan, to its latest access record, so an extract for one plan can be
@@ -41,14 +41,16 @@
 //! 9162 says, `0x02`/`0x03` for the plan map, so no hash of one kind passes for another.
 //!
 //! **Architecture invariant:** this crate knows nothing of storage, protobuf, time or keys. The
-//! node stores nodes, signs checkpoints and carries proofs in its own messages.
+//! node stores nodes, signs [`Checkpoint::encode`] and carries proofs in its own messages.
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
 pub mod hash;
 pub mod map;
 pub mod proof;
 pub mod tree;
 
+pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CheckpointError, Origin};
 pub use hash::{EMPTY_ROOT, Hash, MAP_EMPTY, leaf_hash, node_hash};
 pub use map::{MapProof, PathEnd, PlanHead, PlanMap, plan_key};
 pub use proof::{

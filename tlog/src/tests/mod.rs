@@ -1,6 +1,7 @@
 //! Tests: a naive RFC 9162 reference written straight from the RFC text, known answers from the
 //! transparency-dev/merkle test data, and properties checked against both.
 
+mod checkpoint;
 mod log;
 mod map;
 mod vectors;
