@@ -212,8 +212,8 @@ impl From<BackendError> for Status {
         match e {
             BackendError::NotFound(what) => Status::not_found(format!("{what} not found")),
             BackendError::Invalid(f) => invalid(f),
-            BackendError::PermissionDenied(m) => Status::permission_denied(m),
-            BackendError::Stale(m) => Status::failed_precondition(m),
+            e @ BackendError::Denied(..) => Status::permission_denied(e.to_string()),
+            e @ BackendError::Conflict(..) => Status::failed_precondition(e.to_string()),
             BackendError::Internal(m) => {
                 tracing::error!(error = %m, "backend failure");
                 Status::internal(
@@ -384,13 +384,15 @@ impl<B: Backend> PlanService for PlanApi<B> {
             );
             rec.fragment_id = fragment.fragment_id.clone();
             self.log(vec![rec]).await?;
-            return Err(Status::permission_denied(match d.reason() {
-                "not-home" => {
+            return Err(Status::permission_denied(match d {
+                Decision::Deny(kronobarn_policy::Deny::NotHome) => {
                     format!("not-home: the fragment's home is {home}; only {home} may write it")
                 }
-                r => format!(
-                    "{r}: unit '{}' takes no part in plan {}",
-                    who.unit, view.plan_id
+                d => format!(
+                    "{}: unit '{}' takes no part in plan {}",
+                    d.reason(),
+                    who.unit,
+                    view.plan_id
                 ),
             }));
         }
