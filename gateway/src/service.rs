@@ -11,14 +11,15 @@ use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
     AcceptResponsibilityRequest, AcceptResponsibilityResponse, AccessAction, AccessRecord,
     AdvancePlanRequest, AdvancePlanResponse, Category, CreatePlanRequest, CreatePlanResponse,
-    Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, FollowUpDue,
-    GetConsentStatusRequest, GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse,
-    GetPlanRequest, GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse,
-    ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan,
-    PutFragmentRequest, PutFragmentResponse, RecordConsentRequest, RecordConsentResponse,
-    Revocation, RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
-    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchPlanRequest, WatchPlanResponse,
-    WithheldFragment, fragment::Body, watch_plan_response::Event,
+    Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, GetConsentStatusRequest,
+    GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
+    GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListFollowUpsRequest,
+    ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
+    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
+    RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
+    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchFollowUpsResponse,
+    WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
+    watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -800,7 +801,8 @@ impl<B: Backend> PlanService for PlanApi<B> {
         }))
     }
 
-    type WatchFollowUpsStream = Pin<Box<dyn Stream<Item = Result<FollowUpDue, Status>> + Send>>;
+    type WatchFollowUpsStream =
+        Pin<Box<dyn Stream<Item = Result<WatchFollowUpsResponse, Status>> + Send>>;
 
     async fn watch_follow_ups(
         &self,
@@ -823,7 +825,11 @@ impl<B: Backend> PlanService for PlanApi<B> {
                                 f.plan_id.clone(),
                                 f.fragment_id.clone(),
                             ));
-                            if tx.send(Ok(f)).await.is_err() {
+                            if tx
+                                .send(Ok(WatchFollowUpsResponse { follow_up: Some(f) }))
+                                .await
+                                .is_err()
+                            {
                                 return;
                             }
                         }

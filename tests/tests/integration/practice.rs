@@ -478,7 +478,7 @@ async fn follow_ups_fall_due_from_an_index_for_the_units_that_take_part() {
         .unwrap();
     let got = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let f = stream.message().await.unwrap().unwrap();
+            let f = stream.message().await.unwrap().unwrap().follow_up.unwrap();
             if f.fragment_id == today.fragment_id {
                 return f;
             }
