@@ -608,9 +608,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     keys.insert(id, vk);
                 }
             }
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as i64;
+            let now = crate::clock::system_now_ms();
             let x = accesslog::extract::build(
                 &loaded.config.organization,
                 &plan,
@@ -670,9 +668,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 key,
                 loaded.config.organization.clone(),
             )?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis() as i64;
+            let now = crate::clock::system_now_ms();
             crate::pki::write_file(&out, &log.checkpoint(now).encode_to_vec(), false)?;
             println!(
                 "wrote checkpoint of {} entries to {}",

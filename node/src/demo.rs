@@ -743,9 +743,7 @@ fn running_today() -> String {
 }
 
 fn running_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::clock::system_now_ms()
 }
 
 async fn put(
