@@ -7,20 +7,15 @@
 #![forbid(unsafe_code)]
 
 pub mod accesslog;
-mod bench;
-pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod commit;
 pub mod config;
-pub mod county;
-mod demo;
 pub mod federation;
 pub mod init;
 pub mod keys;
 pub mod node;
 pub mod pki;
-pub mod progress;
 pub mod roster;
 pub mod server;
 pub mod store;

@@ -21,9 +21,9 @@ use kronobarn_proto::v1::{
     fragment::Body,
 };
 
-use crate::client::{User, connect};
-use crate::config::Config;
 use ceilings::Ceilings;
+use kronobarn_node::client::{User, connect};
+use kronobarn_node::config::Config;
 use report::Row;
 
 /// What `kronobarn bench` runs.
@@ -93,9 +93,9 @@ where
 /// Runs the single-node figures with `total` operations per figure.
 async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let init = crate::init::init(dir.path(), "bench-org", "", "127.0.0.1:0")?;
+    let init = kronobarn_node::init::init(dir.path(), "bench-org", "", "127.0.0.1:0")?;
     let loaded = Config::load(&init.config_path)?;
-    let running = crate::server::start(&loaded).await?;
+    let running = kronobarn_node::server::start(&loaded).await?;
     let node = running.node.clone();
     let actor = Actor {
         organization: "bench-org".into(),
@@ -276,18 +276,18 @@ async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<
     // `kronobarn log checkpoint` does (open the store, find the head, sign).
     let size = node.access_log_handle().head().size;
     let t = Instant::now();
-    let _ = node.access_log_handle().checkpoint(crate::node::now_ms());
+    let _ = node.access_log_handle().checkpoint(now_ms());
     let hot = t.elapsed();
     drop(cl);
     drop(client);
     drop(node);
     running.stop().await?;
-    let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+    let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;
     let t = Instant::now();
-    let store = crate::store::SledStore::open(&loaded.config.data_dir)?;
+    let store = kronobarn_node::store::SledStore::open(&loaded.config.data_dir)?;
     let opened = t.elapsed();
-    let log = crate::accesslog::AccessLog::open(Arc::new(store), key, "bench-org".into())?;
-    let _ = log.checkpoint(crate::node::now_ms());
+    let log = kronobarn_node::accesslog::AccessLog::open(Arc::new(store), key, "bench-org".into())?;
+    let _ = log.checkpoint(now_ms());
     let cold = t.elapsed();
     println!(
         "{:<52} {:>12}",
@@ -330,7 +330,7 @@ fn bench_actor(org: &str, unit: &str) -> Actor {
 
 /// A plan at `home` with every org in `others` taking part and granted identity, participants
 /// and health.
-async fn shared_plan(home: &crate::node::Node, others: &[&str]) -> anyhow::Result<String> {
+async fn shared_plan(home: &kronobarn_node::node::Node, others: &[&str]) -> anyhow::Result<String> {
     use kronobarn_proto::v1::{
         Category, Consent, ConsentForm, Grant, GuardianConsent, Participant,
     };
@@ -382,7 +382,7 @@ async fn shared_plan(home: &crate::node::Node, others: &[&str]) -> anyhow::Resul
     Ok(plan.plan_id)
 }
 
-fn count_received(node: &crate::node::Node, plan_id: &str) -> usize {
+fn count_received(node: &kronobarn_node::node::Node, plan_id: &str) -> usize {
     node.load_plan(plan_id).ok().flatten().map_or(0, |v| {
         v.fragments
             .iter()
@@ -396,7 +396,7 @@ fn count_received(node: &crate::node::Node, plan_id: &str) -> usize {
 /// The restarted node asks for the changes after its cursor at once (anti-entropy), so the time
 /// follows the number of changes, not of plans.
 async fn catch_up(
-    home: &crate::node::Node,
+    home: &kronobarn_node::node::Node,
     cfg: &std::path::Path,
     missed: usize,
 ) -> anyhow::Result<Duration> {
@@ -408,7 +408,7 @@ async fn catch_up(
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let start = Instant::now();
-    let running = crate::server::start(&Config::load(cfg)?).await?;
+    let running = kronobarn_node::server::start(&Config::load(cfg)?).await?;
     while count_received(&running.node, &plan_id) < missed {
         if start.elapsed() > Duration::from_secs(300) {
             anyhow::bail!("catch-up of {missed} changes stalled");
@@ -418,6 +418,13 @@ async fn catch_up(
     let took = start.elapsed();
     running.stop().await?;
     Ok(took)
+}
+
+/// Milliseconds since the Unix epoch, for checkpoints.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The `p` quantile of sorted durations.

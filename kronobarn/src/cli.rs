@@ -9,9 +9,9 @@ use clap::{Parser, Subcommand};
 use kronobarn_proto::v1::{Checkpoint, PayloadKind, SignedEnvelope};
 use prost::Message;
 
-use crate::accesslog::{self, chain};
-use crate::config::Config;
-use crate::store::{SledStore, Store};
+use kronobarn_node::accesslog::{self, chain};
+use kronobarn_node::config::Config;
+use kronobarn_node::store::{SledStore, Store};
 
 /// Kronobarn: one organisation's node in the county's federation for the child's plan.
 #[derive(Parser, Debug)]
@@ -276,7 +276,9 @@ fn init_tracing(format: &str, filter: &str) {
     };
 }
 
-fn open_store(config: &std::path::Path) -> anyhow::Result<(crate::config::Loaded, SledStore)> {
+fn open_store(
+    config: &std::path::Path,
+) -> anyhow::Result<(kronobarn_node::config::Loaded, SledStore)> {
     let loaded = Config::load(config)?;
     let store = SledStore::open(&loaded.config.data_dir).with_context(|| {
         format!(
@@ -319,7 +321,7 @@ async fn export_through_client(
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let user = crate::client::User {
+    let user = kronobarn_node::client::User {
         token,
         user_id: client.user_id,
         role: client.role,
@@ -328,7 +330,7 @@ async fn export_through_client(
     };
     let progress =
         crate::progress::Progress::spinner(&format!("asking the node at {addr} for plan {plan}"));
-    let mut api = crate::client::connect(addr, &ca, None)
+    let mut api = kronobarn_node::client::connect(addr, &ca, None)
         .await
         .with_context(|| format!("cannot reach the node at {addr}"))?
         .max_decoding_message_size(256 << 20);
@@ -343,7 +345,7 @@ async fn export_through_client(
         .into_inner();
     progress.finish();
     let out = out.unwrap_or_else(|| PathBuf::from(&reply.file_name));
-    crate::pki::write_file(&out, &reply.content, false)?;
+    kronobarn_node::pki::write_file(&out, &reply.content, false)?;
     println!(
         "wrote {} ({} bytes, {}){}",
         out.display(),
@@ -401,7 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             listen,
         } => {
-            let i = crate::init::init(&dir, &organization, &name, &listen)?;
+            let i = kronobarn_node::init::init(&dir, &organization, &name, &listen)?;
             println!("Wrote a node for {organization} in {}:", dir.display());
             println!("  config        {}", i.config_path.display());
             println!("  signing key   {}", dir.join("keys/signing.key").display());
@@ -435,7 +437,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .context("metrics.listen")?;
                 tracing::info!(addr = %addr, "metrics serving at /metrics");
             }
-            let running = crate::server::start(&loaded).await?;
+            let running = kronobarn_node::server::start(&loaded).await?;
             if let Some(f) = ready_file {
                 // The last line is written last, so a reader that sees it sees the whole file.
                 let mut text = String::new();
@@ -445,7 +447,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 text.push_str(&format!("client_api={}\n", running.client_addr));
                 // Written whole and then renamed, so a reader never sees half of it.
                 let tmp = f.with_extension("tmp");
-                crate::pki::write_file(&tmp, text.as_bytes(), false)?;
+                kronobarn_node::pki::write_file(&tmp, text.as_bytes(), false)?;
                 std::fs::rename(&tmp, &f)?;
             }
             let mut running = running;
@@ -469,8 +471,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (loaded, store) = open_store(&config)?;
             // A progress bar on a terminal; plain lines every 100 000 entries otherwise.
             let total = store
-                .last(crate::keys::LOG)?
-                .and_then(|(k, _)| crate::keys::log_index(&k))
+                .last(kronobarn_node::keys::LOG)?
+                .and_then(|(k, _)| kronobarn_node::keys::log_index(&k))
                 .map_or(0, |i| i + 1);
             let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
                 let b = indicatif::ProgressBar::new(total);
@@ -512,13 +514,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 checkpoints.push((format!("checkpoint {}", cp_path.display()), env));
             }
             if let Some(f) = &loaded.config.federation {
-                let roster = crate::roster::Roster::load(&f.roster)?;
-                let tls = crate::federation::delivery::PeerTls {
+                let roster = kronobarn_node::roster::Roster::load(&f.roster)?;
+                let tls = kronobarn_node::federation::delivery::PeerTls {
                     ca_pem: roster.ca_pem.clone(),
                     cert_pem: std::fs::read(&f.tls_cert)?,
                     key_pem: std::fs::read(&f.tls_key)?,
                 };
-                for (peer, held) in crate::federation::witness::fetch_held(
+                for (peer, held) in kronobarn_node::federation::witness::fetch_held(
                     &roster,
                     &loaded.config.organization,
                     &tls,
@@ -535,7 +537,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (source, env) in &checkpoints {
                 let payload = kronobarn_proto::envelope::open(env, PayloadKind::Checkpoint, |id| {
                     store
-                        .get(&crate::keys::signer(id))
+                        .get(&kronobarn_node::keys::signer(id))
                         .ok()
                         .flatten()
                         .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
@@ -545,7 +547,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
                 let check = chain::check_against(head, &cp, |n| {
                     store
-                        .get(&crate::keys::log(n - 1))
+                        .get(&kronobarn_node::keys::log(n - 1))
                         .ok()
                         .flatten()
                         .and_then(|b| kronobarn_proto::v1::LogEntry::decode(b.as_slice()).ok())
@@ -573,16 +575,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             kronobarn_proto::validate::plan_id("--plan", &plan)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (loaded, store) = open_store(&config)?;
-            let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+            let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;
             let store: Arc<dyn Store> = Arc::new(store);
             let log =
                 accesslog::AccessLog::open(store.clone(), key, loaded.config.organization.clone())?;
-            let prefix = crate::keys::log_by_plan_prefix(&plan);
+            let prefix = kronobarn_node::keys::log_by_plan_prefix(&plan);
             let first = store
                 .scan(&prefix, None, 1)?
                 .first()
                 .and_then(|(k, _)| {
-                    crate::keys::log_index(&k[prefix.len() - crate::keys::LOG.len()..])
+                    kronobarn_node::keys::log_index(
+                        &k[prefix.len() - kronobarn_node::keys::LOG.len()..],
+                    )
                 })
                 .with_context(|| {
                     format!("--plan: no access records about plan {plan} at this node")
@@ -592,7 +596,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut entries = Vec::new();
             for i in first..head.size {
                 let bytes = store
-                    .get(&crate::keys::log(i))?
+                    .get(&kronobarn_node::keys::log(i))?
                     .with_context(|| format!("log entry {i} is missing: run log verify"))?;
                 entries.push(kronobarn_proto::v1::LogEntry::decode(bytes.as_slice())?);
                 progress.set(i + 1 - first);
@@ -623,8 +627,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("the extract does not verify: {e}"))?;
             let json = out.join("extract.json");
             let page = out.join("extract.html");
-            crate::pki::write_file(&json, serde_json::to_string_pretty(&x)?.as_bytes(), false)?;
-            crate::pki::write_file(
+            kronobarn_node::pki::write_file(
+                &json,
+                serde_json::to_string_pretty(&x)?.as_bytes(),
+                false,
+            )?;
+            kronobarn_node::pki::write_file(
                 &page,
                 accesslog::extract::html(&loaded.config.organization, &plan, &records).as_bytes(),
                 false,
@@ -664,7 +672,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: LogCommand::Checkpoint { config, out },
         } => {
             let (loaded, store) = open_store(&config)?;
-            let key = crate::pki::read_signing_key(&loaded.config.signing_key)?;
+            let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;
             let log = accesslog::AccessLog::open(
                 Arc::new(store),
                 key,
@@ -673,7 +681,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as i64;
-            crate::pki::write_file(&out, &log.checkpoint(now).encode_to_vec(), false)?;
+            kronobarn_node::pki::write_file(&out, &log.checkpoint(now).encode_to_vec(), false)?;
             println!(
                 "wrote checkpoint of {} entries to {}",
                 log.head().size,
@@ -698,7 +706,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let kind = crate::county::KRONOBERG
                     .iter()
                     .find(|(o, _, _)| *o == org)
-                    .map_or(crate::roster::Kind::Municipality, |(_, _, k)| *k);
+                    .map_or(kronobarn_node::roster::Kind::Municipality, |(_, _, k)| *k);
                 placements.push(crate::county::Placement {
                     organization: org.to_string(),
                     name: org.to_string(),
@@ -762,13 +770,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let loaded = Config::load(&file)?;
             let c = &loaded.config;
-            crate::pki::read_signing_key(&c.signing_key)?;
+            kronobarn_node::pki::read_signing_key(&c.signing_key)?;
             let mut lines = vec![format!(
                 "organisation {}, client API on {}",
                 c.organization, loaded.listen
             )];
             if let Some(f) = &c.federation {
-                let roster = crate::roster::Roster::load(&f.roster)?;
+                let roster = kronobarn_node::roster::Roster::load(&f.roster)?;
                 if roster.member(&c.organization).is_none() {
                     anyhow::bail!(
                         "federation.roster: {} is not a member of {}",

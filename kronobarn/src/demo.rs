@@ -19,7 +19,7 @@ use kronobarn_proto::v1::{
 };
 use std::time::{Duration, Instant};
 
-use crate::client::{User, connect};
+use kronobarn_node::client::{User, connect};
 
 fn user(token: &str, id: &str, role: &str, unit: &str) -> User {
     User {
@@ -695,8 +695,9 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         m.running.stop().await?;
         node.durable().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         drop(node);
-        let store: Arc<dyn crate::store::Store> = Arc::new(crate::store::SledStore::open(&data)?);
-        verified += crate::accesslog::verify_store(store.as_ref(), |_| {})?.size;
+        let store: Arc<dyn kronobarn_node::store::Store> =
+            Arc::new(kronobarn_node::store::SledStore::open(&data)?);
+        verified += kronobarn_node::accesslog::verify_store(store.as_ref(), |_| {})?.size;
     }
     println!("   11 logs, {verified} signed entries, every hash link and signature verified.");
     let _ = t;

@@ -158,8 +158,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 async fn list_all(folder: &std::path::Path, addr: std::net::SocketAddr) -> anyhow::Result<usize> {
     let ca = std::fs::read_to_string(folder.join("tls/ca.crt"))?;
     let token = std::fs::read_to_string(folder.join("clients/local-system.token"))?;
-    let mut client = crate::client::connect(addr, &ca, None).await?;
-    let user = crate::client::User {
+    let mut client = kronobarn_node::client::connect(addr, &ca, None).await?;
+    let user = kronobarn_node::client::User {
         token: token.trim().to_string(),
         user_id: "bench".into(),
         role: "staff".into(),
