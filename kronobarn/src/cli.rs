@@ -470,10 +470,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let (loaded, store) = open_store(&config)?;
             // A progress bar on a terminal; plain lines every 100 000 entries otherwise.
-            let total = store
-                .last(kronobarn_node::keys::LOG)?
-                .and_then(|(k, _)| kronobarn_node::keys::log_index(&k))
-                .map_or(0, |i| i + 1);
+            let total = accesslog::stored::size(&store)?;
             let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
                 let b = indicatif::ProgressBar::new(total);
                 b.set_style(
@@ -536,21 +533,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             for (source, env) in &checkpoints {
                 let payload = kronobarn_proto::envelope::open(env, PayloadKind::Checkpoint, |id| {
-                    store
-                        .get(&kronobarn_node::keys::signer(id))
-                        .ok()
-                        .flatten()
-                        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
+                    accesslog::stored::signer(&store, id)
                 })
                 .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
                 let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
                 let check = chain::check_against(head, &cp, |n| {
-                    store
-                        .get(&kronobarn_node::keys::log(n - 1))
+                    accesslog::stored::entry(&store, n - 1)
                         .ok()
                         .flatten()
-                        .and_then(|b| kronobarn_proto::v1::LogEntry::decode(b.as_slice()).ok())
                         .and_then(|e| e.entry_hash.try_into().ok())
                 });
                 if let Err(e) = check {
@@ -579,39 +569,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store: Arc<dyn Store> = Arc::new(store);
             let log =
                 accesslog::AccessLog::open(store.clone(), key, loaded.config.organization.clone())?;
-            let prefix = kronobarn_node::keys::log_by_plan_prefix(&plan);
-            let first = store
-                .scan(&prefix, None, 1)?
-                .first()
-                .and_then(|(k, _)| {
-                    kronobarn_node::keys::log_index(
-                        &k[prefix.len() - kronobarn_node::keys::LOG.len()..],
-                    )
-                })
-                .with_context(|| {
+            let first =
+                accesslog::stored::first_about(store.as_ref(), &plan)?.with_context(|| {
                     format!("--plan: no access records about plan {plan} at this node")
                 })?;
             let head = log.head();
             let mut progress = crate::progress::Progress::bar("reading the log", head.size - first);
+            // Every entry from the plan's first on: the extract carries the hashes of the records
+            // between the plan's own, so the chain can be checked up to the checkpoint.
             let mut entries = Vec::new();
-            for i in first..head.size {
-                let bytes = store
-                    .get(&kronobarn_node::keys::log(i))?
-                    .with_context(|| format!("log entry {i} is missing: run log verify"))?;
-                entries.push(kronobarn_proto::v1::LogEntry::decode(bytes.as_slice())?);
-                progress.set(i + 1 - first);
-            }
-            progress.finish();
-            let mut keys = std::collections::BTreeMap::new();
-            for (k, v) in store.scan(b"meta/signer/", None, usize::MAX)? {
-                if let (Ok(id), Ok(b)) = (
-                    String::from_utf8(k[b"meta/signer/".len()..].to_vec()),
-                    <[u8; 32]>::try_from(v.as_slice()),
-                ) && let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&b)
-                {
-                    keys.insert(id, vk);
+            let mut next = first;
+            while next < head.size {
+                let page = accesslog::stored::entries(store.as_ref(), next, 1024)?;
+                anyhow::ensure!(
+                    !page.is_empty(),
+                    "log entry {next} is missing: run log verify"
+                );
+                for e in page {
+                    if next == head.size {
+                        break;
+                    }
+                    anyhow::ensure!(
+                        e.index == next,
+                        "log entry {next} is missing: run log verify"
+                    );
+                    entries.push(e);
+                    next += 1;
+                    progress.set(next - first);
                 }
             }
+            progress.finish();
+            let keys = accesslog::stored::signers(store.as_ref())?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_millis() as i64;
