@@ -61,7 +61,8 @@ enum Command {
     /// Walk a child's plan through the practice model across the county's eleven nodes, in
     /// plain words, writing the plan as a document for the family into a folder.
     Demo(demo::Args),
-    /// Print figures of nodes on throw-away data dirs, each against a ceiling measured in the same run.
+    /// Print figures of nodes on throw-away data dirs, each against a ceiling measured in the same
+    /// run.
     Bench(bench::Args),
 }
 
