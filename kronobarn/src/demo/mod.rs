@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use kronobarn_node::client::{User, connect};
 use kronobarn_proto::v1::{
-    AdvancePlanRequest, Child, Contact, Fragment, GetPlanRequest, Guardian, PlanHeader, PlanStage,
-    PutFragmentRequest, WheelArea, fragment::Body,
+    AdvancePlanRequest, Contact, Fragment, GetPlanRequest, PlanStage, PutFragmentRequest,
+    WheelArea, fragment::Body,
 };
 
 use crate::county::{KRONOBERG, Member};
@@ -283,26 +283,4 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// A plan header for the benchmark: the same invented child.
-pub(crate) fn bench_header() -> PlanHeader {
-    PlanHeader {
-        child: Some(Child {
-            personal_identity_number: "19121212-1212".into(),
-            name: "Testbarn Påhittadsson".into(),
-            birth_date: String::new(),
-        }),
-        guardians: vec![Guardian {
-            guardian_id: "g1".into(),
-            name: "Vårdnadshavare Ett".into(),
-            has_custody: true,
-            contact: None,
-        }],
-        responsible_organization: String::new(),
-        responsible_unit: "unit".into(),
-        responsible_contact: contact("Rektor Påhittad", "rektor"),
-        follow_up_dates: vec![],
-        follow_up_by: String::new(),
-    }
 }
