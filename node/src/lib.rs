@@ -2,7 +2,8 @@
 //! embedded storage, served to the organisation's own systems through the gateway.
 //!
 //! Pure parts (the clock, the log's hash chain) are kept apart from I/O (the store, the server)
-//! so they can be tested exhaustively.
+//! so they can be tested exhaustively. The `kronobarn` binary (crate `kronobarn`) drives this
+//! library; nothing here parses arguments or draws on a terminal.
 
 #![forbid(unsafe_code)]
 
