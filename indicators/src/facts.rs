@@ -257,7 +257,7 @@ impl PlanFacts {
         self.need_noticed <= day && self.closed.is_none_or(|c| c.day > day)
     }
 
-    /// Checks the facts against the declared authorities and `today`, as the computation does
+    /// Checks the facts against the declared authorities and `today`, as [`crate::compute`] does
     /// before counting; the error carries `index` (the plan's position in the caller's list) and
     /// names the field, never the value.
     pub fn check(

@@ -305,6 +305,10 @@ pub enum SetError {
     /// A level names something that is not a slug.
     #[error("a level is not named by slugs")]
     NotASlug,
+    /// A withheld cell could be worked out from the published ones: complementary suppression is
+    /// missing.
+    #[error("a withheld cell can be worked out from the published sums")]
+    Recoverable,
     /// A published value breaks the disclosure rule or contradicts itself.
     #[error("table {0} publishes a value below the threshold or out of range")]
     Disclosure(&'static str),
@@ -365,7 +369,8 @@ impl IndicatorSet {
         Ok(set)
     }
 
-    /// Checks the shape and that no published value is below the threshold.
+    /// Checks the shape, that no published value is below the threshold, and that no withheld
+    /// cell can be worked out from the published ones.
     pub fn check(&self) -> Result<(), SetError> {
         if self.schema != SCHEMA {
             return Err(SetError::Schema);
@@ -431,6 +436,10 @@ impl IndicatorSet {
             if below {
                 return Err(SetError::Disclosure(id.slug()));
             }
+        }
+        // The rules applied again must change nothing (they do nothing to a set they made).
+        if crate::suppress(self, self.threshold) != *self {
+            return Err(SetError::Recoverable);
         }
         Ok(())
     }
