@@ -79,7 +79,9 @@
 //! Protected: reading a withheld count exactly from one set by any combination of its published
 //! sums (rows, levels, quarters); recovering a small count by comparing an authority with its
 //! municipality; telling a zero from a small count by a missing cell (every grid is complete).
-//! A receiver re-runs the rules ([`IndicatorSet::check`]) and refuses a set they would change.
+//! A receiver re-runs the rules ([`IndicatorSet::check`]) and refuses a set they would change. The
+//! county report sums only published cells, so it reveals nothing the sets do not; the nodes'
+//! plans are disjoint, so no sum in the report crosses a withheld cell of two sets.
 //!
 //! Not protected:
 //! - **bounds**: counts are never negative, so withheld cells in a sum whose withheld part is zero
@@ -95,6 +97,10 @@
 //! - **what a reader knows from outside** (a small municipality where everyone knows the one
 //!   family with a plan): aggregation cannot help there; a higher threshold can.
 //!
+//! # The county report
+//! [`report_html`] and [`tables_csv`] are pure functions over received sets (read with
+//! [`IndicatorSet::from_signed_form`], which refuses a set that breaks the rules above). Nodes
+//! that did not answer are named, never left out.
 
 #![forbid(unsafe_code)]
 
@@ -138,18 +144,23 @@ macro_rules! slug_enum {
 }
 
 mod compute;
+mod csv;
 mod facts;
 mod linalg;
 mod quarter;
+mod report;
 mod set;
 mod suppress;
+mod svg;
 
 pub use compute::{DEFAULT_THRESHOLD, Error, Params, compute};
+pub use csv::tables_csv;
 pub use facts::{
     AgeBand, AuthorityKind, AuthorityRef, Category, CloseReason, Closure, FactsError, FollowUp,
     GrantGiven, Handover, Meeting, PlanFacts, Problem, Stage, StageChange, is_slug,
 };
 pub use quarter::{Day, NotAQuarter, Quarter, civil, day_of};
+pub use report::{Lang, Missing, report_html};
 pub use set::{
     Breakdown, Cell, FollowUpStatus, IndicatorSet, Interval, Level, MeetingAspect, SCHEMA,
     SetError, Table, TableId, Value, ValueKind,

@@ -5,4 +5,5 @@ mod indicators;
 mod properties;
 mod support;
 
+mod report;
 mod scale;
