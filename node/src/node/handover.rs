@@ -15,6 +15,19 @@ use crate::keys;
 use crate::outbox::{URGENT, known_organizations};
 use crate::store::Op;
 
+/// The plan an offer, acceptance (or withdrawal) envelope is about.
+pub(crate) fn handover_plan(env: &SignedEnvelope) -> Option<String> {
+    match kronobarn_proto::v1::PayloadKind::try_from(env.kind).ok()? {
+        PayloadKind::HandoverOffer => offer_of(env).map(|o| o.plan_id),
+        PayloadKind::HandoverAcceptance => HandoverAcceptance::decode(env.payload.as_slice())
+            .ok()?
+            .offer
+            .and_then(|o| offer_of(&o))
+            .map(|o| o.plan_id),
+        _ => None,
+    }
+}
+
 /// The offer inside a signed offer envelope.
 pub(crate) fn offer_of(env: &SignedEnvelope) -> Option<Handover> {
     Handover::decode(env.payload.as_slice()).ok()

@@ -35,9 +35,9 @@ use crate::outbox::Outbox;
 use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
-pub(crate) use handover::offer_of;
+pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
-pub use read::{PlanRecord, PurgeState};
+pub use read::{HeldLease, PlanRecord, PurgeState};
 
 /// Number of lock stripes serialising writes per plan.
 const STRIPES: usize = 64;
@@ -50,6 +50,8 @@ pub struct Node {
     log: AccessLog,
     key: SigningKey,
     clock: Clock,
+    /// This run of the node (random): monotonic clock readings of another run mean nothing.
+    boot: u64,
     hlc: Mutex<Hlc>,
     stripes: Vec<Mutex<()>>,
     watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
@@ -127,6 +129,7 @@ impl Node {
             log,
             key,
             clock,
+            boot: rand::random(),
             hlc: Mutex::new(Hlc::resume(last)),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             watchers: Mutex::new(HashMap::new()),

@@ -449,9 +449,17 @@ impl Node {
                 content_hash: hash,
                 ..self.write_record(actor, &plan_id, "consent", "revocation")
             };
-            self.write(&[rec], ops).map_err(internal)?;
-            // Copies received from others that the consent no longer covers go now, here too.
-            self.purge_locked(&plan_id)?;
+            // Copies received from others that the consent no longer covers go in the same
+            // batch as the revocation.
+            let mut after = self
+                .whole(&plan_id)?
+                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+            after.revocations.push(revocation.clone());
+            let purge = self.purge_of(&after);
+            ops.extend(purge.ops);
+            let mut records = vec![rec];
+            records.extend(purge.records);
+            self.write(&records, ops).map_err(internal)?;
         }
         self.durable().await?;
         self.outbox_notify.notify_waiters();

@@ -100,7 +100,11 @@ impl Admission<'_> {
             if stored.key() == version.key() {
                 // Already held: acknowledge again without writing.
                 return Ok(Admitted {
-                    record: self.receipt(peer, &plan_id, &f.fragment_id, "already-held"),
+                    record: AccessRecord {
+                        version: Some(version),
+                        content_hash: hash,
+                        ..self.receipt(peer, &plan_id, &f.fragment_id, "already-held")
+                    },
                     event: PlanEvent::Fragment {
                         fragment_id: f.fragment_id,
                     },

@@ -67,7 +67,11 @@ impl Admission<'_> {
         let Some(mut record) = n.plan_record_if_any(&plan_id).map_err(internal)? else {
             return Err(Refusal::UnknownPlan(plan_id));
         };
-        let receipt = |reason: &str| self.receipt(peer, &plan_id, "responsibility", reason);
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload));
+        let receipt = |reason: &str| kronobarn_proto::v1::AccessRecord {
+            content_hash: hash.clone(),
+            ..self.receipt(peer, &plan_id, "responsibility", reason)
+        };
         let event = kronobarn_gateway::PlanEvent::Fragment {
             fragment_id: "header".into(),
         };
