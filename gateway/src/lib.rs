@@ -259,6 +259,13 @@ pub trait Backend: Send + Sync + 'static {
         plan_id: &str,
     ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
 
+    /// Withdraws this organisation's open offer of the plan's responsibility.
+    fn withdraw_handover(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+    ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
+
     /// The open offer of the plan's responsibility, if any.
     fn pending_handover(
         &self,

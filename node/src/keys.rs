@@ -220,6 +220,11 @@ pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
 
+/// `creation/{plan_id}`: the signed creation record of a plan (who created it, its first home).
+pub fn creation(plan_id: &str) -> Vec<u8> {
+    format!("creation/{plan_id}").into_bytes()
+}
+
 /// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.
 fn tail<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
     std::str::from_utf8(key.strip_prefix(prefix)?).ok()

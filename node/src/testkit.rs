@@ -44,6 +44,8 @@ pub struct County {
     pub nodes: BTreeMap<String, TestNode>,
     /// The roster they share.
     pub roster: Arc<Roster>,
+    /// Organisations whose links are cut: `settle_all` delivers nothing to or from them.
+    cut: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 fn key_for(i: usize) -> SigningKey {
@@ -89,7 +91,11 @@ impl County {
                 )
             })
             .collect();
-        Self { nodes, roster }
+        Self {
+            nodes,
+            roster,
+            cut: Default::default(),
+        }
     }
 
     /// The node of `org`.
@@ -137,11 +143,29 @@ impl County {
             .expect("receive")
     }
 
-    /// Delivers every outbox in the county, repeatedly, until all are empty (at most `rounds`).
+    /// Cuts `org` off: `settle_all` delivers nothing to or from it until it is healed.
+    pub fn cut(&self, org: &str) {
+        self.cut.lock().unwrap().insert(org.to_string());
+    }
+
+    /// Heals a cut.
+    #[allow(dead_code)]
+    pub fn heal(&self, org: &str) {
+        self.cut.lock().unwrap().remove(org);
+    }
+
+    /// Delivers every outbox in the county, repeatedly, until all are empty (at most `rounds`);
+    /// what waits for or at a cut organisation stays.
     pub async fn settle_all(&self, rounds: usize) {
         for _ in 0..rounds {
             let mut any = false;
-            let orgs: Vec<String> = self.nodes.keys().cloned().collect();
+            let cut = self.cut.lock().unwrap().clone();
+            let orgs: Vec<String> = self
+                .nodes
+                .keys()
+                .filter(|o| !cut.contains(*o))
+                .cloned()
+                .collect();
             for from in &orgs {
                 for to in &orgs {
                     if from != to && !self.outbox(from, to).is_empty() {
@@ -313,6 +337,11 @@ pub fn intervention(plan_id: &str, what: &str) -> kronobarn_proto::v1::Fragment 
             kronobarn_proto::v1::Intervention {
                 what: what.into(),
                 who: "Skolans kurator".into(),
+                responsible: Some(Contact {
+                    name: "Anna Påhittad".into(),
+                    title: "kurator".into(),
+                    ..Default::default()
+                }),
                 from_date: "2026-12-01".into(),
                 follow_up_date: "2027-01-15".into(),
                 ..Default::default()

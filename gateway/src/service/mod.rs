@@ -20,7 +20,8 @@ use kronobarn_proto::v1::{
     PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
     RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
     TransferResponsibilityResponse, WatchFollowUpsRequest, WatchFollowUpsResponse,
-    WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
+    WatchPlanRequest, WatchPlanResponse, WithdrawResponsibilityOfferRequest,
+    WithdrawResponsibilityOfferResponse, WithheldFragment, fragment::Body,
     watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
@@ -516,6 +517,21 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let offer = self.backend.offer_handover(&who, offer).await?;
         tracing::info!(plan = %offer.plan_id, to = %offer.to_organization, "responsibility offered");
         Ok(Response::new(TransferResponsibilityResponse {
+            offer: Some(offer),
+        }))
+    }
+
+    async fn withdraw_responsibility_offer(
+        &self,
+        req: Request<WithdrawResponsibilityOfferRequest>,
+    ) -> Result<Response<WithdrawResponsibilityOfferResponse>, Status> {
+        let _timer = timer("WithdrawResponsibilityOffer");
+        let who = self.caller(&req)?;
+        let view = self.facts(&req.get_ref().plan_id)?;
+        self.need_to_know(&who, &view, "responsibility").await?;
+        let offer = self.backend.withdraw_handover(&who, &view.plan_id).await?;
+        tracing::info!(plan = %offer.plan_id, to = %offer.to_organization, "responsibility offer withdrawn");
+        Ok(Response::new(WithdrawResponsibilityOfferResponse {
             offer: Some(offer),
         }))
     }

@@ -53,7 +53,11 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
 /// True when the peer answered for the envelope for good: accepted, or refused in a way that
 /// sending again will not change (the entry is dropped, and the refusal logged).
 fn answered(r: &PushResult) -> bool {
-    r.accepted || r.code() != RefusalCode::Internal
+    r.accepted
+        || !matches!(
+            r.code(),
+            RefusalCode::Internal | RefusalCode::ClockAhead | RefusalCode::NotYet
+        )
 }
 
 /// The refusal's code as a slug for the access log and node log (the text is for people).
@@ -70,6 +74,9 @@ fn refusal_slug(r: &PushResult) -> &'static str {
         RefusalCode::Replay => "replay",
         RefusalCode::NotPermitted => "not-permitted",
         RefusalCode::Internal => "internal",
+        RefusalCode::ClockAhead => "clock-ahead",
+        RefusalCode::NotYet => "not-yet",
+        RefusalCode::OfferNotOpen => "offer-not-open",
     }
 }
 

@@ -82,6 +82,10 @@ impl Backend for Node {
         self.accept_handover_durably(actor, plan_id).await
     }
 
+    async fn withdraw_handover(&self, actor: &Actor, plan_id: &str) -> BackendResult<Handover> {
+        self.withdraw_handover_durably(actor, plan_id).await
+    }
+
     fn pending_handover(&self, plan_id: &str) -> BackendResult<Option<Handover>> {
         self.pending_handover_here(plan_id)
     }

@@ -35,6 +35,7 @@ use crate::outbox::Outbox;
 use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
+pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
 pub use read::{HeldLease, PlanRecord, PurgeState};
@@ -60,7 +61,12 @@ pub struct Node {
     lease_notify: Notify,
     changes: watch::Sender<u64>,
     display_name: OnceLock<String>,
+    max_clock_ahead_ms: std::sync::atomic::AtomicU64,
 }
+
+/// How far ahead of this node's clock a received version may be, by default: clocks synchronised
+/// by NTP differ by far less; a peer's clock a day ahead is wrong, and must not become ours.
+pub const DEFAULT_MAX_CLOCK_AHEAD_MS: u64 = 10 * 60_000;
 
 /// What a node knows once federation is on.
 struct Federated {
@@ -138,6 +144,7 @@ impl Node {
             lease_notify: Notify::new(),
             changes: watch::Sender::new(0),
             display_name: OnceLock::new(),
+            max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
         })
     }
 
@@ -157,6 +164,18 @@ impl Node {
         if !name.is_empty() {
             let _ = self.display_name.set(name.to_string());
         }
+    }
+
+    /// Sets how far ahead of this node's clock a received version may be.
+    pub fn set_max_clock_ahead(&self, d: Duration) {
+        self.max_clock_ahead_ms
+            .store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How far ahead of this node's clock a received version may be, in ms.
+    pub fn max_clock_ahead_ms(&self) -> u64 {
+        self.max_clock_ahead_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// This node's organisation id.

@@ -43,20 +43,30 @@ impl Admission<'_> {
         }
         let plan_id = c.plan_id.clone();
         let _g = n.stripe(&plan_id);
+        // Whose plan it is comes from its signed creation record and handovers, which travel
+        // ahead of the consent; a consent alone never makes its signer the home. A node learns
+        // of a plan only from a consent that grants it something.
         let mut record = match n.plan_record_if_any(&plan_id).map_err(internal)? {
             Some(r) => r,
-            None if c
-                .grants
-                .iter()
-                .any(|g| g.organization == n.organization_id()) =>
-            {
+            None => {
+                let Some(home) = n.provisional_home(&plan_id).map_err(internal)? else {
+                    return Err(Refusal::NotYet(format!(
+                        "plan {plan_id}: its creation record has not arrived"
+                    )));
+                };
+                if !c
+                    .grants
+                    .iter()
+                    .any(|g| g.organization == n.organization_id())
+                {
+                    return Err(Refusal::NotPermitted("not-granted"));
+                }
                 PlanRecord {
-                    home_organization: c.consent_home.clone(),
+                    home_organization: home,
                     created_at_unix_ms: n.now_ms(),
                     updated_at_unix_ms: 0,
                 }
             }
-            None => return Err(Refusal::UnknownPlan(plan_id)),
         };
         if record.home_organization != c.consent_home {
             return Err(Refusal::SignerNotAuthor {

@@ -3,4 +3,8 @@
 //! nodes (`testkit`) so the exact ordering that breaks the rule is the one that runs. Each of
 //! them failed before its fix (the commit that made it pass says which).
 
+mod clock;
+mod crash;
+mod creation;
+mod handover;
 mod revocation;
