@@ -97,6 +97,8 @@ pub fn write(
                 kind: m.kind,
                 endpoint: format!("https://{}:{}", m.host, m.federation_port),
                 signing_key: hex::encode(key.verifying_key().as_bytes()),
+                previous_signing_key: None,
+                previous_key_valid_until: None,
             }],
         })?);
         roster.push('\n');

@@ -26,7 +26,6 @@ use crate::store::MemoryStore;
 pub const START_MS: i64 = 1_795_690_800_000;
 
 /// One node of the test county.
-#[allow(dead_code)] // key and time are for tests that reopen a node or move its clock
 pub struct TestNode {
     /// The node.
     pub node: Arc<Node>,
@@ -36,6 +35,8 @@ pub struct TestNode {
     pub key: SigningKey,
     /// The hand of its clock.
     pub time: ManualTime,
+    /// Its clock, to reopen it on the same time.
+    pub clock: Clock,
 }
 
 /// A county of in-process nodes.
@@ -67,6 +68,8 @@ impl County {
                 kind: Kind::Municipality,
                 endpoint: format!("https://{o}.invalid:1"),
                 signing_key: hex::encode(k.verifying_key().as_bytes()),
+                previous_signing_key: None,
+                previous_key_valid_until: None,
             })
             .collect();
         let roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
@@ -76,8 +79,9 @@ impl County {
             .map(|(o, key)| {
                 let store = Arc::new(MemoryStore::new());
                 let (clock, time) = Clock::manual(START_MS);
-                let node = Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock)
-                    .expect("open");
+                let node =
+                    Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock.clone())
+                        .expect("open");
                 node.enable_federation(roster.clone(), Duration::from_secs(300));
                 let node = Arc::new(node);
                 (
@@ -87,6 +91,7 @@ impl County {
                         store,
                         key,
                         time,
+                        clock,
                     },
                 )
             })
@@ -95,6 +100,39 @@ impl County {
             nodes,
             roster,
             cut: Default::default(),
+        }
+    }
+
+    /// Rotates `org`'s signing key: every node restarts on its own store with a roster that lists
+    /// the new key and keeps the old one valid for `overlap_ms` more, as operators do it.
+    pub fn rotate_key(&mut self, org: &str, overlap_ms: i64) {
+        let old = self.nodes[org].key.clone();
+        let mut seed = old.to_bytes();
+        seed[31] ^= 0x5a;
+        let new = SigningKey::from_bytes(&seed);
+        let until_day = (self.node(org).now_ms() + overlap_ms).div_euclid(86_400_000) + 1;
+        let (y, mo, d) = kronobarn_proto::date::civil_date(until_day * 86_400_000);
+        let entries = self
+            .roster
+            .members()
+            .map(|m| {
+                let mut e = m.entry.clone();
+                if e.organization == org {
+                    e.previous_signing_key = Some(e.signing_key.clone());
+                    e.previous_key_valid_until = Some(format!("{y:04}-{mo:02}-{d:02}"));
+                    e.signing_key = hex::encode(new.verifying_key().as_bytes());
+                }
+                e
+            })
+            .collect();
+        self.roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
+        self.nodes.get_mut(org).expect("member").key = new;
+        for (o, n) in self.nodes.iter_mut() {
+            let node =
+                Node::open_with_clock(o.clone(), n.store.clone(), n.key.clone(), n.clock.clone())
+                    .expect("reopen");
+            node.enable_federation(self.roster.clone(), Duration::from_secs(300));
+            n.node = Arc::new(node);
         }
     }
 

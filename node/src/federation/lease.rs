@@ -209,7 +209,7 @@ pub fn keep(
 ) -> Result<(), String> {
     // Only the consent home's own key may sign a lease for its plan.
     let payload = envelope::open(env, PayloadKind::Lease, |id| {
-        (id == kronobarn_proto::envelope::key_id(&home.key)).then_some(home.key)
+        home.key_for(id, node.now_ms())
     })
     .map_err(|e| e.to_string())?;
     let lease = Lease::decode(payload).map_err(|e| e.to_string())?;

@@ -51,7 +51,7 @@ pub fn witness(
         .member(peer)
         .ok_or_else(|| WitnessError::Invalid("not a roster member".into()))?;
     let payload = envelope::open(env, PayloadKind::Checkpoint, |id| {
-        (id == envelope::key_id(&member.key)).then_some(member.key)
+        member.key_for(id, node.now_ms())
     })
     .map_err(|e| WitnessError::Invalid(e.to_string()))?;
     let cp = Checkpoint::decode(payload).map_err(|e| WitnessError::Invalid(e.to_string()))?;

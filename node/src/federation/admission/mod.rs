@@ -179,7 +179,7 @@ impl<'a> Admission<'a> {
     pub fn admit(&self, peer: &str, env: &SignedEnvelope) -> Result<Admitted, Refusal> {
         let (signer, key) = self
             .roster
-            .signer(&env.key_id)
+            .signer(&env.key_id, self.node.now_ms())
             .ok_or_else(|| Refusal::UnknownSigner(env.key_id.clone()))?;
         let kind = PayloadKind::try_from(env.kind)
             .map_err(|_| Refusal::BadSignature(format!("unknown kind {}", env.kind)))?;

@@ -8,3 +8,4 @@ mod crash;
 mod creation;
 mod handover;
 mod revocation;
+mod rotation;
