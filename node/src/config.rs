@@ -30,6 +30,14 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub logging: Logging,
+    /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
+    /// milliseconds off the machine's (negative: behind). Never set it in production.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub test_clock_offset_ms: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// Metrics settings.
@@ -64,6 +72,15 @@ pub struct FederationConfig {
     /// How often to send a signed log checkpoint to every peer to witness, in seconds (default 60).
     #[serde(default = "default_anti_entropy")]
     pub checkpoint_secs: u64,
+    /// How far ahead of this node's clock a received version may be, in seconds (default 600).
+    /// A peer's version further ahead is refused and sent again later, so a wrong clock at a
+    /// peer cannot push this node's versions into the future.
+    #[serde(default = "default_max_clock_ahead")]
+    pub max_clock_ahead_secs: u64,
+}
+
+fn default_max_clock_ahead() -> u64 {
+    600
 }
 
 fn default_anti_entropy() -> u64 {

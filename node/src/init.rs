@@ -123,6 +123,7 @@ pub fn init(
         federation: None,
         metrics: None,
         logging: Logging::default(),
+        test_clock_offset_ms: 0,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",

@@ -78,7 +78,18 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         SledStore::open(&cfg.data_dir)
             .with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
     );
-    let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
+    if cfg.test_clock_offset_ms != 0 {
+        tracing::warn!(
+            offset_ms = cfg.test_clock_offset_ms,
+            "test_clock_offset_ms is set: this node's clock is wrong on purpose (tests only)"
+        );
+    }
+    let node = Arc::new(Node::open_with_clock(
+        cfg.organization.clone(),
+        store,
+        key,
+        crate::clock::Clock::skewed(cfg.test_clock_offset_ms),
+    )?);
     node.set_display_name(&cfg.name);
     // Federation is switched on before any write can arrive, so every write fills the outboxes.
     let roster = match &cfg.federation {
@@ -94,6 +105,7 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 roster.clone(),
                 std::time::Duration::from_secs(f.lease_ttl_secs),
             );
+            node.set_max_clock_ahead(std::time::Duration::from_secs(f.max_clock_ahead_secs));
             Some(roster)
         }
         None => None,

@@ -58,10 +58,10 @@ impl<B: Backend> PlanApi<B> {
         let req = req.into_inner();
         let view = self.facts(&req.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
-        let header = view
-            .header
-            .as_ref()
-            .ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
+        // Withdrawing must be as easy as giving: a node that holds no header (identity is not
+        // shared with it, or was withdrawn before) still records the withdrawal; the guardian is
+        // then checked against the header by the nodes that hold it.
+        let header = view.header.as_ref();
         let revocation = Revocation {
             plan_id: req.plan_id,
             revocation_id: String::new(),
@@ -72,7 +72,7 @@ impl<B: Backend> PlanApi<B> {
             organizations: req.organizations,
             categories: req.categories,
         };
-        validate::revocation("", &revocation, Some(header))
+        validate::revocation("", &revocation, header)
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
         let recorded = self.backend.record_revocation(&who, revocation).await?;
         tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");
