@@ -13,7 +13,13 @@ mod index;
 mod purge;
 mod read;
 #[cfg(test)]
+mod scope_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_bench;
+#[cfg(test)]
+mod watch_tests;
 mod write;
 
 use std::collections::HashMap;
