@@ -5,7 +5,7 @@ use kronobarn_gateway::BackendResult;
 use kronobarn_policy::{FragmentFacts, decide_share};
 use kronobarn_proto::v1::{AccessAction, AccessRecord};
 
-use super::index::{membership_ops, without_fragments};
+use super::index::{due_removal_ops, membership_ops, without_fragments};
 use super::{Node, internal};
 use crate::keys;
 use crate::records;
@@ -30,6 +30,7 @@ impl Node {
             let d = decide_share(&state, &self.organization, facts, now);
             if !d.is_permit() {
                 ops.push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
+                ops.extend(due_removal_ops(plan_id, &f.fragment));
                 records.push(AccessRecord {
                     version: f.fragment.version,
                     content_hash: f.content_hash.clone(),
