@@ -259,13 +259,17 @@ pub async fn consent(
 /// Bearer token of the test system calling the client API.
 pub const TOKEN: &str = "test-token";
 
-/// The client API over `node`, admitting the test system.
+/// Units the test system acts for.
+pub const UNITS: [&str; 5] = ["skola", "elevhalsan", "bup", "bvc", "ifo"];
+
+/// The client API over `node`, admitting the test system for [`UNITS`].
 pub fn client_api(node: &Arc<Node>) -> kronobarn_gateway::PlanApi<Node> {
     let auth = kronobarn_gateway::ClientAuth::default().with(
         "test-system",
         kronobarn_gateway::ClientCredential::TokenSha256(kronobarn_gateway::auth::token_sha256(
             TOKEN,
         )),
+        kronobarn_gateway::Scope::units(UNITS),
     );
     kronobarn_gateway::PlanApi::new(node.clone(), auth)
 }

@@ -125,6 +125,15 @@ impl Node {
                     "an open offer of plan {plan_id} to this organisation"
                 )));
             }
+            if offer.to_unit != actor.unit {
+                return Err(BackendError::Denied(
+                    Denial::NotOfferedUnit,
+                    format!(
+                        "the offer is made to unit '{}'; a user of that unit accepts it",
+                        offer.to_unit
+                    ),
+                ));
+            }
             let acceptance = HandoverAcceptance {
                 offer: Some(env),
                 accepted_at_unix_ms: self.now_ms(),

@@ -71,7 +71,8 @@ async fn per_write(watchers: usize, writes: usize) -> f64 {
         }
         plans.push(plan);
     }
-    let api = client_api(&node);
+    // One system holding every watcher: above the default cap of 64 on purpose.
+    let api = client_api(&node).with_max_watchers_per_client(watchers.max(1));
     let mut open = Vec::new();
     for _ in 0..watchers {
         open.push(

@@ -381,7 +381,7 @@ async fn a_received_copy_leaves_no_stale_follow_ups_behind_after_a_change_a_purg
     );
     assert!(
         reopened
-            .follow_ups_due("", "2027-12-31", 100)
+            .follow_ups_due("", None, "2027-12-31", 100)
             .unwrap()
             .is_empty()
     );
