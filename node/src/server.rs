@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use kronobarn_gateway::{ClientAuth, ClientCredential, PlanApi};
+use kronobarn_gateway::{ClientAuth, ClientCredential, PlanApi, Scope};
 use kronobarn_proto::v1::plan_service_server::PlanServiceServer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -113,16 +113,22 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
+        let mut scope = Scope::units(c.units.iter().cloned());
+        if let Some(roles) = &c.roles {
+            scope = scope.with_roles(roles.iter().cloned());
+        }
         if let Some(h) = &c.token_sha256 {
             auth = auth.with(
                 c.id.clone(),
                 ClientCredential::TokenSha256(h.to_ascii_lowercase()),
+                scope.clone(),
             );
         }
         if let Some(h) = &c.cert_sha256 {
             auth = auth.with(
                 c.id.clone(),
                 ClientCredential::CertSha256(h.to_ascii_lowercase()),
+                scope,
             );
         }
     }
@@ -137,7 +143,9 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     }
 
     let max = cfg.client_api.max_message_bytes;
-    let api = PlanServiceServer::new(PlanApi::new(node.clone(), auth))
+    let api = PlanApi::new(node.clone(), auth)
+        .with_max_watchers_per_client(cfg.client_api.max_watchers_per_client);
+    let api = PlanServiceServer::new(api)
         .max_decoding_message_size(max)
         // Answers (a FHIR export with a long access log) may be far larger than requests.
         .max_encoding_message_size(256 << 20);

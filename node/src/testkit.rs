@@ -421,3 +421,34 @@ pub async fn revoke(
     .await
     .expect("revocation")
 }
+
+/// Bearer token of the test system calling the client API.
+pub const TOKEN: &str = "test-token";
+
+/// Units the test system acts for.
+pub const UNITS: [&str; 5] = ["skola", "elevhalsan", "bup", "bvc", "ifo"];
+
+/// The client API over `node`, admitting the test system for [`UNITS`].
+pub fn client_api(node: &Arc<Node>) -> kronobarn_gateway::PlanApi<Node> {
+    let auth = kronobarn_gateway::ClientAuth::default().with(
+        "test-system",
+        kronobarn_gateway::ClientCredential::TokenSha256(kronobarn_gateway::auth::token_sha256(
+            TOKEN,
+        )),
+        kronobarn_gateway::Scope::units(UNITS),
+    );
+    kronobarn_gateway::PlanApi::new(node.clone(), auth)
+}
+
+/// A client API request for `msg` by user `user_id` of `unit`, through the test system.
+pub fn request<T>(msg: T, user_id: &str, unit: &str) -> tonic::Request<T> {
+    use kronobarn_gateway::auth::{PURPOSE, USER_ID, USER_ROLE, USER_UNIT};
+    let mut r = tonic::Request::new(msg);
+    let md = r.metadata_mut();
+    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    md.insert(USER_ID, user_id.parse().unwrap());
+    md.insert(USER_ROLE, "staff".parse().unwrap());
+    md.insert(USER_UNIT, unit.parse().unwrap());
+    md.insert(PURPOSE, "plan-coordination".parse().unwrap());
+    r
+}

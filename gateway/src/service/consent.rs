@@ -9,7 +9,16 @@ impl<B: Backend> PlanApi<B> {
         req: Request<RecordConsentRequest>,
     ) -> Result<Response<RecordConsentResponse>, Status> {
         let _timer = timer("RecordConsent");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(
+                &req,
+                req.get_ref()
+                    .consent
+                    .as_ref()
+                    .map_or("", |c| c.plan_id.as_str()),
+                AccessAction::Write,
+            )
+            .await?;
         let req = req.into_inner();
         let consent = req
             .consent
@@ -54,7 +63,9 @@ impl<B: Backend> PlanApi<B> {
         req: Request<RevokeConsentRequest>,
     ) -> Result<Response<RevokeConsentResponse>, Status> {
         let _timer = timer("RevokeConsent");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Write)
+            .await?;
         let req = req.into_inner();
         let view = self.facts(&req.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
@@ -86,7 +97,9 @@ impl<B: Backend> PlanApi<B> {
         req: Request<GetConsentStatusRequest>,
     ) -> Result<Response<GetConsentStatusResponse>, Status> {
         let _timer = timer("GetConsentStatus");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         let view = self.facts(&req.get_ref().plan_id)?;
         // A withdrawal is followed up where it was made, even once everything it covered (the
         // organisation's part in the plan included) is gone: that organisation sees the status of

@@ -42,7 +42,16 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
         Ok(PayloadKind::Revocation) => Revocation::decode(env.payload.as_slice())
             .map(|r| (r.plan_id, "consent".to_string(), None, 0))
             .unwrap_or_default(),
-        Ok(PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance) => {
+        Ok(PayloadKind::PlanCreation) => {
+            kronobarn_proto::v1::PlanCreation::decode(env.payload.as_slice())
+                .map(|c| (c.plan_id, "responsibility".to_string(), None, 0))
+                .unwrap_or_default()
+        }
+        Ok(
+            PayloadKind::HandoverOffer
+            | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverWithdrawal,
+        ) => {
             let plan_id = crate::node::handover_plan(env).unwrap_or_default();
             (plan_id, "responsibility".to_string(), None, 0)
         }

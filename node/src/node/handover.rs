@@ -271,6 +271,15 @@ impl Node {
                     "an open offer of plan {plan_id} to this organisation"
                 )));
             }
+            if offer.to_unit != actor.unit {
+                return Err(BackendError::Denied(
+                    Denial::NotOfferedUnit,
+                    format!(
+                        "the offer is made to unit '{}'; a user of that unit accepts it",
+                        offer.to_unit
+                    ),
+                ));
+            }
             let now = self.now_ms();
             let chain = self.handover_chain(plan_id)?;
             if let Some(p) = acceptance_problem(chain, &record.home_organization, &offer, now) {

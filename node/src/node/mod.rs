@@ -13,7 +13,13 @@ mod index;
 mod purge;
 mod read;
 #[cfg(test)]
+mod scope_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_bench;
+#[cfg(test)]
+mod watch_tests;
 mod write;
 
 use std::collections::HashMap;
@@ -25,7 +31,7 @@ use kronobarn_gateway::{BackendError, PlanEvent};
 use kronobarn_proto::envelope;
 use kronobarn_proto::v1::{AccessRecord, PayloadKind, SignedEnvelope, Version};
 use prost::Message;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, broadcast};
 
 use crate::accesslog::{AccessLog, VerifyError};
 use crate::clock::{Clock, Hlc};
@@ -43,6 +49,9 @@ pub use read::{HeldLease, PlanRecord, PurgeState};
 /// Number of lock stripes serialising writes per plan.
 const STRIPES: usize = 64;
 
+/// Plan changes a slow follow-up watcher may fall behind by before it looks at everything again.
+const PLAN_CHANGES: usize = 4096;
+
 /// A node of one organisation.
 pub struct Node {
     organization: String,
@@ -59,7 +68,7 @@ pub struct Node {
     federation: OnceLock<Federated>,
     outbox_notify: Notify,
     lease_notify: Notify,
-    changes: watch::Sender<u64>,
+    plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
 }
@@ -142,7 +151,7 @@ impl Node {
             federation: OnceLock::new(),
             outbox_notify: Notify::new(),
             lease_notify: Notify::new(),
-            changes: watch::Sender::new(0),
+            plan_changes: broadcast::channel(PLAN_CHANGES).0,
             display_name: OnceLock::new(),
             max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
         })
@@ -304,7 +313,8 @@ impl Node {
 
     /// Tells watchers of `plan_id` (and streams that watch every plan) about a change.
     pub(crate) fn publish(&self, plan_id: &str, event: PlanEvent) {
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        // No receiver (no follow-up watcher open) is not an error.
+        let _ = self.plan_changes.send(plan_id.to_string());
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = w.get(plan_id)
             && tx.send(event).is_err()

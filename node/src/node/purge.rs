@@ -9,7 +9,7 @@ use kronobarn_policy::{FragmentFacts, decide_share};
 use kronobarn_proto::v1::{AccessAction, AccessRecord};
 
 use super::Node;
-use super::index::{membership_ops, without_fragments};
+use super::index::{due_removal_ops, membership_ops, without_fragments};
 use crate::keys;
 use crate::records;
 use crate::store::Op;
@@ -41,6 +41,7 @@ impl Node {
                 purge
                     .ops
                     .push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
+                purge.ops.extend(due_removal_ops(plan_id, &f.fragment));
                 purge.records.push(AccessRecord {
                     version: f.fragment.version,
                     content_hash: f.content_hash.clone(),

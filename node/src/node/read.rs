@@ -1,7 +1,9 @@
 //! Reading plans back: the plan record, fragments, consent, revocations and lease as one view, the
 //! unit listing, the follow-up index, the access log and how far revocations have reached.
 
-use kronobarn_gateway::{AccessLogPage, BackendError, BackendResult, PlanView, StoredFragment};
+use kronobarn_gateway::{
+    AccessLogPage, BackendError, BackendResult, DueEntry, PlanView, StoredFragment,
+};
 use kronobarn_proto::ids::{HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{
     Consent, Fragment, Lease, PlanSummary, Revocation, RevocationStatus, SignedEnvelope,
@@ -244,14 +246,22 @@ impl Node {
         Ok(out)
     }
 
-    /// Entries of the follow-up index dated `from..=to`.
+    /// Entries of the follow-up index dated `from..=to`, after `after` when given.
     pub(crate) fn due_between(
         &self,
         from: &str,
+        after: Option<&DueEntry>,
         to: &str,
         limit: usize,
-    ) -> BackendResult<Vec<(String, String, String)>> {
-        let start = (!from.is_empty()).then(|| format!("due/{from}").into_bytes());
+    ) -> BackendResult<Vec<DueEntry>> {
+        // Scan keys are exclusive: `due/{from}` sorts before every entry dated `from`.
+        let mut start = (!from.is_empty()).then(|| keys::due_date(from));
+        if let Some((d, p, f)) = after {
+            let key = keys::due(d, p, f);
+            if start.as_ref().is_none_or(|s| key > *s) {
+                start = Some(key);
+            }
+        }
         let mut out = Vec::new();
         for (k, _) in self
             .scan(keys::DUE, start.as_deref(), limit)

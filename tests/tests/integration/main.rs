@@ -15,4 +15,5 @@ mod practice;
 mod python;
 mod raw;
 mod rules;
+mod scope;
 mod transport;

@@ -400,37 +400,77 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
         .await;
         version += 1;
         tries += 1;
-        assert!(
-            lifted || tries < 60,
-            "the home never heard of every withdrawal"
-        );
+        if !lifted && tries >= 60 {
+            dump_logs(&nodes);
+            panic!("the home never heard of every withdrawal");
+        }
         if !lifted {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
     for (i, (api, who)) in readers.iter().enumerate() {
-        let (api, who, p) = (api.clone(), who.clone(), plan_id.clone());
-        let want = health.clone();
-        eventually(
-            Duration::from_secs(30),
-            &format!("{} to converge", ORGS[i + 1].0),
-            move || {
-                let (mut api, who, p, want) = (api.clone(), who.clone(), p.clone(), want.clone());
-                async move {
-                    let plan = api
-                        .get_plan(who.req(GetPlanRequest { plan_id: p }))
+        let mut api = api.clone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let plan = api
+                .get_plan(who.req(GetPlanRequest {
+                    plan_id: plan_id.clone(),
+                }))
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().plan);
+            if plan.as_ref().is_some_and(|p| {
+                p.fragments
+                    .iter()
+                    .any(|f| f.fragment_id == health.fragment_id && f.version == health.version)
+            }) {
+                break;
+            }
+            if Instant::now() > deadline {
+                dump_logs(&nodes);
+                for (j, (a, w)) in readers.iter().enumerate() {
+                    let st = a
+                        .clone()
+                        .get_consent_status(w.req(GetConsentStatusRequest {
+                            plan_id: plan_id.clone(),
+                        }))
                         .await
-                        .ok()?
-                        .into_inner()
-                        .plan?;
-                    plan.fragments
-                        .iter()
-                        .any(|f| f.fragment_id == want.fragment_id && f.version == want.version)
-                        .then_some(())
+                        .map(|r| {
+                            let r = r.into_inner();
+                            (
+                                r.consent
+                                    .map(|c| (c.consent_version, c.supersedes_revocations)),
+                                r.revocations_in_force
+                                    .iter()
+                                    .map(|x| {
+                                        (
+                                            x.revocation_id.clone(),
+                                            x.recorded_at_organization.clone(),
+                                        )
+                                    })
+                                    .collect::<Vec<_>>(),
+                            )
+                        });
+                    eprintln!("consent state at {}: {st:?}", ORGS[j + 1].0);
                 }
-            },
-        )
-        .await;
+                eprintln!("test revocations: {revocations:?}");
+                panic!(
+                    "{} did not converge: it shows {:?}",
+                    ORGS[i + 1].0,
+                    plan.map(|p| (
+                        p.fragments
+                            .iter()
+                            .map(|f| f.fragment_id.clone())
+                            .collect::<Vec<_>>(),
+                        p.withheld
+                            .iter()
+                            .map(|w| (w.fragment_id.clone(), w.reason.clone()))
+                            .collect::<Vec<_>>()
+                    ))
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     stop.store(true, Ordering::SeqCst);
     for c in checkers {
@@ -463,21 +503,28 @@ async fn consent_again(
 ) -> bool {
     // The home lifts the revocations it knows of: one recorded at a holder that has not reached
     // the home yet stays in force (and the checker treats the plan as revoked until it is lifted).
-    let held: Vec<String> = api
+    let status = api
         .get_consent_status(who.req(GetConsentStatusRequest {
             plan_id: plan_id.into(),
         }))
         .await
         .unwrap()
-        .into_inner()
+        .into_inner();
+    let held: Vec<String> = status
         .revocations_in_force
         .into_iter()
         .map(|r| r.revocation_id)
         .collect();
+    let lifted_before = status
+        .consent
+        .map(|c| c.supersedes_revocations)
+        .unwrap_or_default();
+    let known = |r: &String| held.contains(r) || lifted_before.contains(r);
     let mut c = consent(plan_id, &["g1", "g2"]);
     c.grants = grants;
-    c.supersedes_revocations = held.clone();
-    if revocations.iter().any(|r| !held.contains(r)) {
+    // A consent lifts what it names: everything the home knows of, lifted before or not.
+    c.supersedes_revocations = held.iter().chain(&lifted_before).cloned().collect();
+    if revocations.iter().any(|r| !known(r)) {
         // Something stays revoked: no change of epoch.
         api.record_consent(who.req(RecordConsentRequest {
             consent: Some(c),
@@ -517,5 +564,37 @@ async fn shows(
             .plan
             .is_some_and(|p| p.fragments.iter().any(|f| f.fragment_id == fragment_id)),
         Err(_) => false,
+    }
+}
+
+/// The warnings in every node's log, for a failure's report.
+fn dump_logs(nodes: &[TestNode]) {
+    for (n, (org, _)) in nodes.iter().zip(ORGS) {
+        let log = std::fs::read_to_string(n.log_file()).unwrap_or_default();
+        let keep = std::env::temp_dir().join("kronobarn-partition-logs");
+        let _ = std::fs::create_dir_all(&keep);
+        let _ = std::fs::write(keep.join(format!("{org}.log")), &log);
+        let warned: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                l.contains("kronobarn")
+                    && (l.contains(" WARN ")
+                        || l.contains(" ERROR ")
+                        || l.contains("refused")
+                        || l.contains("not admitted")
+                        || l.contains("not renewed"))
+            })
+            .collect();
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        for l in &warned {
+            let key: String = l
+                .split_once("Z ")
+                .map_or(*l, |(_, r)| r)
+                .chars()
+                .take(160)
+                .collect();
+            *kinds.entry(key).or_default() += 1;
+        }
+        eprintln!("--- {org}: {} warnings: {kinds:#?}", warned.len());
     }
 }

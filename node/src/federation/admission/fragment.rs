@@ -138,8 +138,15 @@ impl Admission<'_> {
             ),
             Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
         ];
-        // Stale entries of an earlier version are skipped when read.
-        ops.extend(node::due_ops(&plan_id, None, &f));
+        // The follow-up index moves from the dates of the copy held before, if any.
+        let held = n
+            .stored_fragment(&plan_id, &f.fragment_id)
+            .map_err(internal)?;
+        ops.extend(node::due_ops(
+            &plan_id,
+            held.as_ref().map(|h| &h.fragment),
+            &f,
+        ));
         if node::changes_membership(&f) {
             let stored = StoredFragment {
                 fragment: f.clone(),
