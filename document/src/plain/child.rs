@@ -2,25 +2,36 @@
 
 use super::{Block, Doc, areas};
 use crate::Lang;
-use crate::words::{self, t};
+use crate::words::{self, Reader, by, t};
 
 /// The child's own words, the guardians' view and the latest decisions.
 pub(super) fn said(d: &Doc<'_>, out: &mut Vec<Block>) {
     let (lang, p) = (d.lang, &d.p);
-    let child = &d.child;
-    // What the child said.
-    out.push(Block::Heading(match (lang, &child) {
-        (Lang::Sv, Some(n)) => format!("Det här har {n} sagt"),
-        (Lang::En, Some(n)) => format!("What {n} has said"),
-        (_, None) => t(lang, "Det här har barnet sagt", "What the child has said").into(),
-    }));
+    // A child not yet born has said nothing; the parents-to-be are the guardians' view.
+    let unborn = d.reader == Reader::Expecting;
     let mut said = false;
-    if let Some(m) = p.meetings.iter().rev().find(|m| !m.child_view.is_empty()) {
+    if !unborn {
+        let who = d.child_word();
+        out.push(Block::Heading(match lang {
+            Lang::Sv => format!("Det här har {who} sagt"),
+            Lang::En if d.reader == Reader::YoungPerson => "What you have said".into(),
+            Lang::En => format!("What {who} has said"),
+        }));
+    }
+    let said_at = |out: &mut Vec<Block>, on: &str| {
         out.push(Block::Para(format!(
             "{} {}:",
             t(lang, "På mötet den", "At the meeting on"),
-            words::date(lang, &m.held_on)
-        )));
+            words::date(lang, on)
+        )))
+    };
+    if let Some(m) = p
+        .meetings
+        .iter()
+        .rev()
+        .find(|m| !m.child_view.is_empty() && !unborn)
+    {
+        said_at(out, &m.held_on);
         out.push(Block::Quote(m.child_view.clone()));
         said = true;
     }
@@ -29,7 +40,7 @@ pub(super) fn said(d: &Doc<'_>, out: &mut Vec<Block>) {
             .wheel
             .iter()
             .rev()
-            .find(|w| w.area == area as i32 && !w.child_view.is_empty())
+            .find(|w| w.area == area as i32 && !w.child_view.is_empty() && !unborn)
         {
             out.push(Block::Para(format!(
                 "{} {}:",
@@ -40,7 +51,7 @@ pub(super) fn said(d: &Doc<'_>, out: &mut Vec<Block>) {
             said = true;
         }
     }
-    if !said {
+    if !said && !unborn {
         out.push(Block::Para(
             t(
                 lang,
@@ -59,18 +70,23 @@ pub(super) fn said(d: &Doc<'_>, out: &mut Vec<Block>) {
         .find(|m| !m.guardians_view.is_empty())
     {
         out.push(Block::Heading(
-            t(
-                lang,
-                "Det här tycker ni vårdnadshavare",
-                "What you, the guardians, think",
-            )
+            match lang {
+                Lang::Sv => by(
+                    d.reader,
+                    "Det här tycker ni som är vårdnadshavare",
+                    "Det här tycker ni",
+                    "Det här tycker vårdnadshavarna",
+                ),
+                Lang::En => by(
+                    d.reader,
+                    "What you, the guardians, think",
+                    "What you think",
+                    "What the guardians think",
+                ),
+            }
             .into(),
         ));
-        out.push(Block::Para(format!(
-            "{} {}:",
-            t(lang, "På mötet den", "At the meeting on"),
-            words::date(lang, &m.held_on)
-        )));
+        said_at(out, &m.held_on);
         out.push(Block::Quote(m.guardians_view.clone()));
     }
 
@@ -81,8 +97,8 @@ pub(super) fn said(d: &Doc<'_>, out: &mut Vec<Block>) {
             t(lang, "Det här bestämde vi den", "What we decided on"),
             words::date(lang, &m.held_on)
         )));
-        for d in &m.decisions {
-            out.push(Block::Item(d.clone()));
+        for x in &m.decisions {
+            out.push(Block::Item(x.clone()));
         }
     }
 }
@@ -93,11 +109,20 @@ pub(super) fn wheel(d: &Doc<'_>, out: &mut Vec<Block>) {
     // The wheel over time.
     if !p.wheel.is_empty() {
         out.push(Block::Heading(
-            t(
-                lang,
-                "Hur barnet har det, och hur det har ändrats",
-                "How the child is doing, and how it has changed",
-            )
+            match lang {
+                Lang::Sv => by(
+                    d.reader,
+                    "Hur barnet har det, och hur det har ändrats",
+                    "Hur ni har det, och hur det har ändrats",
+                    "Hur du har det, och hur det har ändrats",
+                ),
+                Lang::En => by(
+                    d.reader,
+                    "How the child is doing, and how it has changed",
+                    "How you are doing, and how it has changed",
+                    "How you are doing, and how it has changed",
+                ),
+            }
             .into(),
         ));
         for area in areas() {
@@ -136,9 +161,21 @@ pub(super) fn wheel(d: &Doc<'_>, out: &mut Vec<Block>) {
         out.push(Block::Heading(
             t(lang, "Uppföljningar som har gjorts", "Follow-ups so far").into(),
         ));
-        for fu in &p.follow_ups {
+        for (_, fu) in &p.follow_ups {
+            // Which follow-up: of the whole plan, or of one intervention.
+            let of = match p
+                .interventions
+                .iter()
+                .find(|(f, _)| f.fragment_id == fu.intervention_fragment_id)
+            {
+                _ if fu.intervention_fragment_id.is_empty() => {
+                    t(lang, "hela planen", "the whole plan").to_string()
+                }
+                Some((_, iv)) => words::quote(lang, &iv.what),
+                None => t(lang, "en insats", "an intervention").to_string(),
+            };
             out.push(Block::Item(format!(
-                "{}: {}",
+                "{}, {of}: {}",
                 words::date(lang, &fu.held_on),
                 fu.outcome
             )));

@@ -1,55 +1,59 @@
-//! Who is responsible for the plan, and who helps and how.
+//! Who is responsible for the plan, and who helps and how, named by authority.
 
-use super::{Block, Doc, contact_fields, first_name};
+use super::{Block, Doc, contact_fields, mid, next, person};
 use crate::Lang;
 use crate::words::{self, t};
 
 /// Who holds the plan together and how to reach them.
 pub(super) fn responsible(d: &Doc<'_>, out: &mut Vec<Block>) {
-    let (input, lang, p) = (d.input, d.lang, &d.p);
-    // Who is responsible.
+    let lang = d.lang;
     out.push(Block::Heading(
         t(lang, "Vem som ansvarar", "Who is responsible").into(),
     ));
-    let responsible = p.header.and_then(|h| h.responsible_contact.as_ref());
-    let org = input.name(
-        p.header
-            .map(|h| h.responsible_organization.as_str())
-            .filter(|o| !o.is_empty())
-            .unwrap_or(input.home_organization),
-    );
-    match responsible {
+    let at = d.responsible().full();
+    let you = d.you();
+    match d
+        .p
+        .header()
+        .and_then(|h| h.responsible_contact.as_ref())
+        .filter(|c| !c.name.is_empty())
+    {
         Some(c) => {
-            let title = if c.title.is_empty() {
-                String::new()
+            // "Anna Andersson, rektor, på Östra skolan": the title after the name, never as one.
+            let who = if person(c) == c.name {
+                c.name.clone()
             } else {
-                format!(", {},", c.title)
+                format!("{},", person(c))
+            };
+            let wonder = match (lang, you) {
+                (Lang::Sv, "du") => "om du undrar över något",
+                (Lang::Sv, _) => "om ni undrar över något",
+                (Lang::En, _) => "if you have any questions",
             };
             out.push(Block::Para(match lang {
                 Lang::Sv => format!(
-                    "{}{title} på {org} håller ihop planen. Kontakta {} om ni undrar över något.",
-                    c.name,
-                    first_name(&c.name)
+                    "{who} på {} håller ihop planen. Kontakta {} {wonder}.",
+                    mid(&at),
+                    c.name
                 ),
                 Lang::En => format!(
-                    "{}{title} at {org} holds the plan together. Contact {} if you have any questions.",
-                    c.name,
-                    first_name(&c.name)
+                    "{who} at {} holds the plan together. Contact {} {wonder}.",
+                    mid(&at),
+                    c.name
                 ),
             }));
             contact_fields(out, lang, c);
         }
         None => out.push(Block::Para(match lang {
-            Lang::Sv => format!("{org} håller ihop planen."),
-            Lang::En => format!("{org} holds the plan together."),
+            Lang::Sv => format!("{} håller ihop planen.", mid(&at)),
+            Lang::En => format!("{} holds the plan together.", mid(&at)),
         })),
     }
 }
 
-/// Each organisation taking part: its contacts and its interventions.
+/// Each authority taking part: its contacts and its interventions.
 pub(super) fn helpers(d: &Doc<'_>, out: &mut Vec<Block>) {
-    let (input, lang, p) = (d.input, d.lang, &d.p);
-    // Who helps and how.
+    let (lang, p) = (d.lang, &d.p);
     out.push(Block::Heading(
         t(lang, "Vilka som hjälper till och hur", "Who helps and how").into(),
     ));
@@ -57,9 +61,12 @@ pub(super) fn helpers(d: &Doc<'_>, out: &mut Vec<Block>) {
         .participants
         .iter()
         .map(|x| x.organization.as_str())
-        .chain(p.interventions.iter().map(|x| x.0))
+        .chain(
+            p.interventions
+                .iter()
+                .map(|x| x.0.home_organization.as_str()),
+        )
         .collect();
-    orgs.dedup();
     let mut seen = std::collections::BTreeSet::new();
     orgs.retain(|o| seen.insert(*o));
     if orgs.is_empty() {
@@ -73,50 +80,59 @@ pub(super) fn helpers(d: &Doc<'_>, out: &mut Vec<Block>) {
         ));
     }
     for o in orgs {
-        out.push(Block::Subheading(input.name(o)));
+        let several = d.units_of(o).len() > 1;
+        out.push(Block::Subheading(d.grantee(o)));
         for x in p.participants.iter().filter(|x| x.organization == o) {
-            if let Some(c) = &x.contact {
-                let title = if c.title.is_empty() {
-                    String::new()
+            if let Some(c) = x.contact.as_ref().filter(|c| !c.name.is_empty()) {
+                let label = if several {
+                    format!(
+                        "{} {}",
+                        t(lang, "Kontakt på", "Contact at"),
+                        d.unit(o, &x.unit).short()
+                    )
                 } else {
-                    format!(", {}", c.title)
+                    t(lang, "Kontakt", "Contact").into()
                 };
-                out.push(Block::Para(format!(
-                    "{}: {}{title}",
-                    t(lang, "Kontakt", "Contact"),
-                    c.name
-                )));
+                out.push(Block::Para(format!("{label}: {}", person(c))));
                 contact_fields(out, lang, c);
             }
         }
-        for (_, _, iv) in p.interventions.iter().filter(|x| x.0 == o) {
-            let mut s = format!("{} ({})", iv.what, iv.who);
-            s.push_str(&match (lang, iv.to_date.is_empty()) {
-                (Lang::Sv, true) => format!(". Från {}.", words::date(lang, &iv.from_date)),
-                (Lang::Sv, false) => format!(
-                    ". Från {} till {}.",
-                    words::date(lang, &iv.from_date),
-                    words::date(lang, &iv.to_date)
-                ),
-                (Lang::En, true) => format!(". From {}.", words::date(lang, &iv.from_date)),
-                (Lang::En, false) => format!(
-                    ". From {} to {}.",
-                    words::date(lang, &iv.from_date),
-                    words::date(lang, &iv.to_date)
-                ),
-            });
-            if let Some(c) = &iv.responsible {
+        for (f, iv) in p
+            .interventions
+            .iter()
+            .filter(|x| x.0.home_organization == o)
+        {
+            let mut s = if iv.who.is_empty() {
+                iv.what.clone()
+            } else {
+                format!("{} ({})", iv.what, iv.who)
+            };
+            s.push('.');
+            let from = words::date(lang, &iv.from_date);
+            let to = words::date(lang, &iv.to_date);
+            s.push_str(
+                &match (lang, iv.from_date.is_empty(), iv.to_date.is_empty()) {
+                    (_, true, true) => String::new(),
+                    (Lang::Sv, false, true) => format!(" Från {from}."),
+                    (Lang::Sv, true, false) => format!(" Till och med {to}."),
+                    (Lang::Sv, false, false) => format!(" Från {from} till {to}."),
+                    (Lang::En, false, true) => format!(" From {from}."),
+                    (Lang::En, true, false) => format!(" Until {to}."),
+                    (Lang::En, false, false) => format!(" From {from} to {to}."),
+                },
+            );
+            if let Some(c) = iv.responsible.as_ref().filter(|c| !c.name.is_empty()) {
                 s.push_str(&format!(
                     " {} {}.",
                     t(lang, "Ansvarig:", "Responsible:"),
-                    c.name
+                    person(c)
                 ));
             }
-            if !iv.follow_up_date.is_empty() {
+            if let Some(on) = next::intervention_date(d, f, iv) {
                 s.push_str(&format!(
                     " {} {}",
-                    t(lang, "Följs upp", "Followed up on"),
-                    words::date(lang, &iv.follow_up_date)
+                    t(lang, "Följs upp den", "Followed up on"),
+                    words::date(lang, &on)
                 ));
                 if !iv.follow_up_by.is_empty() {
                     s.push_str(&format!(" {} {}", t(lang, "av", "by"), iv.follow_up_by));
