@@ -288,9 +288,9 @@ impl Doc<'_> {
     }
 }
 
-/// "Anna Andersson, rektor": the name, then the title; a title is never taken as a name.
+/// "Anna Andersson, rektor": the full name, then the title; a title is never taken as a name.
 fn person(c: &Contact) -> String {
-    if c.title.is_empty() || c.name.to_lowercase().starts_with(&c.title.to_lowercase()) {
+    if c.title.is_empty() {
         c.name.clone()
     } else {
         format!("{}, {}", c.name, c.title)

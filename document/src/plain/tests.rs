@@ -268,6 +268,15 @@ fn the_language_faults_of_the_first_build_are_gone() {
     let doc = sv(&f);
     lacks(&doc, "Kontakta Rektor");
     lacks(&doc, "Kontakta Anna om");
+    // The demo's invented name starts with a title; it is still said whole, title after.
+    f.header_mut().responsible_contact = fixture::contact("Rektor Påhittad", "rektor", "");
+    let mut input = f.input();
+    input.unit_names = &|_, _| None;
+    has(
+        &text(&blocks(&input, Lang::Sv)),
+        "Rektor Påhittad, rektor, på Växjö kommun håller ihop planen. Kontakta Rektor Påhittad om ni undrar över något.",
+    );
+    f.header_mut().responsible_contact = fixture::contact("Anna Andersson", "rektor", "");
     has(
         &doc,
         "tillsammans med Alma och med er som är vårdnadshavare",
