@@ -400,6 +400,12 @@ impl<B: Backend> PlanApi<B> {
             made_at_unix_ms: self.backend.now_ms(),
             made_by: self.backend.organization(),
             names: &names,
+            unit_names: &|_, _| None,
+            reads: &[],
+            copy_for: None,
+            guardian_copy: false,
+            withheld_from_guardians: 0,
+            protected_identity: false,
         };
         let short = &view.plan_id[..8];
         let (content, media_type, file_name) = match format {
