@@ -22,6 +22,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod authority;
+pub mod date;
 pub mod lifecycle;
 
 /// A consent category, as the wire enum's number; opaque to the policy.
