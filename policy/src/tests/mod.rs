@@ -1,0 +1,6 @@
+//! Tests of the decisions through the public API: fixtures, examples per rule, and the laws as
+//! properties.
+
+mod examples;
+mod fixtures;
+mod laws;
