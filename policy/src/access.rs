@@ -256,7 +256,7 @@ pub fn decide_read(
 
 /// May the user write a fragment of `fragment_home`? Only its home organisation writes, only from
 /// a unit that takes part and that the directory places under an authority (the fragment is homed
-/// there). Which kinds of fragment the authority may write is a question of its own.
+/// there). Which kinds of fragment the authority may write is [`crate::may_author`]'s question.
 pub fn decide_write(plan: &PlanState, who: Requester<'_>, fragment_home: &str) -> Decision {
     if !takes_part(plan, who) {
         return Decision::Deny(Deny::NotParticipant);

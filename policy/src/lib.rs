@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod authoring;
 pub mod authority;
 pub mod consenters;
 pub mod date;
@@ -60,6 +61,7 @@ pub use access::{
     Decision, Deny, Permit, decide_read, decide_share, decide_share_to_authority, decide_write,
     recipient_organizations, takes_part,
 };
+pub use authoring::{AuthoredFragment, AuthoringDenied, FragmentKind, Writer, may_author};
 pub use authority::{
     Authority, AuthorityKind, Directory, DirectoryError, DirectoryUnit, KindSet, ServiceKind,
     ServiceUnit,
