@@ -55,6 +55,7 @@ pub mod authority;
 pub mod consenters;
 pub mod date;
 pub mod lifecycle;
+pub mod responsibility;
 mod state;
 
 pub use access::{

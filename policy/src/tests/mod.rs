@@ -5,3 +5,4 @@ mod authoring;
 mod examples;
 mod fixtures;
 mod laws;
+mod responsibility;
