@@ -46,6 +46,10 @@
 //!   The node backfills the home authority of its own fragments when it migrates.
 //! - a consent without a recording time is read as recorded before birth (the guardians consent);
 //!   a plan without the child's birth applies the rules of a child under 15.
+//!
+//! Besides access: who may write which fragment ([`authoring`]), who is the child's Barnens
+//! bästa-ansvarig and when it passes on ([`responsibility`]), what is withheld from the guardians
+//! ([`withheld`]), and when records are deleted ([`retention`]).
 
 #![forbid(unsafe_code)]
 
@@ -56,7 +60,9 @@ pub mod consenters;
 pub mod date;
 pub mod lifecycle;
 pub mod responsibility;
+pub mod retention;
 mod state;
+pub mod withheld;
 
 pub use access::{
     Decision, Deny, Permit, decide_read, decide_share, decide_share_to_authority, decide_write,
