@@ -93,7 +93,11 @@ impl Date {
     /// Swedish midnight, not at UTC midnight.
     pub fn in_sweden(unix_ms: i64) -> Date {
         let utc = Date::from_unix_day(unix_ms.div_euclid(MS_PER_DAY));
-        let switch = |month| last_sunday(utc.year, month) * MS_PER_DAY + MS_PER_HOUR;
+        let switch = |month| {
+            last_sunday(utc.year, month)
+                .saturating_mul(MS_PER_DAY)
+                .saturating_add(MS_PER_HOUR)
+        };
         let summer = (switch(3)..switch(10)).contains(&unix_ms);
         let offset = if summer { 2 } else { 1 } * MS_PER_HOUR;
         Date::from_unix_day((unix_ms.saturating_add(offset)).div_euclid(MS_PER_DAY))
@@ -102,7 +106,7 @@ impl Date {
     /// The day someone born on this day turns `years` old. Born on 29 February, one turns a year
     /// older on 1 March in a common year: the anniversary has not been reached on 28 February.
     pub fn anniversary(self, years: i32) -> Date {
-        let year = self.year + years;
+        let year = self.year.saturating_add(years);
         Date::new(year, self.month, self.day).unwrap_or(Date {
             year,
             month: 3,
@@ -112,7 +116,7 @@ impl Date {
 
     /// Whole years someone born on this day has completed on `today` (negative before birth).
     pub fn age_on(self, today: Date) -> i32 {
-        let years = today.year - self.year;
+        let years = today.year.saturating_sub(self.year);
         if (today.month, today.day) < (self.month, self.day) {
             years - 1
         } else {
@@ -219,6 +223,13 @@ mod tests {
         assert_eq!(b.anniversary(16), d(2024, 2, 29));
         assert_eq!(b.age_on(d(2024, 2, 28)), 15);
         assert_eq!(b.age_on(d(2024, 2, 29)), 16);
+        // Dates from the wire are four-digit years, but no input may panic.
+        let far = Date::new(i32::MAX, 12, 31).unwrap();
+        assert_eq!(far.anniversary(20).year, i32::MAX);
+        assert_eq!(Date::new(i32::MIN, 1, 1).unwrap().age_on(far), i32::MAX);
+        for ms in [i64::MIN, i64::MAX, 0, -1] {
+            let _ = Date::in_sweden(ms);
+        }
     }
 
     proptest! {

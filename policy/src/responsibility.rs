@@ -191,7 +191,7 @@ impl std::error::Error for NotResponsible {}
 /// The day school starts by the rule: 1 July of the year the child turns 6.
 pub fn school_start(born: Date) -> Date {
     Date {
-        year: born.year + 6,
+        year: born.year.saturating_add(6),
         month: 7,
         day: 1,
     }
@@ -200,7 +200,7 @@ pub fn school_start(born: Date) -> Date {
 /// The day the compulsory school years are over by the rule: 1 July of the year the child turns 16.
 pub fn compulsory_school_end(born: Date) -> Date {
     Date {
-        year: born.year + 16,
+        year: born.year.saturating_add(16),
         month: 7,
         day: 1,
     }
