@@ -63,6 +63,7 @@ pub(crate) fn header() -> PlanHeader {
             personal_identity_number: String::new(),
             name: "Alma Svensson".into(),
             birth_date: "2014-05-02".into(),
+            ..Default::default()
         }),
         guardians: vec![
             Guardian {
@@ -88,6 +89,7 @@ pub(crate) fn header() -> PlanHeader {
         responsible_contact: contact("Anna Andersson", "rektor", "0470-123 45"),
         follow_up_dates: vec!["2027-02-15".into()],
         follow_up_by: "Anna Andersson".into(),
+        ..Default::default()
     }
 }
 
@@ -223,10 +225,12 @@ impl Fixture {
                         .copied()
                         .chain([Category::WheelHealth as i32, Category::Interventions as i32])
                         .collect(),
+                    ..Default::default()
                 },
                 Grant {
                     organization: "barnens-vanner".into(),
                     categories: vec![Category::Interventions as i32],
+                    ..Default::default()
                 },
             ],
             purpose: "plan-coordination".into(),

@@ -62,7 +62,7 @@ def main():
     ]
 
     header = domain.PlanHeader(
-        child=domain.Child(personal_identity_number="19121212-1212", name="Testbarn Påhittadsson"),
+        child=domain.Child(personal_identity_number="20170101-2393", name="Testbarn Påhittadsson"),
         guardians=[
             domain.Guardian(guardian_id="g1", name="Vårdnadshavare Ett", has_custody=True),
             domain.Guardian(guardian_id="g2", name="Vårdnadshavare Två", has_custody=True),

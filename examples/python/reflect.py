@@ -70,7 +70,7 @@ def flow(vaxjo_addr, region_addr, county):
     mv = user(county, "vaxjo-kommun", "ostra-skolan")
     mr = user(county, "region-kronoberg", "bup")
     header = {
-        "child": {"personalIdentityNumber": "19121212-1212", "name": "Testbarn Påhittadsson"},
+        "child": {"personalIdentityNumber": "20170101-2393", "name": "Testbarn Påhittadsson"},
         "guardians": [{"guardianId": "g1", "name": "Vårdnadshavare Ett", "hasCustody": True}],
         "responsibleUnit": "ostra-skolan",
         "responsibleContact": {"name": "Rektor Påhittad", "phone": "0470-00 00 00"},

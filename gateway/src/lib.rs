@@ -70,6 +70,10 @@ pub struct PlanView {
     /// Units of this node's organisation that have written to the plan: they take part in it
     /// whatever the received participant list says.
     pub own_units: Vec<(String, String)>,
+    /// The county's authorities and units, as this node knows them.
+    pub directory: std::sync::Arc<kronobarn_policy::Directory>,
+    /// Where the young person's own consent is required from 15 (this node's configuration).
+    pub consent_rules: kronobarn_policy::ConsentRules,
 }
 
 impl PlanView {
@@ -84,6 +88,8 @@ impl PlanView {
             revocations: Vec::new(),
             lease: None,
             own_units: Vec::new(),
+            directory: Default::default(),
+            consent_rules: Default::default(),
         }
     }
 

@@ -42,6 +42,92 @@ pub fn development_units(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// A development organisation's authorities and units: a municipality's school (with student
+/// health and leisure), preschool and social services are separate authorities; the region's
+/// BVC, BUP and maternity care too; the Police and an association are one authority each.
+pub fn development_directory(
+    organization: &str,
+    name: &str,
+    kind: Kind,
+) -> Vec<kronobarn_node::directory::AuthorityEntry> {
+    use kronobarn_node::directory::{AuthorityEntry, UnitEntry};
+    let unit = |id: &str, serves: &[&str]| UnitEntry {
+        id: id.into(),
+        serves: serves.iter().map(|s| s.to_string()).collect(),
+    };
+    let authority = |suffix: &str, kind: &str, title: &str, units: Vec<UnitEntry>| AuthorityEntry {
+        id: format!("{organization}-{suffix}"),
+        kind: kind.into(),
+        name: format!("{title}, {name}"),
+        whole_organization: false,
+        units,
+    };
+    let whole = |kind: &str, units: Vec<UnitEntry>| AuthorityEntry {
+        id: organization.to_string(),
+        kind: kind.into(),
+        name: name.to_string(),
+        whole_organization: true,
+        units,
+    };
+    // Public codes of the development county's schools, preschools and BVC: invented.
+    let code = |prefix: &str| {
+        let seed = format!("{prefix}:{organization}")
+            .bytes()
+            .fold(1_469_598_103_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(1_099_511_628_211)
+            });
+        format!("{prefix}:{}", seed % 90_000_000 + 10_000_000)
+    };
+    match kind {
+        Kind::Municipality => vec![
+            authority(
+                "skola",
+                "school",
+                "Skolan",
+                vec![
+                    unit("ostra-skolan", &[&code("school")]),
+                    unit("elevhalsan", &[]),
+                    unit("fritids", &[]),
+                ],
+            ),
+            authority(
+                "forskola",
+                "preschool",
+                "Förskolan",
+                vec![unit("forskola", &[&code("preschool")])],
+            ),
+            authority(
+                "socialtjanst",
+                "social-services",
+                "Socialtjänsten",
+                vec![unit("ifo", &[])],
+            ),
+        ],
+        Kind::Region => vec![
+            authority(
+                "bvc",
+                "child-health-care",
+                "BVC",
+                vec![unit("bvc", &[&code("bvc")])],
+            ),
+            authority(
+                "bup",
+                "child-psychiatry",
+                "BUP",
+                vec![unit("bup", &[]), unit("bup-vaxjo", &[])],
+            ),
+            authority(
+                "mvc",
+                "maternity-care",
+                "Mödravården",
+                vec![unit("mvc", &[&code("maternity")])],
+            ),
+        ],
+        Kind::Police => vec![whole("police", vec![unit("ungdomsgruppen", &[])])],
+        Kind::Voluntary => vec![whole("voluntary", vec![unit("laxhjalp", &[])])],
+    }
+}
+
 /// One running member.
 pub struct Member {
     /// Organisation id.
@@ -117,6 +203,7 @@ pub fn write(
                 signing_key: hex::encode(key.verifying_key().as_bytes()),
                 previous_signing_key: None,
                 previous_key_valid_until: None,
+                authorities: development_directory(&m.organization, &m.name, m.kind),
             }],
         })?);
         roster.push('\n');

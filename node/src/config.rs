@@ -30,10 +30,29 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub logging: Logging,
+    /// This organisation's authorities and their units (the county's directory for this
+    /// organisation; the roster may list the other members'). A unit not listed is an authority of
+    /// its own, and cannot be Barnens bästa-ansvarig.
+    #[serde(default, rename = "authority", skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<crate::directory::AuthorityEntry>,
+    /// Consent rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub test_clock_offset_ms: i64,
+}
+
+/// Consent rules of this organisation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentConfig {
+    /// Authority kinds whose information needs the young person's own consent from 15 (besides
+    /// the guardians'); from 18 the young person alone consents everywhere. Default: health care
+    /// (child-health-care, child-psychiatry, maternity-care, primary-care, student-health).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_consent_from_15: Option<Vec<String>>,
 }
 
 fn is_zero(v: &i64) -> bool {

@@ -139,6 +139,8 @@ pub fn init(
         metrics: None,
         logging: Logging::default(),
         test_clock_offset_ms: 0,
+        authorities: Vec::new(),
+        consent: None,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",

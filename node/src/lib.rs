@@ -12,6 +12,7 @@ pub mod client;
 pub mod clock;
 pub mod commit;
 pub mod config;
+pub mod directory;
 pub mod federation;
 pub mod init;
 pub mod keys;

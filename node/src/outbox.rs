@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kronobarn_gateway::PlanView;
-use kronobarn_policy::{FragmentFacts, PlanState, decide_share};
+use kronobarn_policy::{FragmentFacts, PlanState, recipient_organizations};
 use kronobarn_proto::v1::{Fragment, SignedEnvelope, Version};
 use prost::Message;
 
@@ -34,18 +34,20 @@ pub fn known_organizations(view: &PlanView) -> BTreeSet<String> {
     orgs
 }
 
-/// Organisations the consent lets hold `fragment` at `now_ms`.
+/// What the policy needs to know of a fragment.
+pub fn fragment_facts(f: &Fragment) -> FragmentFacts<'_> {
+    FragmentFacts {
+        home: &f.home_organization,
+        home_authority: &f.home_authority,
+        category: kronobarn_policy::Category(f.category),
+    }
+}
+
+/// Organisations the consent lets hold `fragment` at `now_ms` (one of whose authorities or
+/// units a grant covers).
 pub fn fragment_recipients(state: &PlanState, fragment: &Fragment, now_ms: i64) -> Vec<String> {
-    let facts = FragmentFacts {
-        home: &fragment.home_organization,
-        category: kronobarn_policy::Category(fragment.category),
-    };
-    state
-        .consent
-        .iter()
-        .flat_map(|c| c.grants.keys())
-        .filter(|o| decide_share(state, o, facts, now_ms).is_permit())
-        .cloned()
+    recipient_organizations(state, fragment_facts(fragment), now_ms)
+        .into_iter()
         .collect()
 }
 

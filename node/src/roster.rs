@@ -48,6 +48,9 @@ pub struct MemberEntry {
     /// The first day (YYYY-MM-DD, from midnight UTC) on which the previous key is no longer taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key_valid_until: Option<String>,
+    /// Its authorities and their units, for documents and for reading grants that name them.
+    #[serde(default, rename = "authority", skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<crate::directory::AuthorityEntry>,
 }
 
 /// The roster file.
@@ -269,6 +272,7 @@ mod tests {
             signing_key: hex::encode(key.as_bytes()),
             previous_signing_key: None,
             previous_key_valid_until: None,
+            authorities: Vec::new(),
         }
     }
 

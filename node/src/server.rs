@@ -70,6 +70,26 @@ impl Running {
     }
 }
 
+/// The county's directory: every roster member's authorities, and this organisation's from its
+/// own config when the roster lists none for it.
+fn directory(
+    cfg: &crate::config::Config,
+    roster: Option<&Roster>,
+) -> anyhow::Result<kronobarn_policy::Directory> {
+    let mut dir = kronobarn_policy::Directory::new();
+    let mut own_listed = false;
+    for m in roster.into_iter().flat_map(|r| r.members()) {
+        own_listed |= m.entry.organization == cfg.organization && !m.entry.authorities.is_empty();
+        crate::directory::add(&mut dir, &m.entry.organization, &m.entry.authorities)
+            .with_context(|| format!("roster: member `{}`", m.entry.organization))?;
+    }
+    if !own_listed {
+        crate::directory::add(&mut dir, &cfg.organization, &cfg.authorities)
+            .context("config: authority")?;
+    }
+    Ok(dir)
+}
+
 /// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
 pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let cfg = &loaded.config;
@@ -110,6 +130,14 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    node.set_rules(
+        directory(cfg, roster.as_deref())?,
+        crate::directory::consent_rules(
+            cfg.consent
+                .as_ref()
+                .and_then(|c| c.own_consent_from_15.as_deref()),
+        )?,
+    );
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {

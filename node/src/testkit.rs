@@ -70,6 +70,7 @@ impl County {
                 signing_key: hex::encode(k.verifying_key().as_bytes()),
                 previous_signing_key: None,
                 previous_key_valid_until: None,
+                authorities: Vec::new(),
             })
             .collect();
         let roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
@@ -236,9 +237,10 @@ pub fn actor(org: &str, unit: &str) -> Actor {
 pub fn header(unit: &str) -> PlanHeader {
     PlanHeader {
         child: Some(Child {
-            personal_identity_number: "19121212-1212".into(),
+            personal_identity_number: "20170101-2393".into(),
             name: "Testbarn Påhittadsson".into(),
             birth_date: String::new(),
+            ..Default::default()
         }),
         guardians: vec![Guardian {
             guardian_id: "g1".into(),
@@ -255,6 +257,7 @@ pub fn header(unit: &str) -> PlanHeader {
         }),
         follow_up_dates: vec![],
         follow_up_by: String::new(),
+        protected_identity: false,
     }
 }
 
@@ -308,6 +311,7 @@ pub async fn consent(
             .map(|(o, cats)| Grant {
                 organization: o.to_string(),
                 categories: cats.iter().map(|c| *c as i32).collect(),
+                ..Default::default()
             })
             .collect(),
         purpose: "plan-coordination".into(),
@@ -357,10 +361,7 @@ pub fn shown(node: &Node, unit: &str, plan_id: &str) -> Vec<String> {
     view.fragments
         .iter()
         .filter(|f| {
-            let facts = kronobarn_policy::FragmentFacts {
-                home: &f.fragment.home_organization,
-                category: kronobarn_policy::Category(f.fragment.category),
-            };
+            let facts = crate::outbox::fragment_facts(&f.fragment);
             kronobarn_policy::decide_read(&state, who, facts, node.now_ms()).is_permit()
         })
         .map(|f| f.fragment.fragment_id.clone())

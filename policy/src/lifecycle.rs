@@ -4,7 +4,8 @@
 //! need noticed → talk (wheel) → consent → meeting called → agreed → follow-up ⇄ revised → closed.
 //! From follow-up or revised a new meeting may be called; any step but closed may close.
 
-use crate::{Category, FragmentFacts, PlanState, decide_share};
+use crate::consenters::consent_missing;
+use crate::{Category, FragmentFacts, PlanState, decide_share, decide_share_to_authority};
 
 /// A step of the practice model, numbered as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,7 +67,7 @@ impl Stage {
 pub struct StageFacts<'a> {
     /// Wheel assessments recorded for the plan.
     pub wheel_assessments: usize,
-    /// Organisations invited to the coordination meeting.
+    /// Invited to the coordination meeting: authorities by directory id, or (legacy) organisations.
     pub invited: &'a [String],
     /// The meeting date is set.
     pub meeting_date: bool,
@@ -92,7 +93,7 @@ pub enum StageError {
     },
     /// Leaving the talk needs at least one wheel assessment.
     NoWheel,
-    /// Consent is missing, expired or lacks a guardian with custody.
+    /// Consent is missing, expired or lacks someone who must consent.
     NoConsent,
     /// A meeting needs invited organisations.
     NoneInvited,
@@ -123,7 +124,7 @@ impl std::fmt::Display for StageError {
             ),
             StageError::NoConsent => write!(
                 f,
-                "no-consent: record a current consent from every guardian with custody first"
+                "no-consent: record a current consent from everyone who must consent (the guardians with custody, and the young person where required) first"
             ),
             StageError::NoneInvited => write!(
                 f,
@@ -149,16 +150,54 @@ impl std::fmt::Display for StageError {
 
 impl std::error::Error for StageError {}
 
-/// True when the current consent is in force: recorded, not expired, and given by every guardian
-/// with custody.
+/// True when the current consent is in force: recorded, not expired, and given by everyone who
+/// must consent for the information of every authority taking part (where the young person's own
+/// consent is required for some kinds, for the kinds of the participating authorities; a unit the
+/// directory does not place counts as any kind).
 pub fn consent_in_force(plan: &PlanState, now_ms: i64) -> bool {
-    plan.consent.as_ref().is_some_and(|c| {
-        now_ms < c.valid_until_ms
-            && plan
-                .custodial_guardians
-                .iter()
-                .all(|g| c.consented_guardians.contains(g))
-    })
+    let Some(c) = &plan.consent else {
+        return false;
+    };
+    let authorities = plan.participant_authorities();
+    let all_placed = !authorities.is_empty()
+        && plan.participants.iter().all(|u| {
+            plan.directory
+                .authority_of(&u.organization, &u.unit)
+                .is_some()
+        });
+    let complete = if all_placed {
+        authorities
+            .iter()
+            .all(|a| consent_missing(plan, c, Some(a.kind), now_ms).is_none())
+    } else {
+        consent_missing(plan, c, None, now_ms).is_none()
+    };
+    now_ms < c.valid_until_ms && complete
+}
+
+/// May the invited authority (or, for a legacy invitation, organisation) receive who takes part?
+fn invited_covered(plan: &PlanState, invited: &str, now_ms: i64) -> bool {
+    let participants = FragmentFacts {
+        home: &plan.consent_home,
+        home_authority: plan.responsible_authority().map_or("", |a| a.id.as_str()),
+        category: Category(PARTICIPANTS),
+    };
+    match plan.directory.authority(invited) {
+        Some(a) => {
+            // A grant that names the authority's organisation (the guardians named "the
+            // association") covers inviting it: its node may hold who takes part.
+            let org_named = plan.consent.as_ref().is_some_and(|c| {
+                c.grants.iter().any(|(g, cats)| {
+                    matches!(g, crate::Grantee::Organization(o) if *o == a.organization)
+                        && cats.contains(&Category(PARTICIPANTS))
+                })
+            });
+            decide_share_to_authority(plan, invited, participants, now_ms).is_permit()
+                || (org_named
+                    && decide_share(plan, &a.organization, participants, now_ms).is_permit())
+        }
+        None => decide_share(plan, invited, participants, now_ms).is_permit(),
+    }
 }
 
 /// May the plan move from `from` to `to`, given what is known now?
@@ -189,17 +228,13 @@ pub fn check(
             if facts.invited.is_empty() {
                 return Err(StageError::NoneInvited);
             }
-            // An invited organisation must be allowed to receive who takes part in the plan.
-            let participants = FragmentFacts {
-                home: &plan.consent_home,
-                category: Category(PARTICIPANTS),
-            };
-            if let Some(org) = facts
+            // Everyone invited must be allowed to receive who takes part in the plan.
+            if let Some(who) = facts
                 .invited
                 .iter()
-                .find(|o| !decide_share(plan, o, participants, now_ms).is_permit())
+                .find(|o| !invited_covered(plan, o, now_ms))
             {
-                return Err(StageError::NotCovered(org.clone()));
+                return Err(StageError::NotCovered(who.clone()));
             }
             if !facts.meeting_date {
                 return Err(StageError::NoMeetingDate);
@@ -234,23 +269,69 @@ mod tests {
 
     const NOW: i64 = 1_000_000;
 
+    /// Kommun's social services (soc) is responsible; the region's BVC takes part. The consent
+    /// lets BVC receive who takes part and interventions, and the kommun's school interventions.
     fn plan(consent: bool) -> PlanState {
+        use crate::{Authority, AuthorityKind, Directory, DirectoryUnit, Grantee, Unit};
+        let mut dir = Directory::new();
+        for (id, org, kind) in [
+            ("kommun-social", "kommun", AuthorityKind::SocialServices),
+            ("kommun-school", "kommun", AuthorityKind::School),
+            ("region-bvc", "region", AuthorityKind::ChildHealthCare),
+        ] {
+            dir.add_authority(Authority {
+                id: id.into(),
+                organization: org.into(),
+                kind,
+                name: id.into(),
+            })
+            .unwrap();
+        }
+        for (org, unit, authority) in [
+            ("kommun", "soc", "kommun-social"),
+            ("kommun", "skola", "kommun-school"),
+            ("region", "bvc", "region-bvc"),
+        ] {
+            dir.add_unit(DirectoryUnit {
+                organization: org.into(),
+                unit: unit.into(),
+                authority: authority.into(),
+                serves: vec![],
+            })
+            .unwrap();
+        }
         let mut grants = BTreeMap::new();
         grants.insert(
-            "region".to_string(),
+            Grantee::Authority("region-bvc".into()),
             BTreeSet::from([Category(PARTICIPANTS), Category(10)]),
         );
-        grants.insert("school".to_string(), BTreeSet::from([Category(10)]));
+        grants.insert(
+            Grantee::Authority("kommun-school".into()),
+            BTreeSet::from([Category(10)]),
+        );
+        let soc = Unit {
+            organization: "kommun".into(),
+            unit: "soc".into(),
+        };
         PlanState {
             consent_home: "kommun".into(),
+            participants: BTreeSet::from([
+                soc.clone(),
+                Unit {
+                    organization: "region".into(),
+                    unit: "bvc".into(),
+                },
+            ]),
             custodial_guardians: BTreeSet::from(["g1".to_string()]),
             consent: consent.then(|| ConsentState {
                 version: 1,
                 consented_guardians: BTreeSet::from(["g1".to_string()]),
                 valid_until_ms: NOW + 1,
                 grants,
-                supersedes: BTreeSet::new(),
+                ..Default::default()
             }),
+            directory: dir.into(),
+            responsible: Some(soc),
             ..Default::default()
         }
     }
@@ -269,7 +350,7 @@ mod tests {
 
     #[test]
     fn with_every_fact_in_place_exactly_the_listed_moves_are_allowed() {
-        let invited = ["region".to_string()];
+        let invited = ["region-bvc".to_string()];
         for from in Stage::ALL {
             for to in Stage::ALL {
                 let r = check(&plan(true), from, to, &ready(&invited), NOW);
@@ -305,39 +386,72 @@ mod tests {
     }
 
     #[test]
+    fn from_15_the_young_persons_consent_is_needed_where_health_care_takes_part() {
+        use crate::{Birth, Date, Unit};
+        let c = |p: &PlanState| check(p, Stage::Talk, Stage::Consent, &ready(&[]), NOW);
+        // NOW is in January 1970: born in 1954, the young person is 16.
+        let mut young = plan(true);
+        young.child_birth = Some(Birth::Born(Date::new(1954, 1, 1).unwrap()));
+        assert_eq!(c(&young), Err(StageError::NoConsent), "BVC is health care");
+        young.consent.as_mut().unwrap().young_person_consented = true;
+        assert_eq!(c(&young), Ok(()));
+        let mut no_health_care = young.clone();
+        no_health_care
+            .consent
+            .as_mut()
+            .unwrap()
+            .young_person_consented = false;
+        no_health_care.participants.remove(&Unit {
+            organization: "region".into(),
+            unit: "bvc".into(),
+        });
+        assert_eq!(c(&no_health_care), Ok(()));
+        // A unit the directory does not place could be health care.
+        no_health_care.participants.insert(Unit {
+            organization: "region".into(),
+            unit: "unlisted".into(),
+        });
+        assert_eq!(c(&no_health_care), Err(StageError::NoConsent));
+    }
+
+    #[test]
     fn a_meeting_needs_consent_covering_every_invited_organisation() {
         let m = |p: &PlanState, inv: &[String]| {
             check(p, Stage::Consent, Stage::MeetingCalled, &ready(inv), NOW)
         };
-        let region = vec!["region".to_string()];
-        let school = vec!["region".to_string(), "school".to_string()];
-        assert_eq!(m(&plan(true), &region), Ok(()));
-        // The consent home is always covered.
+        let bvc = vec!["region-bvc".to_string()];
+        assert_eq!(m(&plan(true), &bvc), Ok(()));
+        // The responsible authority is always covered, and so is its organisation.
+        assert_eq!(m(&plan(true), &["kommun-social".to_string()]), Ok(()));
         assert_eq!(m(&plan(true), &["kommun".to_string()]), Ok(()));
-        // School may receive interventions but not who takes part.
+        // A legacy invitation of an organisation is covered through its authority.
+        assert_eq!(m(&plan(true), &["region".to_string()]), Ok(()));
+        // The kommun's school may receive interventions but not who takes part: the same
+        // organisation as the responsible social services, and still another authority.
+        let school = vec!["region-bvc".to_string(), "kommun-school".to_string()];
         assert_eq!(
             m(&plan(true), &school),
-            Err(StageError::NotCovered("school".into()))
+            Err(StageError::NotCovered("kommun-school".into()))
         );
         assert_eq!(
             m(&plan(true), &["police".to_string()]),
             Err(StageError::NotCovered("police".into()))
         );
         assert_eq!(m(&plan(true), &[]), Err(StageError::NoneInvited));
-        assert_eq!(m(&plan(false), &region), Err(StageError::NoConsent));
+        assert_eq!(m(&plan(false), &bvc), Err(StageError::NoConsent));
         let mut revoked = plan(true);
         revoked.revocations.push(RevocationState {
             id: "r1".into(),
             organizations: BTreeSet::from(["region".to_string()]),
-            categories: BTreeSet::new(),
+            ..Default::default()
         });
         assert_eq!(
-            m(&revoked, &region),
-            Err(StageError::NotCovered("region".into()))
+            m(&revoked, &bvc),
+            Err(StageError::NotCovered("region-bvc".into()))
         );
         let no_date = StageFacts {
             meeting_date: false,
-            ..ready(&region)
+            ..ready(&bvc)
         };
         assert_eq!(
             check(

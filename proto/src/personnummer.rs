@@ -38,6 +38,14 @@ impl Personnummer {
     pub fn is_coordination_number(&self) -> bool {
         self.coordination
     }
+
+    /// The date of birth it encodes, `(year, month, day)` (a coordination number's day less 60).
+    pub fn birth_date(&self) -> (i32, u32, u32) {
+        let n = |r: std::ops::Range<usize>| self.normalised[r].parse::<u32>().unwrap_or(0);
+        let day = n(6..8);
+        let day = if self.coordination { day - 60 } else { day };
+        (n(0..4) as i32, n(4..6), day)
+    }
 }
 
 /// Luhn check digit over the nine digits `YYMMDDNNN`.

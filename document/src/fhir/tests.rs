@@ -124,6 +124,7 @@ fn a_child_not_yet_born_has_no_birth_date_or_number() {
         personal_identity_number: String::new(),
         name: String::new(),
         birth_date: "2027-03-10".into(),
+        ..Default::default()
     });
     let b = bundle(&f.input(), &[]);
     let patient = resources(&b, "Patient")[0];

@@ -113,6 +113,7 @@ fn only_what_is_given_is_shown_and_the_rest_is_counted() {
                 personal_identity_number: "19121212-1212".into(),
                 name: "Alma Svensson".into(),
                 birth_date: String::new(),
+                ..Default::default()
             }),
             responsible_organization: "vaxjo-kommun".into(),
             responsible_contact: Some(Contact {
@@ -471,6 +472,7 @@ fn an_unborn_child_reads_naturally() {
         personal_identity_number: String::new(),
         name: String::new(),
         birth_date: "2027-03".into(),
+        ..Default::default()
     });
     let doc = sv(&f);
     has(&doc, "Barnets plan");
@@ -512,6 +514,7 @@ fn a_young_person_of_18_is_the_one_who_consents() {
         personal_identity_number: "19121212-1212".into(),
         name: "Alma Svensson".into(),
         birth_date: String::new(),
+        ..Default::default()
     });
     has(&sv(&f), "Dina rättigheter");
 }
@@ -525,6 +528,7 @@ fn print_the_family_documents() {
         personal_identity_number: String::new(),
         name: String::new(),
         birth_date: "2027-03".into(),
+        ..Default::default()
     });
     f.fragments[1] = fixture::status(
         PlanStage::MeetingCalled,

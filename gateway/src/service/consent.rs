@@ -82,6 +82,7 @@ impl<B: Backend> PlanApi<B> {
             withdrawn_by: req.withdrawn_by,
             organizations: req.organizations,
             categories: req.categories,
+            authorities: req.authorities,
         };
         validate::revocation("", &revocation, header)
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;

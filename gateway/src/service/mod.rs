@@ -215,6 +215,7 @@ fn requester(who: &Actor) -> Requester<'_> {
 fn facts(f: &StoredFragment) -> FragmentFacts<'_> {
     FragmentFacts {
         home: &f.fragment.home_organization,
+        home_authority: &f.fragment.home_authority,
         category: kronobarn_policy::Category(f.fragment.category),
     }
 }

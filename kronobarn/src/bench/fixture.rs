@@ -19,9 +19,10 @@ pub const UNIT: &str = "ostra-skolan";
 pub fn header() -> PlanHeader {
     PlanHeader {
         child: Some(Child {
-            personal_identity_number: "19121212-1212".into(),
+            personal_identity_number: "20170101-2393".into(),
             name: "Testbarn Påhittadsson".into(),
             birth_date: String::new(),
+            ..Default::default()
         }),
         guardians: vec![Guardian {
             guardian_id: "g1".into(),
@@ -39,6 +40,7 @@ pub fn header() -> PlanHeader {
         }),
         follow_up_dates: vec![],
         follow_up_by: String::new(),
+        ..Default::default()
     }
 }
 
@@ -118,6 +120,7 @@ pub async fn shared_plan(home: &Node, others: &[&str]) -> anyhow::Result<String>
             .map(|o| Grant {
                 organization: o.to_string(),
                 categories: cats.clone(),
+                ..Default::default()
             })
             .collect(),
         purpose: "bench".into(),

@@ -2,7 +2,7 @@
 //! Kronoberg county on loopback, through the real client API and federation, in plain words.
 //!
 //! [`run`] tells the story step by step; each step is one function in [`steps`]. Everyone in it is
-//! invented; the child has the Swedish Tax Agency's published test identity number 19121212-1212.
+//! invented; the child has the Swedish Tax Agency's published test identity number 20170101-2393 (a school child).
 
 mod steps;
 

@@ -30,9 +30,10 @@ pub(super) async fn a_need_is_noticed(c: &mut County) -> anyhow::Result<String> 
         .create_plan(c.principal.user.req(CreatePlanRequest {
             header: Some(PlanHeader {
                 child: Some(Child {
-                    personal_identity_number: "19121212-1212".into(),
+                    personal_identity_number: "20170101-2393".into(),
                     name: "Testbarn Påhittadsson".into(),
                     birth_date: String::new(),
+                    ..Default::default()
                 }),
                 guardians: vec![
                     Guardian {
@@ -53,6 +54,7 @@ pub(super) async fn a_need_is_noticed(c: &mut County) -> anyhow::Result<String> 
                 responsible_contact: contact("Rektor Påhittad", "rektor"),
                 follow_up_dates: vec![in_days(90)],
                 follow_up_by: "Rektor Påhittad".into(),
+                ..Default::default()
             }),
             unit_contact: contact("Rektor Påhittad", "rektor"),
         }))
@@ -132,6 +134,7 @@ pub(super) async fn both_guardians_consent(c: &mut County, plan_id: &str) -> any
             .copied()
             .chain(extra.iter().map(|c| *c as i32))
             .collect(),
+        ..Default::default()
     };
     let now = now_ms();
     c.principal
@@ -162,6 +165,7 @@ pub(super) async fn both_guardians_consent(c: &mut County, plan_id: &str) -> any
                     Grant {
                         organization: "vaxjo-kommun".into(),
                         categories: vec![Category::Interventions as i32],
+                        ..Default::default()
                     },
                 ],
                 purpose: "plan-coordination".into(),
@@ -458,6 +462,7 @@ pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyho
             withdrawn_by: "g1".into(),
             organizations: vec![],
             categories: vec![],
+            ..Default::default()
         }))
         .await?
         .into_inner()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kronobarn_gateway::Backend;
-use kronobarn_policy::{FragmentFacts, decide_share};
+use kronobarn_policy::decide_share;
 use kronobarn_proto::federation::{FetchChangesRequest, FetchChangesResponse};
 use kronobarn_proto::v1::{Consent, Fragment, PayloadKind, Revocation, SignedEnvelope, Version};
 use prost::Message;
@@ -125,10 +125,7 @@ fn may_receive(node: &Node, peer: &str, env: &SignedEnvelope) -> Result<bool, St
     let state = view.policy_state();
     if env.kind == PayloadKind::Fragment as i32 {
         let f = Fragment::decode(env.payload.as_slice()).map_err(|e| e.to_string())?;
-        let facts = FragmentFacts {
-            home: &f.home_organization,
-            category: kronobarn_policy::Category(f.category),
-        };
+        let facts = crate::outbox::fragment_facts(&f);
         return Ok(decide_share(&state, peer, facts, node.now_ms()).is_permit());
     }
     Ok(known_organizations(&view).contains(peer))

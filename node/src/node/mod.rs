@@ -71,6 +71,15 @@ pub struct Node {
     plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
+    rules: OnceLock<Rules>,
+}
+
+/// The county's directory of authorities and units and this node's consent rules, set once at
+/// start from the roster and the config.
+#[derive(Default)]
+struct Rules {
+    directory: Arc<kronobarn_policy::Directory>,
+    consent: kronobarn_policy::ConsentRules,
 }
 
 /// How far ahead of this node's clock a received version may be, by default: clocks synchronised
@@ -154,6 +163,7 @@ impl Node {
             plan_changes: broadcast::channel(PLAN_CHANGES).0,
             display_name: OnceLock::new(),
             max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
+            rules: OnceLock::new(),
         })
     }
 
@@ -173,6 +183,42 @@ impl Node {
         if !name.is_empty() {
             let _ = self.display_name.set(name.to_string());
         }
+    }
+
+    /// Sets the county's directory of authorities and units, and where the young person's own
+    /// consent is required from 15. Once, at start; a node without one treats every unit as an
+    /// authority of its own.
+    pub fn set_rules(
+        &self,
+        directory: kronobarn_policy::Directory,
+        consent: kronobarn_policy::ConsentRules,
+    ) {
+        let _ = self.rules.set(Rules {
+            directory: Arc::new(directory),
+            consent,
+        });
+    }
+
+    /// The directory of authorities and units.
+    pub fn directory(&self) -> Arc<kronobarn_policy::Directory> {
+        self.rules
+            .get()
+            .map(|r| r.directory.clone())
+            .unwrap_or_default()
+    }
+
+    /// This node's consent rules.
+    pub fn consent_rules(&self) -> kronobarn_policy::ConsentRules {
+        self.rules.get().map(|r| r.consent).unwrap_or_default()
+    }
+
+    /// The authority (by directory id) a unit of this organisation belongs to: as the directory
+    /// lists it, or an authority of its own.
+    pub fn authority_of_unit(&self, unit: &str) -> String {
+        let d = self.directory();
+        d.authority_of(&self.organization, unit)
+            .map(|a| a.id.clone())
+            .unwrap_or_else(|| kronobarn_policy::Directory::implicit_id(&self.organization, unit))
     }
 
     /// Sets how far ahead of this node's clock a received version may be.

@@ -5,7 +5,7 @@
 //! and the copies it withdrew still on disk.
 
 use kronobarn_gateway::{BackendResult, PlanView};
-use kronobarn_policy::{FragmentFacts, decide_share};
+use kronobarn_policy::decide_share;
 use kronobarn_proto::v1::{AccessAction, AccessRecord};
 
 use super::Node;
@@ -32,10 +32,7 @@ impl Node {
         let plan_id = after.plan_id.as_str();
         let mut purge = Purge::default();
         for f in &after.fragments {
-            let facts = FragmentFacts {
-                home: &f.fragment.home_organization,
-                category: kronobarn_policy::Category(f.fragment.category),
-            };
+            let facts = crate::outbox::fragment_facts(&f.fragment);
             let d = decide_share(&state, &self.organization, facts, now);
             if !d.is_permit() {
                 purge

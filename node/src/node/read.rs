@@ -180,6 +180,8 @@ impl Node {
             revocations,
             lease,
             own_units,
+            directory: self.directory(),
+            consent_rules: self.consent_rules(),
         }))
     }
 

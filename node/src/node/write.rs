@@ -239,6 +239,9 @@ impl Node {
         let (version, clock_op) = self.tick();
         let now = self.now_ms();
         fragment.home_organization = self.organization.clone();
+        // The header and status move with the responsibility; everything else is its writing
+        // unit's authority's, and secrecy runs between authorities.
+        fragment.home_authority = self.authority_of_unit(&actor.unit);
         fragment.version = Some(version);
         fragment.category = category as i32;
         fragment.written_at_unix_ms = now;

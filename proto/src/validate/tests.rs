@@ -9,6 +9,7 @@ pub(crate) fn header_ok() -> PlanHeader {
             personal_identity_number: "20121212-1212".into(),
             name: "Testbarn Påhittad".into(),
             birth_date: "2012-12-12".into(),
+            ..Default::default()
         }),
         guardians: vec![
             Guardian {
@@ -32,6 +33,7 @@ pub(crate) fn header_ok() -> PlanHeader {
         }),
         follow_up_dates: vec!["2027-01-15".into()],
         follow_up_by: String::new(),
+        protected_identity: false,
     }
 }
 
@@ -98,6 +100,7 @@ fn consent_must_have_every_custodial_guardian() {
         grants: vec![Grant {
             organization: "region-kronoberg".into(),
             categories: vec![Category::WheelHealth as i32],
+            ..Default::default()
         }],
         purpose: "plan-coordination".into(),
         ..Default::default()

@@ -8,7 +8,8 @@ use kronobarn_proto::v1::{
 };
 use tonic::transport::Channel;
 
-pub const PIN: &str = "19121212-1212";
+/// A school child: a test number from the Swedish Tax Agency's published list.
+pub const PIN: &str = "20170101-2393";
 pub const CHILD_NAME: &str = "Testbarn Påhittadsson";
 pub const NOTE: &str = "Hemlig anteckning om barnets mående";
 
@@ -18,6 +19,7 @@ pub fn header() -> PlanHeader {
             personal_identity_number: PIN.into(),
             name: CHILD_NAME.into(),
             birth_date: String::new(),
+            ..Default::default()
         }),
         guardians: vec![
             Guardian {
@@ -41,6 +43,7 @@ pub fn header() -> PlanHeader {
         }),
         follow_up_dates: vec!["2027-02-15".into()],
         follow_up_by: String::new(),
+        protected_identity: false,
     }
 }
 
@@ -91,6 +94,7 @@ pub fn consent(plan_id: &str, guardians: &[&str]) -> Consent {
         grants: vec![Grant {
             organization: "region-kronoberg".into(),
             categories: vec![Category::WheelHealth as i32],
+            ..Default::default()
         }],
         purpose: "plan-coordination".into(),
         ..Default::default()

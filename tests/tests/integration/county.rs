@@ -121,6 +121,7 @@ pub(super) async fn join_region(
     c.grants = vec![Grant {
         organization: "region-kronoberg".into(),
         categories: categories.iter().map(|c| *c as i32).collect(),
+        ..Default::default()
     }];
     api.record_consent(rektor.req(RecordConsentRequest {
         consent: Some(c.clone()),
@@ -188,6 +189,7 @@ async fn consent_scoped_sharing_outage_lease_expiry_and_revocation_across_three_
             Category::Participants as i32,
             Category::WheelHealth as i32,
         ],
+        ..Default::default()
     }];
     at_vaxjo
         .record_consent(rektor.req(RecordConsentRequest {
@@ -382,6 +384,7 @@ async fn consent_scoped_sharing_outage_lease_expiry_and_revocation_across_three_
             withdrawn_by: "g2".into(),
             organizations: vec!["region-kronoberg".into()],
             categories: vec![Category::WheelHealth as i32],
+            ..Default::default()
         }))
         .await
         .unwrap();
@@ -451,7 +454,7 @@ async fn consent_scoped_sharing_outage_lease_expiry_and_revocation_across_three_
             plan_id: plan_id.clone(),
             body: Some(Body::Participant(Participant {
                 organization: "region-kronoberg".into(),
-                unit: "bvc".into(),
+                unit: "bup-vaxjo".into(),
                 contact: None,
             })),
             ..Default::default()
@@ -625,6 +628,7 @@ async fn a_receiver_catches_up_on_changes_its_outbox_copy_lost() {
             Category::Participants as i32,
             Category::WheelHealth as i32,
         ],
+        ..Default::default()
     }];
     nodes[1].kill();
     at_vaxjo
@@ -861,6 +865,7 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
     c2.grants = vec![Grant {
         organization: "vaxjo-kommun".into(),
         categories: vec![Category::Identity as i32, Category::Participants as i32],
+        ..Default::default()
     }];
     let recorded = at_region
         .record_consent(psykolog.req(RecordConsentRequest {

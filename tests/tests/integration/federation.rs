@@ -88,6 +88,7 @@ fn fragment(plan_id: &str, id: &str, home: &str, version: u64, body: Body) -> Fr
         written_at_unix_ms: 1,
         written_by: "someone".into(),
         body: Some(body),
+        ..Default::default()
     }
 }
 
@@ -212,6 +213,7 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
                 Category::Participants as i32,
                 Category::WheelHealth as i32,
             ],
+            ..Default::default()
         }],
         purpose: "plan-coordination".into(),
         recorded_by: "rektor".into(),
@@ -384,6 +386,7 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
         withdrawn_by: "g2".into(),
         organizations: vec!["region-kronoberg".into()],
         categories: vec![Category::WheelHealth as i32],
+        ..Default::default()
     };
     let r = push(
         &mut from_vaxjo,

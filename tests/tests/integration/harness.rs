@@ -84,6 +84,9 @@ impl TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let init = kronobarn_node::init::init(dir.path(), organization, "", "127.0.0.1:0", &UNITS)
             .expect("init");
+        let mut config = std::fs::read_to_string(&init.config_path).expect("config");
+        config += &directory(organization);
+        std::fs::write(&init.config_path, config).expect("config");
         Self {
             dir,
             init,
@@ -241,6 +244,57 @@ impl Drop for TestNode {
 /// Reads a whole file as text (empty when missing).
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A test organisation's authorities, in config form: the school (with student health and
+/// leisure), social services and BUP are separate authorities; the Police and the association
+/// are one authority each. Units the tests use elsewhere stay unlisted (each its own authority).
+pub fn directory(organization: &str) -> String {
+    let whole = |kind: &str, units: &[&str]| {
+        let mut s = format!(
+            "\n[[authority]]\nid = \"{organization}\"\nkind = \"{kind}\"\nname = \"{organization}\"\nwhole_organization = true\n"
+        );
+        for u in units {
+            s += &format!("[[authority.unit]]\nid = \"{u}\"\n");
+        }
+        s
+    };
+    if organization.contains("polis") {
+        return whole("police", &["ungdom", "handlaggare"]);
+    }
+    if organization.contains("vanner") {
+        return whole("voluntary", &["laxhjalp"]);
+    }
+    let mut s = String::new();
+    for (suffix, kind, name, units) in [
+        (
+            "skola",
+            "school",
+            "Skolan",
+            &["ostra-skolan", "vastra-skolan", "elevhalsan", "fritids"][..],
+        ),
+        (
+            "social",
+            "social-services",
+            "Socialtjänsten",
+            &["socialtjanst", "ifo"][..],
+        ),
+        ("bup", "child-psychiatry", "BUP", &["bup", "bup-vaxjo"][..]),
+        ("bvc", "child-health-care", "BVC", &["bvc"][..]),
+    ] {
+        s += &format!(
+            "\n[[authority]]\nid = \"{organization}-{suffix}\"\nkind = \"{kind}\"\nname = \"{name}, {organization}\"\n"
+        );
+        for u in units {
+            let serves = if *u == "ostra-skolan" {
+                "serves = [\"school:12345678\"]\n"
+            } else {
+                ""
+            };
+            s += &format!("[[authority.unit]]\nid = \"{u}\"\n{serves}");
+        }
+    }
+    s
 }
 
 /// Makes the node folder at `dir` a member of a test county: the county CA, a federation

@@ -101,6 +101,7 @@ fn client_methods() -> Vec<(&'static str, bool, Vec<u8>)> {
                 withdrawn_by: "g1".into(),
                 organizations: vec![],
                 categories: vec![],
+                ..Default::default()
             }
             .encode_to_vec(),
         ),
@@ -491,8 +492,8 @@ async fn every_inbound_method_refuses_hostile_bytes_stores_nothing_and_logs_no_p
     assert!(log.lines().count() > 1000, "tracing was verbose");
     for secret in [
         PIN,
-        "191212121212",
-        "121212-1212",
+        "201701012393",
+        "170101-2393",
         CHILD_NAME,
         NOTE,
         "Vårdnadshavare Ett",

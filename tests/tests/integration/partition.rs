@@ -186,6 +186,7 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
                     Category::Participants as i32,
                     Category::WheelHealth as i32,
                 ],
+                ..Default::default()
             })
             .collect::<Vec<_>>()
     };
@@ -303,6 +304,7 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
                     withdrawn_by: "g1".into(),
                     organizations: vec![],
                     categories: vec![],
+                    ..Default::default()
                 }))
                 .await
                 .unwrap()
@@ -336,6 +338,7 @@ async fn cut_and_healed_nodes_never_show_revoked_copies_past_a_lease_and_converg
                     withdrawn_by: "g1".into(),
                     organizations: vec![],
                     categories: vec![],
+                    ..Default::default()
                 }))
                 .await
                 .unwrap()

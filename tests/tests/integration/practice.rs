@@ -168,6 +168,7 @@ async fn a_plan_moves_through_the_practice_model_only_as_its_rules_allow() {
     c.grants = vec![Grant {
         organization: "region-kronoberg".into(),
         categories: vec![Category::Participants as i32, Category::WheelHealth as i32],
+        ..Default::default()
     }];
     api.record_consent(rektor.req(RecordConsentRequest {
         consent: Some(c),

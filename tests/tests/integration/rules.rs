@@ -187,6 +187,7 @@ async fn need_to_know_consent_and_revocation_through_the_api() {
             withdrawn_by: "g2".into(),
             organizations: vec![],
             categories: vec![],
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -247,4 +248,98 @@ async fn need_to_know_consent_and_revocation_through_the_api() {
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     assert!(e.message().contains("not-home"), "{e:?}");
+}
+
+/// Secrecy runs between authorities, not organisations: social services of the same
+/// municipality sees nothing of the school's parts of a plan until the guardians consent to
+/// sharing with it, and then exactly what they consented to.
+#[tokio::test]
+async fn another_authority_of_the_same_municipality_sees_nothing_without_consent() {
+    let node = TestNode::start("vaxjo-kommun").await;
+    let mut api = node.client().await;
+    let rektor = node.user("rektor", "ostra-skolan");
+    let social = node.user("handlaggare", "ifo");
+    let plan_id = create_plan(&mut api, &rektor).await;
+    let learning = api
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Learning))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    let health = api
+        .put_fragment(rektor.req(put(wheel(&plan_id, WheelArea::Health))))
+        .await
+        .unwrap()
+        .into_inner()
+        .fragment
+        .unwrap();
+    // The school adds social services as a participant: it takes part, but is another authority.
+    let p = kronobarn_proto::v1::Fragment {
+        plan_id: plan_id.clone(),
+        body: Some(Body::Participant(Participant {
+            organization: "vaxjo-kommun".into(),
+            unit: "ifo".into(),
+            contact: None,
+        })),
+        ..Default::default()
+    };
+    api.put_fragment(rektor.req(put(p))).await.unwrap();
+    let plan = api
+        .get_plan(social.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    assert!(
+        plan.fragments.is_empty(),
+        "social services sees none of the school's parts: {:?}",
+        plan.fragments
+    );
+    assert!(plan.withheld.iter().all(|w| w.reason == "no-consent"));
+    // The guardians consent to social services receiving the learning assessment only.
+    let mut c = consent(&plan_id, &["g1", "g2"]);
+    c.grants = vec![kronobarn_proto::v1::Grant {
+        organization: "vaxjo-kommun".into(),
+        authority: "vaxjo-kommun-social".into(),
+        categories: vec![kronobarn_proto::v1::Category::WheelLearning as i32],
+        ..Default::default()
+    }];
+    api.record_consent(rektor.req(RecordConsentRequest {
+        consent: Some(c),
+        expected_previous_version: 0,
+    }))
+    .await
+    .unwrap();
+    let plan = api
+        .get_plan(social.req(GetPlanRequest {
+            plan_id: plan_id.clone(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .plan
+        .unwrap();
+    let shown: Vec<&str> = plan
+        .fragments
+        .iter()
+        .map(|f| f.fragment_id.as_str())
+        .collect();
+    assert_eq!(shown, vec![learning.fragment_id.as_str()]);
+    assert!(
+        plan.withheld
+            .iter()
+            .any(|w| w.fragment_id == health.fragment_id && w.reason == "not-granted")
+    );
+    // Every denial is in the log, with its reason.
+    let records = log_records(&node, &plan_id).await;
+    assert!(records.iter().any(|r| r.unit == "ifo"
+        && r.decision == Decision::Deny as i32
+        && r.reason == "no-consent"));
+    assert!(records.iter().any(|r| r.unit == "ifo"
+        && r.action == AccessAction::Read as i32
+        && r.decision == Decision::Permit as i32));
 }

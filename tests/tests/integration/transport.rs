@@ -134,8 +134,8 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
     assert!(log.contains("plan created"), "the log was captured: {log}");
     for secret in [
         PIN,
-        "191212121212",
-        "1212-1212",
+        "201701012393",
+        "0101-2393",
         CHILD_NAME,
         "Påhittadsson",
         "Vårdnadshavare",

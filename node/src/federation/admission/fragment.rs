@@ -3,7 +3,7 @@
 //! receiver holds.
 
 use kronobarn_gateway::{PlanEvent, StoredFragment};
-use kronobarn_policy::{FragmentFacts, decide_share};
+use kronobarn_policy::decide_share;
 use kronobarn_proto::v1::{AccessRecord, Fragment, SignedEnvelope, fragment::Body};
 use kronobarn_proto::validate::{self, swedish_date};
 use prost::Message;
@@ -120,10 +120,7 @@ impl Admission<'_> {
                 });
             }
         }
-        let facts = FragmentFacts {
-            home: &f.home_organization,
-            category: kronobarn_policy::Category(f.category),
-        };
+        let facts = crate::outbox::fragment_facts(&f);
         let d = decide_share(&state, n.organization_id(), facts, n.now_ms());
         if !d.is_permit() {
             return Err(Refusal::NotPermitted(d.reason()));

@@ -33,6 +33,7 @@ async fn a_member_that_knows_a_plan_id_cannot_take_the_plan_over() {
         grants: vec![Grant {
             organization: "region".into(),
             categories: vec![Category::Participants as i32],
+            ..Default::default()
         }],
         purpose: "plan-coordination".into(),
         ..Default::default()
