@@ -120,7 +120,52 @@ pub struct AccessLogPage {
     pub next_after: Option<u64>,
 }
 
-/// What the backend could not do.
+/// Why the backend denied an act: the caller may not do this, whatever it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// The fragment (or the header, participants, status) is another organisation's to write.
+    NotHome,
+    /// Only the plan's consent home records consent.
+    NotConsentHome,
+    /// Only the plan's responsible organisation hands it over.
+    NotResponsible,
+}
+
+impl Denial {
+    /// Stable slug, first in the message the caller gets.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Denial::NotHome => "not-home",
+            Denial::NotConsentHome => "not-consent-home",
+            Denial::NotResponsible => "not-responsible",
+        }
+    }
+}
+
+/// Why the backend could not act now: the caller's view is out of date or the plan is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The fragment changed since the caller read it (or exists already).
+    StaleVersion,
+    /// The consent changed since the caller read it.
+    StaleConsent,
+    /// A handover of the plan is open.
+    HandoverOpen,
+}
+
+impl Conflict {
+    /// Stable slug, first in the message the caller gets.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Conflict::StaleVersion => "stale-version",
+            Conflict::StaleConsent => "stale-consent",
+            Conflict::HandoverOpen => "handover-open",
+        }
+    }
+}
+
+/// What the backend could not do. The gateway maps each kind to a gRPC status once, by its
+/// code, never by its text; the text is for people.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     /// The thing asked for does not exist.
@@ -130,11 +175,11 @@ pub enum BackendError {
     #[error(transparent)]
     Invalid(#[from] FieldError),
     /// The caller may not do this.
-    #[error("{0}")]
-    PermissionDenied(String),
-    /// The caller's view is out of date (optimistic concurrency).
-    #[error("{0}")]
-    Stale(String),
+    #[error("{slug}: {message}", slug = .0.slug(), message = .1)]
+    Denied(Denial, String),
+    /// The caller's view is out of date, or the plan is busy (optimistic concurrency).
+    #[error("{slug}: {message}", slug = .0.slug(), message = .1)]
+    Conflict(Conflict, String),
     /// Storage or another internal failure; details are in the node's log.
     #[error("internal error: {0}")]
     Internal(String),

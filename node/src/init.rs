@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Client, ClientApi, Config, Logging};
@@ -25,6 +24,34 @@ pub struct Initialised {
     pub client_key_pem: String,
 }
 
+/// Why a node folder could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The organisation id is not a slug.
+    #[error("--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)")]
+    Organization,
+    /// A node's config is there already.
+    #[error("{} exists already; init never overwrites a node", .0.display())]
+    Exists(PathBuf),
+    /// The folder could not be created.
+    #[error("creating {}", .path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
+    /// A development certificate could not be made.
+    #[error(transparent)]
+    Certificate(#[from] rcgen::Error),
+    /// The config could not be written as TOML.
+    #[error(transparent)]
+    Config(#[from] toml::ser::Error),
+}
+
 /// Writes a node folder at `dir` for `organization` (display `name`, may be empty), listening on
 /// `listen`.
 pub fn init(
@@ -32,20 +59,18 @@ pub fn init(
     organization: &str,
     name: &str,
     listen: &str,
-) -> anyhow::Result<Initialised> {
+) -> Result<Initialised, InitError> {
     if !kronobarn_proto::ids::is_slug(organization) {
-        anyhow::bail!(
-            "--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)"
-        );
+        return Err(InitError::Organization);
     }
     let config_path = dir.join("kronobarn.toml");
     if config_path.exists() {
-        anyhow::bail!(
-            "{} exists already; init never overwrites a node",
-            config_path.display()
-        );
+        return Err(InitError::Exists(config_path));
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|source| InitError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
 
     let (_, key_hex) = new_signing_key();
     write_file(&dir.join("keys/signing.key"), key_hex.as_bytes(), true)?;
@@ -112,4 +137,26 @@ pub fn init(
         client_cert_pem: client.cert_pem,
         client_key_pem: client.key_pem,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_a_bad_organisation_id_and_never_overwrites_a_node() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            init(dir.path(), "Växjö kommun", "", "127.0.0.1:0"),
+            Err(InitError::Organization)
+        ));
+        assert!(!dir.path().join("kronobarn.toml").exists());
+        let first = init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0").unwrap();
+        let written = std::fs::read(&first.config_path).unwrap();
+        assert!(matches!(
+            init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0"),
+            Err(InitError::Exists(p)) if p == first.config_path
+        ));
+        assert_eq!(std::fs::read(&first.config_path).unwrap(), written);
+    }
 }

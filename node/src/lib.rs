@@ -2,26 +2,22 @@
 //! embedded storage, served to the organisation's own systems through the gateway.
 //!
 //! Pure parts (the clock, the log's hash chain) are kept apart from I/O (the store, the server)
-//! so they can be tested exhaustively.
+//! so they can be tested exhaustively. The `kronobarn` binary (crate `kronobarn`) drives this
+//! library; nothing here parses arguments or draws on a terminal.
 
 #![forbid(unsafe_code)]
 
 pub mod accesslog;
-mod bench;
-pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod commit;
 pub mod config;
-pub mod county;
-mod demo;
 pub mod federation;
 pub mod init;
 pub mod keys;
 pub mod node;
 pub mod outbox;
 pub mod pki;
-pub mod progress;
 pub mod records;
 pub mod roster;
 pub mod server;

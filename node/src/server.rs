@@ -238,7 +238,7 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
 }
 
 /// Accepted connections with Nagle off: small request/response exchanges must not wait ~40 ms.
-pub(crate) fn nodelay(
+pub fn nodelay(
     listener: tokio::net::TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     tokio_stream::StreamExt::map(

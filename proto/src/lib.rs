@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod date;
 pub mod envelope;
 pub mod ids;
 pub mod personnummer;

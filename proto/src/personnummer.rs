@@ -5,7 +5,7 @@
 //! (`+` from the year the person turns 100). A coordination number has 60 added to the day.
 //! Error messages never repeat the number itself, so they are safe to return and to log.
 
-use crate::validate::days_in_month;
+use crate::date::days_in_month;
 
 /// What is wrong with a personal identity number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod extract;
+pub mod stored;
 
 use std::sync::{Arc, Mutex};
 
@@ -195,14 +196,7 @@ pub fn verify_store(store: &dyn Store, mut progress: impl FnMut(u64)) -> Result<
             }
             let key = cache
                 .entry(e.key_id.clone())
-                .or_insert_with(|| {
-                    store
-                        .get(&keys::signer(&e.key_id))
-                        .ok()
-                        .flatten()
-                        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-                })
+                .or_insert_with(|| stored::signer(store, &e.key_id))
                 .to_owned();
             v.push(&e, |_| key)?;
         }

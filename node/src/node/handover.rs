@@ -4,7 +4,7 @@
 //! consent home, so there is never none and never two. Admitting the same from peers is the
 //! federation's (`federation::admission`).
 
-use kronobarn_gateway::{Actor, BackendError, BackendResult};
+use kronobarn_gateway::{Actor, BackendError, BackendResult, Conflict, Denial};
 use kronobarn_proto::v1::{
     AccessRecord, Handover, HandoverAcceptance, PayloadKind, SignedEnvelope,
 };
@@ -38,17 +38,21 @@ impl Node {
             let _g = self.stripe(&plan_id);
             let record = self.plan_record(&plan_id)?;
             if record.home_organization != self.organization_id() {
-                return Err(BackendError::PermissionDenied(format!(
-                    "only the responsible organisation, {}, can hand the plan over",
-                    record.home_organization
-                )));
+                return Err(BackendError::Denied(
+                    Denial::NotResponsible,
+                    format!(
+                        "only the responsible organisation, {}, can hand the plan over",
+                        record.home_organization
+                    ),
+                ));
             }
             if self
                 .get(&keys::handover(&plan_id))
                 .map_err(internal)?
                 .is_some()
             {
-                return Err(BackendError::Stale(
+                return Err(BackendError::Conflict(
+                    Conflict::HandoverOpen,
                     "a handover of this plan is already open".into(),
                 ));
             }

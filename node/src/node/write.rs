@@ -3,7 +3,9 @@
 //! and recorded in the access log, all in one atomic batch under the plan's lock; the caller's
 //! answer waits for the shared flush.
 
-use kronobarn_gateway::{Actor, BackendError, BackendResult, PlanEvent, PlanView, StoredFragment};
+use kronobarn_gateway::{
+    Actor, BackendError, BackendResult, Conflict, Denial, PlanEvent, PlanView, StoredFragment,
+};
 use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Contact, Decision, Fragment, Participant, PayloadKind,
@@ -123,26 +125,35 @@ impl Node {
                 if old.fragment.home_organization != self.organization
                     && !(is_header && record.home_organization == self.organization) =>
             {
-                Err(BackendError::PermissionDenied(format!(
-                    "not-home: fragment {} is homed at {}; only {} may write it",
-                    old.fragment.fragment_id,
-                    old.fragment.home_organization,
-                    old.fragment.home_organization
-                )))
+                Err(BackendError::Denied(
+                    Denial::NotHome,
+                    format!(
+                        "fragment {} is homed at {}; only {} may write it",
+                        old.fragment.fragment_id,
+                        old.fragment.home_organization,
+                        old.fragment.home_organization
+                    ),
+                ))
             }
             (Some(old), Some(exp)) if old.fragment.version != Some(exp) => {
-                Err(BackendError::Stale(format!(
-                    "expected_version: fragment {} is at version {}, not {}; read it again and reapply your change",
-                    old.fragment.fragment_id,
-                    old.fragment.version.unwrap_or_default(),
-                    exp
-                )))
+                Err(BackendError::Conflict(
+                    Conflict::StaleVersion,
+                    format!(
+                        "expected_version: fragment {} is at version {}, not {}; read it again and reapply your change",
+                        old.fragment.fragment_id,
+                        old.fragment.version.unwrap_or_default(),
+                        exp
+                    ),
+                ))
             }
-            (Some(old), None) => Err(BackendError::Stale(format!(
-                "expected_version: fragment {} exists (version {}); send the version you read to update it",
-                old.fragment.fragment_id,
-                old.fragment.version.unwrap_or_default()
-            ))),
+            (Some(old), None) => Err(BackendError::Conflict(
+                Conflict::StaleVersion,
+                format!(
+                    "expected_version: fragment {} exists (version {}); send the version you read to update it",
+                    old.fragment.fragment_id,
+                    old.fragment.version.unwrap_or_default()
+                ),
+            )),
             (None, Some(_)) if !fragment.fragment_id.is_empty() => Err(BackendError::NotFound(
                 format!("fragment {} of plan {plan_id}", fragment.fragment_id),
             )),
@@ -180,10 +191,13 @@ impl Node {
         // whole plan loaded, so ordinary writes cost the same however large the plan grows.
         let membership = changes_membership(&fragment);
         if membership && record.home_organization != self.organization {
-            return Err(BackendError::PermissionDenied(format!(
-                "not-home: the header and the participant list are written by the plan's responsible organisation, {}",
-                record.home_organization
-            )));
+            return Err(BackendError::Denied(
+                Denial::NotHome,
+                format!(
+                    "the header and the participant list are written by the plan's responsible organisation, {}",
+                    record.home_organization
+                ),
+            ));
         }
         let before = if membership {
             // A plan being created has no stored record yet: it starts empty.
@@ -273,17 +287,20 @@ impl Node {
             let _g = self.stripe(&plan_id);
             let mut record = self.plan_record(&plan_id)?;
             if record.home_organization != self.organization {
-                return Err(BackendError::PermissionDenied(format!(
-                    "only the consent home, {}, records consent",
-                    record.home_organization
-                )));
+                return Err(BackendError::Denied(
+                    Denial::NotConsentHome,
+                    format!(
+                        "only the consent home, {}, records consent",
+                        record.home_organization
+                    ),
+                ));
             }
             if self
                 .get(&keys::handover(&plan_id))
                 .map_err(internal)?
                 .is_some()
             {
-                return Err(BackendError::Stale(
+                return Err(BackendError::Conflict(Conflict::HandoverOpen,
                     "a handover of this plan is open: consent is recorded by whoever is responsible once it is accepted"
                         .into(),
                 ));
@@ -292,9 +309,12 @@ impl Node {
                 .current_consent(&plan_id)?
                 .map_or(0, |(c, _)| c.consent_version);
             if current != expected_previous_version {
-                return Err(BackendError::Stale(format!(
-                    "expected_previous_version: the current consent is version {current}, not {expected_previous_version}; read it again with GetConsentStatus"
-                )));
+                return Err(BackendError::Conflict(
+                    Conflict::StaleConsent,
+                    format!(
+                        "expected_previous_version: the current consent is version {current}, not {expected_previous_version}; read it again with GetConsentStatus"
+                    ),
+                ));
             }
             let now = self.now_ms();
             consent.consent_version = current + 1;

@@ -2,5 +2,5 @@
 //! kill real node processes (`CARGO_BIN_EXE_kb-node-under-test`).
 
 fn main() -> std::process::ExitCode {
-    kronobarn_node::cli::main()
+    kronobarn::cli::main()
 }

@@ -152,12 +152,9 @@ async fn held(
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill_at_random_points() {
     let trials = env_number("KRONOBARN_CRASH_TRIALS").map_or(CI_TRIALS, |n| n as usize);
-    let seed = env_number("KRONOBARN_CRASH_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-    }) | 1;
+    let seed = env_number("KRONOBARN_CRASH_SEED")
+        .unwrap_or_else(|| kronobarn_node::clock::system_now_ms() as u64)
+        | 1;
     eprintln!("crash trials: {trials}, seed {seed} (KRONOBARN_CRASH_SEED repeats it)");
     let mut rng = Rng(seed);
     let began = Instant::now();

@@ -18,10 +18,7 @@ use crate::common::{CHILD_NAME, PIN, consent, create_plan, put, wheel};
 use crate::harness::TestNode;
 
 fn day(offset_days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = kronobarn_node::clock::system_now_ms();
     let (y, m, d) = swedish_date(now + offset_days * 86_400_000);
     format!("{y:04}-{m:02}-{d:02}")
 }
@@ -478,7 +475,7 @@ async fn follow_ups_fall_due_from_an_index_for_the_units_that_take_part() {
         .unwrap();
     let got = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let f = stream.message().await.unwrap().unwrap();
+            let f = stream.message().await.unwrap().unwrap().follow_up.unwrap();
             if f.fragment_id == today.fragment_id {
                 return f;
             }

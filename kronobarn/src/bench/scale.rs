@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use kronobarn_gateway::Backend;
 
+use super::federation::catch_up;
 use super::report::Row;
-use super::{bench_actor, catch_up, rate};
+use super::{fixture, rate};
 
 /// Fills a two-node federation's home with `plans` plans and measures.
 pub async fn run(plans: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
@@ -21,14 +22,14 @@ pub async fn run(plans: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let mut county = crate::county::start(&dir.path().join("pair"), pair, 300).await?;
     let home = county[0].running.node.clone();
     let home_cfg = county[0].init.config_path.clone();
-    let header = crate::demo::bench_header();
+    let header = fixture::header();
     let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let (h, m) = (home.clone(), made.clone());
     let r = rate(plans, 64, move |_| {
         let (h, header, m) = (h.clone(), header.clone(), m.clone());
         async move {
-            h.create_plan(&bench_actor("vaxjo-kommun", "unit"), header, None)
+            h.create_plan(&fixture::actor("vaxjo-kommun", "unit"), header, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let n = m.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -158,14 +159,8 @@ fn rss_kib(pid: u32) -> Option<u64> {
 async fn list_all(folder: &std::path::Path, addr: std::net::SocketAddr) -> anyhow::Result<usize> {
     let ca = std::fs::read_to_string(folder.join("tls/ca.crt"))?;
     let token = std::fs::read_to_string(folder.join("clients/local-system.token"))?;
-    let mut client = crate::client::connect(addr, &ca, None).await?;
-    let user = crate::client::User {
-        token: token.trim().to_string(),
-        user_id: "bench".into(),
-        role: "staff".into(),
-        unit: "unit".into(),
-        purpose: "bench".into(),
-    };
+    let mut client = kronobarn_node::client::connect(addr, &ca, None).await?;
+    let user = fixture::user(token.trim());
     let mut n = 0;
     let mut token = String::new();
     loop {

@@ -11,7 +11,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, Server, ServerTlsConfig};
 
 use super::percentile;
-use crate::pki::DevCa;
+use kronobarn_node::pki::DevCa;
 
 /// Writes per flush in the group-commit ceiling: the number of concurrent writers of the
 /// replicated-writes figure.
@@ -249,7 +249,7 @@ async fn round_trip(
         Server::builder()
             .tls_config(server_tls)?
             .add_service(health)
-            .serve_with_incoming_shutdown(crate::server::nodelay(listener), async {
+            .serve_with_incoming_shutdown(kronobarn_node::server::nodelay(listener), async {
                 let _ = rx.await;
             }),
     );

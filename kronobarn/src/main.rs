@@ -1,5 +1,7 @@
 //! The `kronobarn` binary.
 
+#![forbid(unsafe_code)]
+
 fn main() -> std::process::ExitCode {
-    kronobarn_node::cli::main()
+    kronobarn::cli::main()
 }

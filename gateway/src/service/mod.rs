@@ -1,6 +1,8 @@
 //! `kronobarn.v1.PlanService` over any [`Backend`].
 
+mod consent;
 mod practice;
+mod watch;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,14 +13,15 @@ use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
     AcceptResponsibilityRequest, AcceptResponsibilityResponse, AccessAction, AccessRecord,
     AdvancePlanRequest, AdvancePlanResponse, Category, CreatePlanRequest, CreatePlanResponse,
-    Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, FollowUpDue,
-    GetConsentStatusRequest, GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse,
-    GetPlanRequest, GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse,
-    ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan,
-    PutFragmentRequest, PutFragmentResponse, RecordConsentRequest, RecordConsentResponse,
-    Revocation, RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
-    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchPlanRequest, WatchPlanResponse,
-    WithheldFragment, fragment::Body, watch_plan_response::Event,
+    Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, GetConsentStatusRequest,
+    GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
+    GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListFollowUpsRequest,
+    ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
+    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
+    RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
+    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchFollowUpsResponse,
+    WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
+    watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -212,8 +215,8 @@ impl From<BackendError> for Status {
         match e {
             BackendError::NotFound(what) => Status::not_found(format!("{what} not found")),
             BackendError::Invalid(f) => invalid(f),
-            BackendError::PermissionDenied(m) => Status::permission_denied(m),
-            BackendError::Stale(m) => Status::failed_precondition(m),
+            e @ BackendError::Denied(..) => Status::permission_denied(e.to_string()),
+            e @ BackendError::Conflict(..) => Status::failed_precondition(e.to_string()),
             BackendError::Internal(m) => {
                 tracing::error!(error = %m, "backend failure");
                 Status::internal(
@@ -249,6 +252,7 @@ fn timer(method: &'static str) -> Timer {
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchPlanResponse, Status>> + Send>>;
+type FollowUpStream = Pin<Box<dyn Stream<Item = Result<WatchFollowUpsResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl<B: Backend> PlanService for PlanApi<B> {
@@ -384,13 +388,15 @@ impl<B: Backend> PlanService for PlanApi<B> {
             );
             rec.fragment_id = fragment.fragment_id.clone();
             self.log(vec![rec]).await?;
-            return Err(Status::permission_denied(match d.reason() {
-                "not-home" => {
+            return Err(Status::permission_denied(match d {
+                Decision::Deny(kronobarn_policy::Deny::NotHome) => {
                     format!("not-home: the fragment's home is {home}; only {home} may write it")
                 }
-                r => format!(
-                    "{r}: unit '{}' takes no part in plan {}",
-                    who.unit, view.plan_id
+                d => format!(
+                    "{}: unit '{}' takes no part in plan {}",
+                    d.reason(),
+                    who.unit,
+                    view.plan_id
                 ),
             }));
         }
@@ -437,152 +443,6 @@ impl<B: Backend> PlanService for PlanApi<B> {
             ))),
             (None, None) => Err(Status::not_found("fragment not found")),
         }
-    }
-
-    async fn record_consent(
-        &self,
-        req: Request<RecordConsentRequest>,
-    ) -> Result<Response<RecordConsentResponse>, Status> {
-        let _timer = timer("RecordConsent");
-        let who = self.caller(&req)?;
-        let req = req.into_inner();
-        let consent = req
-            .consent
-            .ok_or_else(|| Status::invalid_argument("consent: is required"))?;
-        let view = self.facts(&consent.plan_id)?;
-        self.need_to_know(&who, &view, "consent").await?;
-        if view.home_organization != who.organization {
-            return Err(Status::permission_denied(format!(
-                "only the plan's consent home, {}, records consent; a withdrawal can be recorded here with RevokeConsent",
-                view.home_organization
-            )));
-        }
-        let header = view
-            .header
-            .as_ref()
-            .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
-        validate::consent("consent", &consent, header).map_err(invalid)?;
-        if consent.valid_until_unix_ms <= self.backend.now_ms() {
-            return Err(Status::invalid_argument(
-                "consent.valid_until_unix_ms: lies in the past",
-            ));
-        }
-        for r in &consent.supersedes_revocations {
-            if !view.revocations.iter().any(|x| &x.revocation_id == r) {
-                return Err(Status::invalid_argument(format!(
-                    "consent.supersedes_revocations: no revocation {r} in this plan"
-                )));
-            }
-        }
-        let recorded = self
-            .backend
-            .record_consent(&who, consent, req.expected_previous_version)
-            .await?;
-        tracing::info!(plan = %view.plan_id, version = recorded.consent_version, "consent recorded");
-        Ok(Response::new(RecordConsentResponse {
-            consent: Some(recorded),
-        }))
-    }
-
-    async fn revoke_consent(
-        &self,
-        req: Request<RevokeConsentRequest>,
-    ) -> Result<Response<RevokeConsentResponse>, Status> {
-        let _timer = timer("RevokeConsent");
-        let who = self.caller(&req)?;
-        let req = req.into_inner();
-        let view = self.facts(&req.plan_id)?;
-        self.need_to_know(&who, &view, "consent").await?;
-        let header = view
-            .header
-            .as_ref()
-            .ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
-        let revocation = Revocation {
-            plan_id: req.plan_id,
-            revocation_id: String::new(),
-            recorded_at_organization: who.organization.clone(),
-            recorded_by: who.user_id.clone(),
-            recorded_at_unix_ms: 0,
-            withdrawn_by: req.withdrawn_by,
-            organizations: req.organizations,
-            categories: req.categories,
-        };
-        validate::revocation("", &revocation, header)
-            .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
-        let recorded = self.backend.record_revocation(&who, revocation).await?;
-        tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");
-        Ok(Response::new(RevokeConsentResponse {
-            revocation: Some(recorded),
-        }))
-    }
-
-    async fn get_consent_status(
-        &self,
-        req: Request<GetConsentStatusRequest>,
-    ) -> Result<Response<GetConsentStatusResponse>, Status> {
-        let _timer = timer("GetConsentStatus");
-        let who = self.caller(&req)?;
-        let view = self.facts(&req.get_ref().plan_id)?;
-        // A withdrawal is followed up where it was made, even once everything it covered (the
-        // organisation's part in the plan included) is gone: that organisation sees the status of
-        // its own revocations, and nothing else.
-        let recorded_here = view
-            .revocations
-            .iter()
-            .any(|r| r.recorded_at_organization == who.organization);
-        if !takes_part(&view.policy_state(), requester(&who)) && recorded_here {
-            let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-            let mut rec = self.record(
-                &who,
-                &view.plan_id,
-                AccessAction::Read,
-                &permit,
-                None,
-                "consent",
-            );
-            rec.reason = "revocation-recorded-here".into();
-            self.log(vec![rec]).await?;
-            return Ok(Response::new(GetConsentStatusResponse {
-                pending_handover: None,
-                revocation_status: self.backend.revocation_status(&view.plan_id)?,
-                revocations_in_force: view
-                    .revocations
-                    .into_iter()
-                    .filter(|r| r.recorded_at_organization == who.organization)
-                    .collect(),
-                consent: None,
-            }));
-        }
-        self.need_to_know(&who, &view, "consent").await?;
-        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(
-            &who,
-            &view.plan_id,
-            AccessAction::Read,
-            &permit,
-            None,
-            "consent",
-        );
-        rec.reason = "participant".into();
-        rec.consent_version = view.consent.as_ref().map_or(0, |c| c.consent_version);
-        self.log(vec![rec]).await?;
-        let lifted = view
-            .consent
-            .as_ref()
-            .map(|c| c.supersedes_revocations.clone())
-            .unwrap_or_default();
-        let revocation_status = self.backend.revocation_status(&view.plan_id)?;
-        Ok(Response::new(GetConsentStatusResponse {
-            pending_handover: self.backend.pending_handover(&view.plan_id)?,
-            revocation_status,
-            revocations_in_force: view
-                .revocations
-                .iter()
-                .filter(|r| !lifted.contains(&r.revocation_id))
-                .cloned()
-                .collect(),
-            consent: view.consent,
-        }))
     }
 
     async fn list_access_log(
@@ -685,64 +545,28 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<WatchPlanRequest>,
     ) -> Result<Response<Self::WatchPlanStream>, Status> {
-        let _timer = timer("WatchPlan");
-        let who = self.caller(&req)?;
-        let view = self.facts(&req.get_ref().plan_id)?;
-        self.need_to_know(&who, &view, "plan").await?;
-        let mut events = self.backend.subscribe(&view.plan_id);
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
-        let api = self.clone();
-        let plan_id = view.plan_id.clone();
-        tokio::spawn(async move {
-            loop {
-                let event = match events.recv().await {
-                    Ok(e) => e,
-                    Err(RecvError::Lagged(n)) => {
-                        let _ = tx
-                            .send(Err(Status::data_loss(format!(
-                                "watcher fell {n} events behind; call GetPlan and watch again"
-                            ))))
-                            .await;
-                        return;
-                    }
-                    Err(RecvError::Closed) => return,
-                };
-                let out = match event {
-                    crate::PlanEvent::Fragment { fragment_id } => {
-                        let view = match api.plan(&plan_id) {
-                            Ok(v) => v,
-                            Err(e) => {
-                                let _ = tx.send(Err(e)).await;
-                                return;
-                            }
-                        };
-                        match api.visible(&who, &view, Some(&fragment_id)).await {
-                            Ok((mut shown, mut withheld)) => match (shown.pop(), withheld.pop()) {
-                                (Some(f), _) => Event::Fragment(f.fragment),
-                                (None, Some(w)) => Event::Withheld(w),
-                                (None, None) => continue,
-                            },
-                            Err(e) => {
-                                let _ = tx.send(Err(e)).await;
-                                return;
-                            }
-                        }
-                    }
-                    crate::PlanEvent::Consent(c) => Event::Consent(c),
-                    crate::PlanEvent::Revocation(r) => Event::Revocation(r),
-                };
-                if tx
-                    .send(Ok(WatchPlanResponse { event: Some(out) }))
-                    .await
-                    .is_err()
-                {
-                    return; // the watcher went away
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        self.serve_watch_plan(req).await
+    }
+
+    async fn record_consent(
+        &self,
+        req: Request<RecordConsentRequest>,
+    ) -> Result<Response<RecordConsentResponse>, Status> {
+        self.serve_record_consent(req).await
+    }
+
+    async fn revoke_consent(
+        &self,
+        req: Request<RevokeConsentRequest>,
+    ) -> Result<Response<RevokeConsentResponse>, Status> {
+        self.serve_revoke_consent(req).await
+    }
+
+    async fn get_consent_status(
+        &self,
+        req: Request<GetConsentStatusRequest>,
+    ) -> Result<Response<GetConsentStatusResponse>, Status> {
+        self.serve_get_consent_status(req).await
     }
 
     async fn advance_plan(
@@ -798,61 +622,13 @@ impl<B: Backend> PlanService for PlanApi<B> {
         }))
     }
 
-    type WatchFollowUpsStream = Pin<Box<dyn Stream<Item = Result<FollowUpDue, Status>> + Send>>;
+    type WatchFollowUpsStream = FollowUpStream;
 
     async fn watch_follow_ups(
         &self,
         req: Request<WatchFollowUpsRequest>,
     ) -> Result<Response<Self::WatchFollowUpsStream>, Status> {
-        let _timer = timer("WatchFollowUps");
-        let who = self.caller(&req)?;
-        let mut changes = self.backend.changes();
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let api = self.clone();
-        tokio::spawn(async move {
-            let mut sent = std::collections::HashSet::new();
-            loop {
-                let today = api.today_iso();
-                match api.follow_ups(&who, "", &today, 500, false, &sent).await {
-                    Ok((due, _)) => {
-                        for f in due {
-                            sent.insert((
-                                f.due_on.clone(),
-                                f.plan_id.clone(),
-                                f.fragment_id.clone(),
-                            ));
-                            if tx.send(Ok(f)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                        return;
-                    }
-                }
-                // Look again when a plan changes, when the day turns, and at least every minute.
-                let now = api.backend.now_ms();
-                let to_midnight =
-                    86_400_000 - (now + validate::swedish_offset_ms(now)).rem_euclid(86_400_000);
-                let wait = std::time::Duration::from_millis(to_midnight.clamp(1, 60_000) as u64);
-                tokio::select! {
-                    r = changes.changed() => {
-                        if r.is_err() {
-                            return;
-                        }
-                        // Let a burst of writes settle, then look once for all of them.
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                        changes.borrow_and_update();
-                    }
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = tx.closed() => return,
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        self.serve_watch_follow_ups(req).await
     }
 
     async fn export_plan(

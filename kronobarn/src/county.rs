@@ -5,11 +5,11 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::config::Config;
-use crate::init::Initialised;
-use crate::pki::{DevCa, write_file};
-use crate::roster::Kind;
-use crate::server::Running;
+use kronobarn_node::config::Config;
+use kronobarn_node::init::Initialised;
+use kronobarn_node::pki::{DevCa, write_file};
+use kronobarn_node::roster::Kind;
+use kronobarn_node::server::Running;
 
 /// The eleven organisations of Kronoberg county's model.
 pub const KRONOBERG: [(&str, &str, Kind); 11] = [
@@ -88,10 +88,10 @@ pub fn write(
     let mut written = Vec::new();
     for m in members {
         let folder = dir.join(&m.organization);
-        let init = crate::init::init(&folder, &m.organization, &m.name, &m.client_listen)?;
-        let key = crate::pki::read_signing_key(&folder.join("keys/signing.key"))?;
+        let init = kronobarn_node::init::init(&folder, &m.organization, &m.name, &m.client_listen)?;
+        let key = kronobarn_node::pki::read_signing_key(&folder.join("keys/signing.key"))?;
         roster.push_str(&toml::to_string(&RosterMember {
-            member: vec![crate::roster::MemberEntry {
+            member: vec![kronobarn_node::roster::MemberEntry {
                 organization: m.organization.clone(),
                 name: m.name.clone(),
                 kind: m.kind,
@@ -151,7 +151,7 @@ pub async fn start(
     let mut members = Vec::new();
     for w in write(dir, &placements, lease_ttl_secs)? {
         let loaded = Config::load(&w.init.config_path)?;
-        let running = crate::server::start(&loaded)
+        let running = kronobarn_node::server::start(&loaded)
             .await
             .with_context(|| format!("starting {}", w.organization))?;
         members.push(Member {
@@ -166,5 +166,5 @@ pub async fn start(
 
 #[derive(serde::Serialize)]
 struct RosterMember {
-    member: Vec<crate::roster::MemberEntry>,
+    member: Vec<kronobarn_node::roster::MemberEntry>,
 }

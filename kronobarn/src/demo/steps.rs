@@ -1,197 +1,33 @@
-//! `kronobarn demo`: a child's plan walked through the practice model across the eleven nodes of
-//! Kronoberg county on loopback, through the real client API and federation, in plain words.
-//!
-//! Everyone in it is invented; the child has the Swedish Tax Agency's published test identity
-//! number 19121212-1212.
+//! The demo's story, one function per step of the practice model, in the order [`super::run`]
+//! calls them. Each prints its heading and what happened.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Context;
 use kronobarn_proto::v1::{
-    AdvancePlanRequest, ExportFormat, ExportPlanRequest, FollowUpRecord, ListFollowUpsRequest,
-    PlanStage,
-};
-use kronobarn_proto::v1::{
-    Category, Child, ConsentForm, Contact, CoordinationMeeting, CreatePlanRequest, Fragment,
-    GetConsentStatusRequest, GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention,
-    ListAccessLogRequest, Participant, PlanHeader, PutFragmentRequest, RecordConsentRequest,
+    AccessRecord, AdvancePlanRequest, Category, Child, Consent, ConsentForm, CoordinationMeeting,
+    CreatePlanRequest, ExportFormat, ExportPlanRequest, FollowUpRecord, GetConsentStatusRequest,
+    GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention, ListAccessLogRequest,
+    ListFollowUpsRequest, Participant, PlanHeader, PlanStage, RecordConsentRequest,
     RevokeConsentRequest, WheelArea, WheelAssessment, fragment::Body,
 };
-use std::time::{Duration, Instant};
+use prost::Message;
 
-use crate::client::{User, connect};
+use super::{County, advance, contact, in_days, kinds, now_ms, put, shown, step, today, until};
 
-fn user(token: &str, id: &str, role: &str, unit: &str) -> User {
-    User {
-        token: token.into(),
-        user_id: id.into(),
-        role: role.into(),
-        unit: unit.into(),
-        purpose: "plan-coordination".into(),
-    }
-}
-
-fn contact(name: &str, title: &str) -> Option<Contact> {
-    Some(Contact {
-        name: name.into(),
-        title: title.into(),
-        phone: "0470-00 00 00".into(),
-        email: String::new(),
-    })
-}
-
-fn step(n: u32, text: &str) {
-    println!("\n{n}. {text}");
-}
-
-/// Names of fragment kinds, for telling what a node shows.
-fn kinds(fragments: &[Fragment]) -> String {
-    let mut v: Vec<String> = fragments
-        .iter()
-        .map(|f| match &f.body {
-            Some(Body::Header(_)) => "plan header".to_string(),
-            Some(Body::Participant(_)) => "participant".to_string(),
-            Some(Body::WheelAssessment(w)) => {
-                format!(
-                    "wheel: {}",
-                    WheelArea::try_from(w.area)
-                        .map_or("?", |a| a.as_str_name())
-                        .trim_start_matches("WHEEL_AREA_")
-                        .to_lowercase()
-                )
-            }
-            Some(Body::Intervention(_)) => format!("intervention by {}", f.home_organization),
-            Some(Body::Meeting(_)) => "meeting record".to_string(),
-            Some(Body::FollowUp(_)) => "follow-up".to_string(),
-            Some(Body::Status(_)) => "plan status".to_string(),
-            None => "?".to_string(),
-        })
-        .collect();
-    v.sort();
-    let mut out: Vec<String> = Vec::new();
-    for k in v {
-        match out.last_mut() {
-            Some(last) if last.starts_with(&k) => {
-                let n = last
-                    .rsplit_once(" x")
-                    .and_then(|(_, n)| n.parse::<u32>().ok())
-                    .unwrap_or(1);
-                *last = format!("{k} x{}", n + 1);
-            }
-            _ => out.push(k),
-        }
-    }
-    out.join(", ")
-}
-
-type Api = kronobarn_proto::v1::plan_service_client::PlanServiceClient<tonic::transport::Channel>;
-
-async fn shown(api: &mut Api, who: &User, plan_id: &str) -> Option<Vec<Fragment>> {
-    let r = api
-        .get_plan(who.req(GetPlanRequest {
-            plan_id: plan_id.into(),
-        }))
-        .await
-        .ok()?;
-    Some(r.into_inner().plan?.fragments)
-}
-
-/// Polls `check` every 5 ms for up to 30 s; returns the value and the time it took.
-async fn until<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<(T, Duration)>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return Ok((v, start.elapsed()));
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            anyhow::bail!("gave up waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Runs the demo.
-pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    println!(
-        "Kronobarn demo: the eleven organisations of Kronoberg county, each with its own node and its own"
-    );
-    println!(
-        "embedded database, exchanging over mutual TLS on this machine (folders in {}).",
-        dir.path().display()
-    );
-    let t = Instant::now();
-    let county = crate::county::start(dir.path(), &crate::county::KRONOBERG, 300).await?;
-    println!(
-        "   {} nodes started in {} ms: {}.",
-        county.len(),
-        t.elapsed().as_millis(),
-        county
-            .iter()
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let node = |org: &str| {
-        county
-            .iter()
-            .find(|m| m.organization == org)
-            .expect("a county member")
-    };
-    let (vaxjo, region, frivillig, polisen, alvesta) = (
-        node("vaxjo-kommun"),
-        node("region-kronoberg"),
-        node("barnens-vanner"),
-        node("polisen"),
-        node("alvesta-kommun"),
-    );
-    let mut at_vaxjo = connect(vaxjo.running.client_addr, &vaxjo.init.ca_pem, None).await?;
-    let mut at_region = connect(region.running.client_addr, &region.init.ca_pem, None).await?;
-    let mut at_frivillig =
-        connect(frivillig.running.client_addr, &frivillig.init.ca_pem, None).await?;
-    let mut at_polisen = connect(polisen.running.client_addr, &polisen.init.ca_pem, None).await?;
-    let mut at_alvesta = connect(alvesta.running.client_addr, &alvesta.init.ca_pem, None).await?;
-    let rektor = user(
-        &vaxjo.init.token,
-        "rektor.ostra",
-        "principal",
-        "ostra-skolan",
-    );
-    let psykolog = user(
-        &region.init.token,
-        "psykolog.bup",
-        "psychologist",
-        "bup-vaxjo",
-    );
-    let ledare = user(
-        &frivillig.init.token,
-        "ledare.laxhjalp",
-        "volunteer-coordinator",
-        "laxhjalp",
-    );
-    let polis = user(
-        &polisen.init.token,
-        "handlaggare",
-        "officer",
-        "ungdomsgruppen",
-    );
-    let socialsekreterare = user(
-        &alvesta.init.token,
-        "socialsekreterare",
-        "social-worker",
-        "ifo",
-    );
-
+/// Step 1: the principal notices a need and opens a plan at Växjö kommun's node; returns its
+/// id.
+pub(super) async fn a_need_is_noticed(c: &mut County) -> anyhow::Result<String> {
     step(
         1,
         "A need is noticed. The principal of Östra skolan in Växjö sees that Testbarn is often absent and seems worried, and opens a plan at Växjö kommun's node.",
     );
-    let plan = at_vaxjo
-        .create_plan(rektor.req(CreatePlanRequest {
+    let plan = c
+        .principal
+        .api
+        .create_plan(c.principal.user.req(CreatePlanRequest {
             header: Some(PlanHeader {
                 child: Some(Child {
                     personal_identity_number: "19121212-1212".into(),
@@ -224,19 +60,23 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         .into_inner()
         .plan
         .context("no plan returned")?;
-    let plan_id = plan.plan_id.clone();
+    let plan_id = plan.plan_id;
     println!(
         "   Plan {plan_id}: Växjö kommun is responsible (Barnens bästa-ansvarig) and the consent home."
     );
+    Ok(plan_id)
+}
 
+/// Step 2: the principal talks with the child and the guardians and assesses three wheel
+/// areas.
+pub(super) async fn talk_with_the_wheel(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         2,
         "The principal talks with Testbarn and the guardians, using the wheel.",
     );
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::Talk,
         Default::default(),
     )
@@ -259,9 +99,8 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         ),
     ] {
         put(
-            &mut at_vaxjo,
-            &rektor,
-            &plan_id,
+            &mut c.principal,
+            plan_id,
             Body::WheelAssessment(WheelAssessment {
                 area: area as i32,
                 needs: needs.into(),
@@ -275,7 +114,12 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     println!(
         "   Learning, safety and health assessed, each with the child's own words. So far nothing has left Växjö."
     );
+    Ok(())
+}
 
+/// Step 3: both guardians consent, each on their own, to exactly what each organisation may
+/// receive.
+pub(super) async fn both_guardians_consent(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         3,
         "Both guardians consent, separately. BUP may receive the health assessment and the interventions; Barnens vänner only the interventions; Växjö may receive the others' interventions. Nothing else, and nobody else.",
@@ -289,12 +133,12 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             .chain(extra.iter().map(|c| *c as i32))
             .collect(),
     };
-    let now = running_now();
-    let t = Instant::now();
-    at_vaxjo
-        .record_consent(rektor.req(RecordConsentRequest {
-            consent: Some(kronobarn_proto::v1::Consent {
-                plan_id: plan_id.clone(),
+    let now = now_ms();
+    c.principal
+        .api
+        .record_consent(c.principal.user.req(RecordConsentRequest {
+            consent: Some(Consent {
+                plan_id: plan_id.to_string(),
                 guardian_consents: vec![
                     GuardianConsent {
                         guardian_id: "g1".into(),
@@ -327,22 +171,24 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         }))
         .await?;
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::Consent,
         Default::default(),
     )
-    .await?;
+    .await
+}
 
+/// Step 4: a coordination meeting brings in BUP and the homework club; what the consent grants
+/// them reaches their nodes, nothing more, and the plan is agreed.
+pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         4,
         "A coordination meeting is called: BUP at Region Kronoberg and the homework club of Barnens vänner are invited. The consent covers both, or the node would refuse.",
     );
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::MeetingCalled,
         AdvancePlanRequest {
             invited_organizations: vec!["region-kronoberg".into(), "barnens-vanner".into()],
@@ -352,9 +198,8 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         Body::Participant(Participant {
             organization: "region-kronoberg".into(),
             unit: "bup-vaxjo".into(),
@@ -363,9 +208,8 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         Body::Participant(Participant {
             organization: "barnens-vanner".into(),
             unit: "laxhjalp".into(),
@@ -374,9 +218,8 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         Body::Meeting(CoordinationMeeting {
             held_on: in_days(-1),
             attendees: vec![
@@ -398,9 +241,9 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     .await?;
 
     let (seen, took) = until("the plan to reach BUP", || {
-        let (mut api, who, p) = (at_region.clone(), psykolog.clone(), plan_id.clone());
+        let (mut d, p) = (c.psychologist.clone(), plan_id.to_string());
         async move {
-            shown(&mut api, &who, &p)
+            shown(&mut d, &p)
                 .await
                 .filter(|f| f.iter().any(|f| f.category == Category::WheelHealth as i32))
         }
@@ -413,29 +256,30 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     );
     println!("   The learning and safety assessments and the meeting record never left Växjö.");
     let (seen, _) = until("the plan to reach Barnens vänner", || {
-        let (mut api, who, p) = (at_frivillig.clone(), ledare.clone(), plan_id.clone());
-        async move { shown(&mut api, &who, &p).await.filter(|f| !f.is_empty()) }
+        let (mut d, p) = (c.club_leader.clone(), plan_id.to_string());
+        async move { shown(&mut d, &p).await.filter(|f| !f.is_empty()) }
     })
     .await?;
     println!("   Barnens vänner's node shows: {}.", kinds(&seen));
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::Agreed,
         Default::default(),
     )
-    .await?;
+    .await
+}
 
+/// Step 5: BUP writes its own intervention at its own node; it reaches Växjö and the homework
+/// club.
+pub(super) async fn each_writes_its_own_part(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         5,
         "Each organisation writes its own part: BUP adds its intervention at Region Kronoberg's node.",
     );
-    let t5 = Instant::now();
     put(
-        &mut at_region,
-        &psykolog,
-        &plan_id,
+        &mut c.psychologist,
+        plan_id,
         Body::Intervention(Intervention {
             what: "Samtal på BUP varannan vecka".into(),
             who: "BUP Växjö".into(),
@@ -447,22 +291,17 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         }),
     )
     .await?;
+    let from_bup = |f: &[kronobarn_proto::v1::Fragment]| {
+        f.iter().any(|f| f.home_organization == "region-kronoberg")
+    };
     let (_, took) = until("BUP's intervention to reach Växjö", || {
-        let (mut api, who, p) = (at_vaxjo.clone(), rektor.clone(), plan_id.clone());
-        async move {
-            shown(&mut api, &who, &p)
-                .await
-                .filter(|f| f.iter().any(|f| f.home_organization == "region-kronoberg"))
-        }
+        let (mut d, p) = (c.principal.clone(), plan_id.to_string());
+        async move { shown(&mut d, &p).await.filter(|f| from_bup(f)) }
     })
     .await?;
     let (seen, _) = until("BUP's intervention to reach Barnens vänner", || {
-        let (mut api, who, p) = (at_frivillig.clone(), ledare.clone(), plan_id.clone());
-        async move {
-            shown(&mut api, &who, &p)
-                .await
-                .filter(|f| f.iter().any(|f| f.home_organization == "region-kronoberg"))
-        }
+        let (mut d, p) = (c.club_leader.clone(), plan_id.to_string());
+        async move { shown(&mut d, &p).await.filter(|f| from_bup(f)) }
     })
     .await?;
     println!(
@@ -470,16 +309,20 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         took.as_millis(),
         kinds(&seen)
     );
-    let _ = t5;
+    Ok(())
+}
 
+/// Step 6: the Police and Alvesta kommun, which no consent names, hold nothing of the plan.
+pub(super) async fn without_consent_nothing(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(6, "Organisations without consent hold nothing.");
-    for (api, who, name) in [
-        (&mut at_polisen, &polis, "Polismyndigheten"),
-        (&mut at_alvesta, &socialsekreterare, "Alvesta kommun"),
+    for (desk, name) in [
+        (&mut c.officer, "Polismyndigheten"),
+        (&mut c.social_worker, "Alvesta kommun"),
     ] {
-        match api
-            .get_plan(who.req(GetPlanRequest {
-                plan_id: plan_id.clone(),
+        match desk
+            .api
+            .get_plan(desk.user.req(GetPlanRequest {
+                plan_id: plan_id.to_string(),
             }))
             .await
         {
@@ -490,25 +333,27 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             Ok(_) => anyhow::bail!("{name} could read a plan it has no consent for"),
         }
     }
+    Ok(())
+}
 
+/// Step 7: the plan is followed up and revised; BUP lists its own follow-ups due soon.
+pub(super) async fn follow_up(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         7,
         "The plan is followed up: the principal records how it went and sets the next date. BUP sees its own follow-ups coming up, from an index, without searching every plan.",
     );
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::FollowUp,
         Default::default(),
     )
     .await?;
     put(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         Body::FollowUp(FollowUpRecord {
-            held_on: running_today(),
+            held_on: today(),
             intervention_fragment_id: String::new(),
             outcome:
                 "Testbarn är i skolan nästan varje dag och har en vuxen att gå till på rasten."
@@ -518,16 +363,17 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::Revised,
         Default::default(),
     )
     .await?;
-    let due = at_region
-        .list_follow_ups(psykolog.req(ListFollowUpsRequest {
-            from_date: running_today(),
+    let due = c
+        .psychologist
+        .api
+        .list_follow_ups(c.psychologist.user.req(ListFollowUpsRequest {
+            from_date: today(),
             to_date: in_days(90),
             ..Default::default()
         }))
@@ -540,7 +386,16 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             f.due_on, f.subject
         );
     }
+    Ok(())
+}
 
+/// Step 8: the plan as the family's documents (HTML in Swedish and English, PDF, FHIR) into
+/// `out_dir`, and BUP's own rendering of what it may hold.
+pub(super) async fn a_document_for_the_family(
+    c: &mut County,
+    plan_id: &str,
+    out_dir: &Path,
+) -> anyhow::Result<()> {
     step(
         8,
         "The plan as a document for the guardians and Testbarn, in plain words: who is responsible, what happens next, and what Testbarn said. Rendering is logged like any read.",
@@ -552,9 +407,11 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         (ExportFormat::Pdf, "sv", "barnets-plan.pdf"),
         (ExportFormat::FhirR4Json, "", "plan.fhir.json"),
     ] {
-        let doc = at_vaxjo
-            .export_plan(rektor.req(ExportPlanRequest {
-                plan_id: plan_id.clone(),
+        let doc = c
+            .principal
+            .api
+            .export_plan(c.principal.user.req(ExportPlanRequest {
+                plan_id: plan_id.to_string(),
                 format: format as i32,
                 language: lang.into(),
             }))
@@ -565,9 +422,11 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("   wrote {} ({} bytes)", path.display(), doc.content.len());
     }
-    let bup_copy = at_region
-        .export_plan(psykolog.req(ExportPlanRequest {
-            plan_id: plan_id.clone(),
+    let bup_copy = c
+        .psychologist
+        .api
+        .export_plan(c.psychologist.user.req(ExportPlanRequest {
+            plan_id: plan_id.to_string(),
             format: ExportFormat::Html as i32,
             language: "sv".into(),
         }))
@@ -580,15 +439,22 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         "   BUP's node renders only what BUP may hold (no learning or safety assessment, no meeting notes): {}",
         path.display()
     );
+    Ok(())
+}
 
+/// Step 9: one guardian withdraws consent at the homework club's node; the purge is confirmed
+/// by every participant and each node shows only its own records.
+pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         9,
         "Vårdnadshavare Ett withdraws consent, telling the homework club. Withdrawing is as easy as giving: it is recorded at Barnens vänner's node.",
     );
-    let t7 = Instant::now();
-    let rev = at_frivillig
-        .revoke_consent(ledare.req(RevokeConsentRequest {
-            plan_id: plan_id.clone(),
+    let t = Instant::now();
+    let rev = c
+        .club_leader
+        .api
+        .revoke_consent(c.club_leader.user.req(RevokeConsentRequest {
+            plan_id: plan_id.to_string(),
             withdrawn_by: "g1".into(),
             organizations: vec![],
             categories: vec![],
@@ -598,10 +464,11 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         .revocation
         .context("no revocation")?;
     let (status, _) = until("every participant to confirm the purge", || {
-        let (mut api, who, p) = (at_frivillig.clone(), ledare.clone(), plan_id.clone());
+        let (mut d, p) = (c.club_leader.clone(), plan_id.to_string());
         async move {
-            let s = api
-                .get_consent_status(who.req(GetConsentStatusRequest { plan_id: p }))
+            let s = d
+                .api
+                .get_consent_status(d.user.req(GetConsentStatusRequest { plan_id: p }))
                 .await
                 .ok()?
                 .into_inner();
@@ -611,7 +478,7 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let purged_in = t7.elapsed();
+    let purged_in = t.elapsed();
     let n = status.purged_at.len();
     println!(
         "   Revocation {} reached {}.",
@@ -622,12 +489,12 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
         "   purged at {n} of {n} participants in {} ms",
         purged_in.as_millis()
     );
-    for (api, who, name) in [
-        (&mut at_region, &psykolog, "Region Kronoberg"),
-        (&mut at_vaxjo, &rektor, "Växjö kommun"),
-        (&mut at_frivillig, &ledare, "Barnens vänner"),
+    for (desk, name) in [
+        (&mut c.psychologist, "Region Kronoberg"),
+        (&mut c.principal, "Växjö kommun"),
+        (&mut c.club_leader, "Barnens vänner"),
     ] {
-        let seen = shown(api, who, &plan_id).await.unwrap_or_default();
+        let seen = shown(desk, plan_id).await.unwrap_or_default();
         println!(
             "   {name} now shows only its own records: {}.",
             if seen.is_empty() {
@@ -637,15 +504,18 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             }
         );
     }
+    Ok(())
+}
 
+/// Step 10: the responsible organisation closes the plan, with the reason.
+pub(super) async fn the_plan_is_closed(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         10,
         "The plan is closed, with the reason. Closing ends every share and lease.",
     );
     advance(
-        &mut at_vaxjo,
-        &rektor,
-        &plan_id,
+        &mut c.principal,
+        plan_id,
         PlanStage::Closed,
         AdvancePlanRequest {
             reason: "Vårdnadshavarna återkallade samtycket; skolan fortsätter stödet på egen hand."
@@ -653,23 +523,29 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             ..Default::default()
         },
     )
-    .await?;
+    .await
+}
 
+/// Step 11: Region Kronoberg's records about the plan, counted by action; then every node is
+/// stopped and its whole log verified.
+pub(super) async fn every_log_verified(mut c: County, plan_id: &str) -> anyhow::Result<()> {
     step(
         11,
         "Every crossing is in the access logs on both sides. The nodes are stopped and all eleven logs verified.",
     );
-    let log = at_region
-        .list_access_log(psykolog.req(ListAccessLogRequest {
-            plan_id: plan_id.clone(),
+    let log = c
+        .psychologist
+        .api
+        .list_access_log(c.psychologist.user.req(ListAccessLogRequest {
+            plan_id: plan_id.to_string(),
             page_size: 0,
             page_token: String::new(),
         }))
         .await?
         .into_inner();
-    let mut counts = std::collections::BTreeMap::new();
+    let mut counts = BTreeMap::new();
     for e in &log.entries {
-        let r = <kronobarn_proto::v1::AccessRecord as prost::Message>::decode(e.record.as_slice())?;
+        let r = AccessRecord::decode(e.record.as_slice())?;
         *counts
             .entry(
                 r.action()
@@ -687,107 +563,16 @@ pub async fn run(out_dir: &std::path::Path) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    drop((at_vaxjo, at_region, at_frivillig, at_polisen, at_alvesta));
     let mut verified = 0u64;
-    for m in county {
+    for m in c.into_members() {
         let data = m.init.config_path.parent().context("folder")?.join("data");
         let node = m.running.node.clone();
         m.running.stop().await?;
         node.durable().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         drop(node);
-        let store: Arc<dyn crate::store::Store> = Arc::new(crate::store::SledStore::open(&data)?);
-        verified += crate::accesslog::verify_store(store.as_ref(), |_| {})?.size;
+        let store = kronobarn_node::store::SledStore::open(&data)?;
+        verified += kronobarn_node::accesslog::verify_store(&store, |_| {})?.size;
     }
     println!("   11 logs, {verified} signed entries, every hash link and signature verified.");
-    let _ = t;
-    println!(
-        "\nDone. The nodes' folders were temporary; the plan as a document is in {}: open barnets-plan.html (or childs-plan.en.html) in a browser.",
-        out_dir.display()
-    );
     Ok(())
-}
-
-/// The date `days` from today, YYYY-MM-DD, so the story's follow-ups always lie ahead.
-fn in_days(days: i64) -> String {
-    let (y, m, d) = kronobarn_proto::validate::swedish_date(running_now() + days * 86_400_000);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Moves the plan to the next stage of the practice model and says so.
-async fn advance(
-    api: &mut Api,
-    who: &User,
-    plan_id: &str,
-    to: PlanStage,
-    change: AdvancePlanRequest,
-) -> anyhow::Result<()> {
-    api.advance_plan(who.req(AdvancePlanRequest {
-        plan_id: plan_id.into(),
-        to: to as i32,
-        ..change
-    }))
-    .await
-    .with_context(|| format!("moving the plan to {to:?}"))?;
-    println!(
-        "   The plan's stage is now: {}.",
-        to.as_str_name()
-            .trim_start_matches("PLAN_STAGE_")
-            .replace('_', " ")
-            .to_lowercase()
-    );
-    Ok(())
-}
-
-fn running_today() -> String {
-    in_days(0)
-}
-
-fn running_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-async fn put(
-    api: &mut kronobarn_proto::v1::plan_service_client::PlanServiceClient<
-        tonic::transport::Channel,
-    >,
-    who: &User,
-    plan_id: &str,
-    body: Body,
-) -> anyhow::Result<Fragment> {
-    let f = Fragment {
-        plan_id: plan_id.into(),
-        body: Some(body),
-        ..Default::default()
-    };
-    let r = api
-        .put_fragment(who.req(PutFragmentRequest {
-            fragment: Some(f),
-            expected_version: None,
-        }))
-        .await?;
-    r.into_inner().fragment.context("no fragment returned")
-}
-
-/// A plan header for the benchmark: the same invented child.
-pub(crate) fn bench_header() -> PlanHeader {
-    PlanHeader {
-        child: Some(Child {
-            personal_identity_number: "19121212-1212".into(),
-            name: "Testbarn Påhittadsson".into(),
-            birth_date: String::new(),
-        }),
-        guardians: vec![Guardian {
-            guardian_id: "g1".into(),
-            name: "Vårdnadshavare Ett".into(),
-            has_custody: true,
-            contact: None,
-        }],
-        responsible_organization: String::new(),
-        responsible_unit: "unit".into(),
-        responsible_contact: contact("Rektor Påhittad", "rektor"),
-        follow_up_dates: vec![],
-        follow_up_by: String::new(),
-    }
 }

@@ -1,0 +1,152 @@
+//! Consent calls: recording a consent at the consent home, recording a revocation anywhere, and
+//! the consent status (with how far this node's revocations have reached).
+
+use super::*;
+
+impl<B: Backend> PlanApi<B> {
+    pub(super) async fn serve_record_consent(
+        &self,
+        req: Request<RecordConsentRequest>,
+    ) -> Result<Response<RecordConsentResponse>, Status> {
+        let _timer = timer("RecordConsent");
+        let who = self.caller(&req)?;
+        let req = req.into_inner();
+        let consent = req
+            .consent
+            .ok_or_else(|| Status::invalid_argument("consent: is required"))?;
+        let view = self.facts(&consent.plan_id)?;
+        self.need_to_know(&who, &view, "consent").await?;
+        if view.home_organization != who.organization {
+            return Err(Status::permission_denied(format!(
+                "only the plan's consent home, {}, records consent; a withdrawal can be recorded here with RevokeConsent",
+                view.home_organization
+            )));
+        }
+        let header = view
+            .header
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
+        validate::consent("consent", &consent, header).map_err(invalid)?;
+        if consent.valid_until_unix_ms <= self.backend.now_ms() {
+            return Err(Status::invalid_argument(
+                "consent.valid_until_unix_ms: lies in the past",
+            ));
+        }
+        for r in &consent.supersedes_revocations {
+            if !view.revocations.iter().any(|x| &x.revocation_id == r) {
+                return Err(Status::invalid_argument(format!(
+                    "consent.supersedes_revocations: no revocation {r} in this plan"
+                )));
+            }
+        }
+        let recorded = self
+            .backend
+            .record_consent(&who, consent, req.expected_previous_version)
+            .await?;
+        tracing::info!(plan = %view.plan_id, version = recorded.consent_version, "consent recorded");
+        Ok(Response::new(RecordConsentResponse {
+            consent: Some(recorded),
+        }))
+    }
+
+    pub(super) async fn serve_revoke_consent(
+        &self,
+        req: Request<RevokeConsentRequest>,
+    ) -> Result<Response<RevokeConsentResponse>, Status> {
+        let _timer = timer("RevokeConsent");
+        let who = self.caller(&req)?;
+        let req = req.into_inner();
+        let view = self.facts(&req.plan_id)?;
+        self.need_to_know(&who, &view, "consent").await?;
+        let header = view
+            .header
+            .as_ref()
+            .ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
+        let revocation = Revocation {
+            plan_id: req.plan_id,
+            revocation_id: String::new(),
+            recorded_at_organization: who.organization.clone(),
+            recorded_by: who.user_id.clone(),
+            recorded_at_unix_ms: 0,
+            withdrawn_by: req.withdrawn_by,
+            organizations: req.organizations,
+            categories: req.categories,
+        };
+        validate::revocation("", &revocation, header)
+            .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
+        let recorded = self.backend.record_revocation(&who, revocation).await?;
+        tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");
+        Ok(Response::new(RevokeConsentResponse {
+            revocation: Some(recorded),
+        }))
+    }
+
+    pub(super) async fn serve_get_consent_status(
+        &self,
+        req: Request<GetConsentStatusRequest>,
+    ) -> Result<Response<GetConsentStatusResponse>, Status> {
+        let _timer = timer("GetConsentStatus");
+        let who = self.caller(&req)?;
+        let view = self.facts(&req.get_ref().plan_id)?;
+        // A withdrawal is followed up where it was made, even once everything it covered (the
+        // organisation's part in the plan included) is gone: that organisation sees the status of
+        // its own revocations, and nothing else.
+        let recorded_here = view
+            .revocations
+            .iter()
+            .any(|r| r.recorded_at_organization == who.organization);
+        if !takes_part(&view.policy_state(), requester(&who)) && recorded_here {
+            let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+            let mut rec = self.record(
+                &who,
+                &view.plan_id,
+                AccessAction::Read,
+                &permit,
+                None,
+                "consent",
+            );
+            rec.reason = "revocation-recorded-here".into();
+            self.log(vec![rec]).await?;
+            return Ok(Response::new(GetConsentStatusResponse {
+                pending_handover: None,
+                revocation_status: self.backend.revocation_status(&view.plan_id)?,
+                revocations_in_force: view
+                    .revocations
+                    .into_iter()
+                    .filter(|r| r.recorded_at_organization == who.organization)
+                    .collect(),
+                consent: None,
+            }));
+        }
+        self.need_to_know(&who, &view, "consent").await?;
+        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+        let mut rec = self.record(
+            &who,
+            &view.plan_id,
+            AccessAction::Read,
+            &permit,
+            None,
+            "consent",
+        );
+        rec.reason = "participant".into();
+        rec.consent_version = view.consent.as_ref().map_or(0, |c| c.consent_version);
+        self.log(vec![rec]).await?;
+        let lifted = view
+            .consent
+            .as_ref()
+            .map(|c| c.supersedes_revocations.clone())
+            .unwrap_or_default();
+        let revocation_status = self.backend.revocation_status(&view.plan_id)?;
+        Ok(Response::new(GetConsentStatusResponse {
+            pending_handover: self.backend.pending_handover(&view.plan_id)?,
+            revocation_status,
+            revocations_in_force: view
+                .revocations
+                .iter()
+                .filter(|r| !lifted.contains(&r.revocation_id))
+                .cloned()
+                .collect(),
+            consent: view.consent,
+        }))
+    }
+}

@@ -1,0 +1,282 @@
+//! Federation figures on loopback with mutual TLS: replicated writes between two nodes, catch-up
+//! after an outage, and revocation across the eleven-node county until every participant has
+//! confirmed the purge.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kronobarn_gateway::Backend;
+use kronobarn_node::config::Config;
+use kronobarn_node::node::Node;
+
+use super::ceilings::Ceilings;
+use super::report::Row;
+use super::{fixture, percentile, rate};
+
+/// Federation figures: replicated writes between two nodes, revocation across the county,
+/// catch-up after an outage.
+pub async fn run(
+    writes: usize,
+    revocations: usize,
+    c: &Ceilings,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    use std::time::Duration as D;
+    let dir = tempfile::tempdir()?;
+    println!(
+        "\nfederation, nodes in-process on loopback with mutual TLS, data in {}",
+        dir.path().display()
+    );
+
+    // 1. Replicated, durable, signed writes from one node to another.
+    let pair = &crate::county::KRONOBERG[6..9]; // vaxjo, almhult, region
+    let county = crate::county::start(&dir.path().join("pair"), pair, 300).await?;
+    let (home, region) = (
+        county[0].running.node.clone(),
+        county[2].running.node.clone(),
+    );
+    let mut plans = Vec::new();
+    for _ in 0..16 {
+        plans.push(fixture::shared_plan(&home, &["region-kronoberg"]).await?);
+    }
+    let plans = Arc::new(plans);
+    let start = Instant::now();
+    let (h, ps) = (home.clone(), plans.clone());
+    rate(writes, 16, move |w| {
+        let (h, p) = (h.clone(), ps[w].clone());
+        async move {
+            h.put_fragment(
+                &fixture::actor("vaxjo-kommun", "unit"),
+                fixture::fragment(&p),
+                None,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    })
+    .await?;
+    let acked = start.elapsed();
+    let want = writes / 16 * 16;
+    loop {
+        let got: usize = plans.iter().map(|p| count_received(&region, p)).sum();
+        if got >= want {
+            break;
+        }
+        if start.elapsed() > D::from_secs(300) {
+            anyhow::bail!("replication stalled at {got} of {want}");
+        }
+        tokio::time::sleep(D::from_millis(5)).await;
+    }
+    let all = start.elapsed();
+    println!(
+        "{:<52} {:>12.0}",
+        "replicated signed writes, 16 writers, end to end",
+        want as f64 / all.as_secs_f64()
+    );
+    println!(
+        "{:<52} {:>12.0}",
+        "  (acknowledged at the home node)",
+        want as f64 / acked.as_secs_f64()
+    );
+    let replicated = want as f64 / all.as_secs_f64();
+    let (name, ceiling) = if c.sign_per_s <= c.group_commit_per_s {
+        ("sign", c.sign_per_s)
+    } else {
+        ("group commit", c.group_commit_per_s)
+    };
+    rows.push(Row::rate(
+        "replicated signed writes, 2 nodes, 16 writers",
+        replicated,
+        name,
+        ceiling,
+        0.5,
+    ));
+    rows.push(Row::absolute(
+        "replicated signed writes, 2 nodes, 16 writers",
+        format!("{replicated:.0} /s"),
+        "≥ 5000 /s",
+        Some(replicated >= 5000.0),
+    ));
+
+    // 2. Catch-up after the receiver was offline.
+    let mut county = county;
+    let region_member = county.remove(2);
+    drop(region);
+    let cfg = region_member.init.config_path.clone();
+    region_member.running.stop().await?;
+    for missed in [100usize, 1000, 10_000] {
+        let took = catch_up(&home, &cfg, missed).await?;
+        println!(
+            "{:<52} {:>12}",
+            format!("catch-up after an outage, {missed} missed changes"),
+            format!("{} ms", took.as_millis())
+        );
+        rows.push(Row::absolute(
+            &format!("catch-up, {missed} missed changes"),
+            format!("{} ms", took.as_millis()),
+            "—",
+            None,
+        ));
+    }
+    for m in county {
+        m.running.stop().await?;
+    }
+
+    // 3. Revocation across the eleven nodes: time until every participant confirmed the purge.
+    let county =
+        crate::county::start(&dir.path().join("county"), &crate::county::KRONOBERG, 300).await?;
+    let home = county[6].running.node.clone();
+    let others: Vec<&str> = crate::county::KRONOBERG
+        .iter()
+        .map(|(o, _, _)| *o)
+        .filter(|o| *o != "vaxjo-kommun")
+        .collect();
+    let mut times = Vec::new();
+    // Signed log entries written anywhere in the county while a revocation is in flight: the
+    // work on its path (each is a signature and part of a flushed batch).
+    let logged = |county: &[crate::county::Member]| -> u64 {
+        county
+            .iter()
+            .map(|m| m.running.node.access_log_handle().head().size)
+            .sum()
+    };
+    let mut entries = 0;
+    for i in 0..revocations {
+        let plan_id = fixture::shared_plan(&home, &others).await?;
+        let f = home
+            .put_fragment(
+                &fixture::actor("vaxjo-kommun", "unit"),
+                fixture::fragment(&plan_id),
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Wait until every node holds the copy, then revoke at a rotating non-home node.
+        for m in county.iter().filter(|m| m.organization != "vaxjo-kommun") {
+            while m
+                .running
+                .node
+                .load_plan(&plan_id)
+                .ok()
+                .flatten()
+                .is_none_or(|v| {
+                    !v.fragments
+                        .iter()
+                        .any(|x| x.fragment.fragment_id == f.fragment.fragment_id)
+                })
+            {
+                tokio::time::sleep(D::from_millis(2)).await;
+            }
+        }
+        let at = &county
+            .iter()
+            .filter(|m| m.organization != "vaxjo-kommun")
+            .nth(i % 10)
+            .expect("ten others")
+            .running
+            .node;
+        let revocation = kronobarn_proto::v1::Revocation {
+            plan_id: plan_id.clone(),
+            withdrawn_by: "g1".into(),
+            ..Default::default()
+        };
+        let before = logged(&county);
+        let start = Instant::now();
+        at.record_revocation(&fixture::actor(at.organization_id(), "unit"), revocation)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        loop {
+            let st = at
+                .revocation_status(&plan_id)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if st
+                .first()
+                .is_some_and(|s| s.pending.is_empty() && s.purged_at.len() == 11)
+            {
+                break;
+            }
+            if start.elapsed() > D::from_secs(30) {
+                anyhow::bail!("revocation {i} not confirmed everywhere: {st:?}");
+            }
+            tokio::time::sleep(D::from_micros(500)).await;
+        }
+        times.push(start.elapsed());
+        entries += logged(&county) - before;
+    }
+    times.sort();
+    println!(
+        "{:<52} {:>12.1}",
+        "  signed log entries in the county per revocation",
+        entries as f64 / times.len().max(1) as f64
+    );
+    println!(
+        "{:<52} {:>12}",
+        format!(
+            "revocation purged at 11 of 11, {} runs, p50 / p99",
+            times.len()
+        ),
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3
+        )
+    );
+    rows.push(Row::latency(
+        "revocation purged at 11 of 11, p50",
+        percentile(&times, 0.5),
+        "one hop",
+        c.one_hop(),
+        None,
+    ));
+    rows.push(Row::latency(
+        "revocation purged at 11 of 11, p99",
+        percentile(&times, 0.99),
+        "one hop",
+        c.one_hop(),
+        Some(5.0),
+    ));
+    for m in county {
+        m.running.stop().await?;
+    }
+    Ok(())
+}
+
+/// How many of the bench's learning assessments in `plan_id` `node` holds.
+fn count_received(node: &Node, plan_id: &str) -> usize {
+    node.load_plan(plan_id).ok().flatten().map_or(0, |v| {
+        v.fragments
+            .iter()
+            .filter(|f| f.fragment.category == kronobarn_proto::v1::Category::WheelLearning as i32)
+            .count()
+    })
+}
+
+/// With the receiver (config `cfg`) stopped, `home` writes `missed` changes to a plan shared
+/// with it; then the receiver starts. Returns the time from its start until it holds them all.
+/// The restarted node asks for the changes after its cursor at once (anti-entropy), so the time
+/// follows the number of changes, not of plans.
+pub async fn catch_up(
+    home: &Node,
+    cfg: &std::path::Path,
+    missed: usize,
+) -> anyhow::Result<Duration> {
+    let actor = fixture::actor("vaxjo-kommun", "unit");
+    let plan_id = fixture::shared_plan(home, &["region-kronoberg"]).await?;
+    for _ in 0..missed {
+        home.put_fragment(&actor, fixture::fragment(&plan_id), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let start = Instant::now();
+    let running = kronobarn_node::server::start(&Config::load(cfg)?).await?;
+    while count_received(&running.node, &plan_id) < missed {
+        if start.elapsed() > Duration::from_secs(300) {
+            anyhow::bail!("catch-up of {missed} changes stalled");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = start.elapsed();
+    running.stop().await?;
+    Ok(took)
+}

@@ -1,0 +1,83 @@
+//! `kronobarn bench`: local figures for one node on embedded storage in a temp dir.
+//!
+//! Measures, through the node's own backend (no network): durable fragment writes per second
+//! (each signed, written with its access record in one batch, acknowledged after a group-commit
+//! flush) and durable access-log appends per second, at several concurrencies; then the same
+//! writes through the client API over TLS, client reads, and checkpoints ([`single`]). Then
+//! federation figures on loopback ([`federation`]) and, when asked, at a nation's size ([`scale`]).
+//! Every figure is also given as a ratio to a ceiling measured in the same run ([`ceilings`]), with
+//! its target, in a summary table at the end. Prints figures; asserts nothing.
+
+mod ceilings;
+mod federation;
+mod fixture;
+mod report;
+mod scale;
+mod single;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What `kronobarn bench` runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Operations per throughput figure.
+    pub ops: usize,
+    /// Revocations to time across the county; 0 skips the federation figures.
+    pub revocations: usize,
+    /// Plans for the scale figures (restart, memory, catch-up with that many plans stored); 0
+    /// skips them.
+    pub plans: usize,
+}
+
+/// Measures the ceilings, then every figure, and prints the summary against the ceilings.
+pub async fn run_all(opts: Options) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let c = ceilings::measure(dir.path(), opts.ops.clamp(200, 2000)).await?;
+    let mut rows = Vec::new();
+    single::run(opts.ops, &c, &mut rows).await?;
+    if opts.revocations > 0 {
+        federation::run(opts.ops, opts.revocations, &c, &mut rows).await?;
+    }
+    if opts.plans > 0 {
+        scale::run(opts.plans, &mut rows).await?;
+    }
+    report::print(&rows);
+    Ok(())
+}
+
+/// Runs `op` `total` times spread over `concurrency` tasks (task `w` passes `w`); returns
+/// operations per second.
+async fn rate<F, Fut>(total: usize, concurrency: usize, op: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let op = op.clone();
+        let n = total / concurrency;
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n {
+                op(w).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok((total / concurrency * concurrency) as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Milliseconds since the Unix epoch, for checkpoints.
+fn now_ms() -> i64 {
+    kronobarn_node::clock::system_now_ms()
+}
+
+/// The `p` quantile of sorted durations.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}

@@ -1,0 +1,30 @@
+//! `kronobarn bench`: the benchmarks' arguments.
+
+use std::process::ExitCode;
+
+/// How much to measure.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Operations per figure.
+    #[arg(long, default_value_t = 5000)]
+    ops: usize,
+    /// Revocations to time across the eleven-node county (0 skips the federation figures).
+    #[arg(long, default_value_t = 100)]
+    revocations: usize,
+    /// Plans for the scale figures: restart to serving, memory, catch-up with that many plans
+    /// stored (e.g. 100000; takes minutes). 0 skips them.
+    #[arg(long, default_value_t = 0)]
+    plans: usize,
+}
+
+/// Runs every figure with warnings only in the tracing output.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::init_tracing("text", "warn");
+    crate::bench::run_all(crate::bench::Options {
+        ops: args.ops,
+        revocations: args.revocations,
+        plans: args.plans,
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
