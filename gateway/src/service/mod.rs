@@ -15,12 +15,12 @@ use kronobarn_proto::v1::{
     AdvancePlanRequest, AdvancePlanResponse, Category, CreatePlanRequest, CreatePlanResponse,
     Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, GetConsentStatusRequest,
     GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
-    GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListFollowUpsRequest,
-    ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
-    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
-    RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
-    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchFollowUpsResponse,
-    WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
+    GetPlanResponse, GetWitnessStatusRequest, GetWitnessStatusResponse, ListAccessLogRequest,
+    ListAccessLogResponse, ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest,
+    ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
+    RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
+    TransferResponsibilityRequest, TransferResponsibilityResponse, WatchFollowUpsRequest,
+    WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
     watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
@@ -638,5 +638,16 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let _timer = timer("ExportPlan");
         let who = self.caller(&req)?;
         Ok(Response::new(self.export(&who, req.into_inner()).await?))
+    }
+
+    async fn get_witness_status(
+        &self,
+        req: Request<GetWitnessStatusRequest>,
+    ) -> Result<Response<GetWitnessStatusResponse>, Status> {
+        let _timer = timer("GetWitnessStatus");
+        // Any admitted caller may ask: sizes, times and organisation ids, no personal data, so
+        // there is nothing to log.
+        self.caller(&req)?;
+        Ok(Response::new(self.backend.witness_status()?))
     }
 }

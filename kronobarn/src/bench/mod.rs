@@ -72,11 +72,6 @@ where
     Ok((total / concurrency * concurrency) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Milliseconds since the Unix epoch, for checkpoints.
-fn now_ms() -> i64 {
-    kronobarn_node::clock::system_now_ms()
-}
-
 /// The `p` quantile of sorted durations.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]

@@ -16,3 +16,4 @@ mod python;
 mod raw;
 mod rules;
 mod transport;
+mod witness;
