@@ -25,7 +25,9 @@ h1{font-size:1.7rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin-top:2rem;\
 border-bottom:2px solid #d9e4ef;padding-bottom:.2rem}h3{font-size:1.05rem;margin:1.2rem 0 .3rem}\
 blockquote{margin:.5rem 0;padding:.6rem 1rem;background:#f4f7fb;border-left:4px solid #6b93c1;\
 font-style:italic}ul{padding-left:1.3rem}li{margin:.3rem 0}p.field{margin:.2rem 0}\
-a{color:#0b5cad}small{color:#555;display:block;margin-top:1rem}";
+a{color:#0b5cad}small{color:#555;display:block;margin-top:1rem}\
+p.warning{margin:1rem 0;padding:.7rem 1rem;background:#fdecea;border:2px solid #b3261e;\
+border-radius:.3rem;color:#5f1410}";
 
 /// The plan in plain words as an HTML page.
 pub fn html(input: &PlanInput<'_>, lang: Lang) -> String {
@@ -57,6 +59,10 @@ pub fn html(input: &PlanInput<'_>, lang: Lang) -> String {
         }
         match b {
             Block::Title(t) => o.push_str(&format!("<h1>{}</h1>\n", esc(t))),
+            Block::Warning(t) => o.push_str(&format!(
+                "<p class=\"warning\" role=\"alert\"><strong>{}</strong></p>\n",
+                esc(t)
+            )),
             Block::Heading(t) => o.push_str(&format!("<h2>{}</h2>\n", esc(t))),
             Block::Subheading(t) => o.push_str(&format!("<h3>{}</h3>\n", esc(t))),
             Block::Para(t) => o.push_str(&format!("<p>{}</p>\n", esc(t))),
@@ -70,7 +76,10 @@ pub fn html(input: &PlanInput<'_>, lang: Lang) -> String {
                 None => format!("<p class=\"field\">{}: {}</p>\n", esc(label), esc(value)),
             }),
             Block::Item(t) => o.push_str(&format!("<li>{}</li>\n", esc(t))),
-            Block::Quote(t) => o.push_str(&format!("<blockquote>{}</blockquote>\n", esc(t))),
+            Block::Quote(t) => o.push_str(&format!(
+                "<blockquote>{}</blockquote>\n",
+                esc(&crate::words::quote(lang, t))
+            )),
             Block::Note(t) => o.push_str(&format!("<small>{}</small>\n", esc(t))),
         }
     }

@@ -9,6 +9,8 @@
 #![forbid(unsafe_code)]
 
 pub mod fhir;
+#[cfg(test)]
+mod fixture;
 mod html;
 mod pdf;
 mod plain;
@@ -48,15 +50,71 @@ impl Lang {
     }
 }
 
+/// An authority (or care unit) in words, and the organisation it belongs to: "BUP Växjö" of
+/// "Region Kronoberg". Secrecy holds between authorities, not only between organisations, so the
+/// family's document names the authority.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnitName {
+    /// The authority or unit, e.g. "BUP Växjö" or "Östra skolan"; empty when only the
+    /// organisation is known.
+    pub authority: String,
+    /// The organisation, e.g. "Region Kronoberg".
+    pub organization: String,
+}
+
+impl UnitName {
+    /// "BUP Växjö, Region Kronoberg"; the organisation alone when the authority is not known.
+    pub fn full(&self) -> String {
+        if self.authority.is_empty() || self.authority == self.organization {
+            self.organization.clone()
+        } else {
+            format!("{}, {}", self.authority, self.organization)
+        }
+    }
+
+    /// "BUP Växjö"; the organisation when the authority is not known.
+    pub fn short(&self) -> &str {
+        if self.authority.is_empty() {
+            &self.organization
+        } else {
+            &self.authority
+        }
+    }
+}
+
+/// An authority by id: a unit of an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitRef<'a> {
+    /// Organisation id, e.g. "region-kronoberg".
+    pub organization: &'a str,
+    /// Unit id, e.g. "bup-vaxjo".
+    pub unit: &'a str,
+}
+
+/// How often one authority has read the plan, as the access log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reads {
+    /// Organisation id of the readers.
+    pub organization: String,
+    /// Unit id of the readers; empty when the log does not name one.
+    pub unit: String,
+    /// How many reads.
+    pub count: u32,
+    /// The latest read, milliseconds since the Unix epoch.
+    pub last_unix_ms: i64,
+}
+
 /// What a document is made from: only what its reader may see.
 pub struct PlanInput<'a> {
     /// The plan id.
     pub plan_id: &'a str,
     /// The plan's responsible organisation.
     pub home_organization: &'a str,
-    /// The fragments the reader may see.
+    /// The fragments the reader may see. In a guardian copy, without the fragments their authors
+    /// marked as not to be shown to the guardians (OSL ch. 12 §3).
     pub fragments: &'a [Fragment],
-    /// How many fragments exist that the reader may not see.
+    /// How many fragments exist that the reader may not see under the consent (not counting
+    /// `withheld_from_guardians`).
     pub withheld: usize,
     /// The plan's current consent, if any.
     pub consent: Option<&'a Consent>,
@@ -70,11 +128,59 @@ pub struct PlanInput<'a> {
     pub made_by: &'a str,
     /// Display names of organisations by id (from the roster); the id is shown when missing.
     pub names: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// Authorities in words by (organisation id, unit id), from a directory of units; when
+    /// missing, the organisation's name is shown.
+    pub unit_names: &'a (dyn Fn(&str, &str) -> Option<UnitName> + Sync),
+    /// Who has read the plan, per authority, from the access log.
+    pub reads: &'a [Reads],
+    /// Set when the document is one authority's copy that may hold only part of the plan (BUP's
+    /// copy): the document then says so and names where the whole plan is.
+    pub copy_for: Option<UnitRef<'a>>,
+    /// True for the copy handed to the guardians.
+    pub guardian_copy: bool,
+    /// How many fragments their authors marked as not to be shown to the guardians. A guardian
+    /// copy leaves them out and never reveals this number; any other copy warns that it must not
+    /// be handed to the guardians.
+    pub withheld_from_guardians: usize,
+    /// The child or a guardian has protected personal data (skyddade personuppgifter): no
+    /// address or contact details of the child or the guardians appear, and every document warns.
+    pub protected_identity: bool,
 }
 
 impl PlanInput<'_> {
+    /// An organisation in words, for the documents' language-independent parts (FHIR).
     fn name(&self, org: &str) -> String {
-        (self.names)(org).unwrap_or_else(|| org.to_string())
+        self.org_name(Lang::Sv, org)
+    }
+
+    /// An organisation in words.
+    fn org_name(&self, lang: Lang, org: &str) -> String {
+        match (self.names)(org) {
+            Some(n) => words::organization(lang, &n),
+            None => org.to_string(),
+        }
+    }
+
+    /// An authority in words; the organisation alone when the unit is not in the directory.
+    fn unit_name(&self, lang: Lang, org: &str, unit: &str) -> UnitName {
+        let organization = self.org_name(lang, org);
+        match (!unit.is_empty())
+            .then(|| (self.unit_names)(org, unit))
+            .flatten()
+        {
+            Some(u) => UnitName {
+                authority: words::organization(lang, &u.authority),
+                organization: if u.organization.is_empty() {
+                    organization
+                } else {
+                    words::organization(lang, &u.organization)
+                },
+            },
+            None => UnitName {
+                authority: String::new(),
+                organization,
+            },
+        }
     }
 
     fn today_iso(&self) -> String {

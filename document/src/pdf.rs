@@ -162,6 +162,11 @@ pub fn pdf(input: &PlanInput<'_>, lang: Lang) -> Vec<u8> {
                 l.text(t, Font::Bold, 22.0, 0.0, false);
                 l.space(8.0);
             }
+            Block::Warning(t) => {
+                l.space(4.0);
+                l.text(t, Font::Bold, 11.0, 0.0, false);
+                l.space(8.0);
+            }
             Block::Heading(t) => {
                 l.space(12.0);
                 l.text(t, Font::Bold, 15.0, 0.0, false);
@@ -184,7 +189,13 @@ pub fn pdf(input: &PlanInput<'_>, lang: Lang) -> Vec<u8> {
             ),
             Block::Item(t) => l.text(t, Font::Regular, 11.0, 14.0, true),
             Block::Quote(t) => {
-                l.text(&format!("“{t}”"), Font::Italic, 11.0, 14.0, false);
+                l.text(
+                    &crate::words::quote(lang, t),
+                    Font::Italic,
+                    11.0,
+                    14.0,
+                    false,
+                );
                 l.space(4.0);
             }
             Block::Note(t) => {
@@ -244,6 +255,26 @@ mod tests {
         let s: Vec<u8> = "åäöÅÄÖé–".chars().map(win_ansi).collect();
         assert_eq!(s, [0xe5, 0xe4, 0xf6, 0xc5, 0xc4, 0xd6, 0xe9, 0x96]);
         assert_eq!(win_ansi('漢'), b'?');
+    }
+
+    /// Every letter of the family's documents, warnings and quotation marks included, has a
+    /// WinAnsi code: nothing turns into "?".
+    #[test]
+    fn the_documents_are_all_win_ansi() {
+        let f = crate::fixture::Fixture::family();
+        let mut input = f.input();
+        input.protected_identity = true;
+        for lang in [Lang::Sv, Lang::En] {
+            for b in blocks(&input, lang) {
+                let s = format!("{b:?}");
+                for c in s.chars().filter(|c| *c != '?') {
+                    assert_ne!(win_ansi(c), b'?', "{c:?} in {s}");
+                }
+            }
+        }
+        assert_eq!(win_ansi('”'), 0x94);
+        assert_eq!(win_ansi('§'), 0xa7);
+        assert!(pdf(&input, Lang::Sv).starts_with(b"%PDF-"));
     }
 
     #[test]

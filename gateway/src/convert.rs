@@ -52,6 +52,7 @@ pub fn plan_state(view: &PlanView) -> PlanState {
         lease: view.lease.as_ref().map(|l| kronobarn_policy::LeaseState {
             consent_version: l.consent_version,
             expires_at_ms: l.expires_at_unix_ms,
+            revocations: l.revocations_in_force.clone(),
         }),
     }
 }

@@ -21,8 +21,8 @@ use kronobarn_proto::v1::{
 };
 use kronobarn_proto::validate::FieldError;
 
-pub use auth::{Caller, ClientAuth, ClientCredential};
-pub use service::PlanApi;
+pub use auth::{Caller, ClientAuth, ClientCredential, OutOfScope, Refusal, Scope};
+pub use service::{DEFAULT_MAX_WATCHERS_PER_CLIENT, PlanApi};
 
 /// Who is acting: the calling system, the end user and why. Written into every access record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +93,9 @@ impl PlanView {
     }
 }
 
+/// An entry of the follow-up index: (date YYYY-MM-DD, plan id, fragment id), ordered so.
+pub type DueEntry = (String, String, String);
+
 /// A change to a plan, published to watchers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanEvent {
@@ -129,6 +132,8 @@ pub enum Denial {
     NotConsentHome,
     /// Only the plan's responsible organisation hands it over.
     NotResponsible,
+    /// A handover is accepted by the unit it is offered to, not another of the organisation's.
+    NotOfferedUnit,
 }
 
 impl Denial {
@@ -138,6 +143,7 @@ impl Denial {
             Denial::NotHome => "not-home",
             Denial::NotConsentHome => "not-consent-home",
             Denial::NotResponsible => "not-responsible",
+            Denial::NotOfferedUnit => "not-offered-unit",
         }
     }
 }
@@ -275,6 +281,13 @@ pub trait Backend: Send + Sync + 'static {
         plan_id: &str,
     ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
 
+    /// Withdraws this organisation's open offer of the plan's responsibility.
+    fn withdraw_handover(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+    ) -> impl Future<Output = BackendResult<kronobarn_proto::v1::Handover>> + Send;
+
     /// The open offer of the plan's responsibility, if any.
     fn pending_handover(
         &self,
@@ -315,20 +328,24 @@ pub trait Backend: Send + Sync + 'static {
     /// Changes to a plan from now on.
     fn subscribe(&self, plan_id: &str) -> tokio::sync::broadcast::Receiver<PlanEvent>;
 
-    /// A counter that moves whenever any fragment is written or received, for streams that
-    /// re-check something (follow-ups falling due) when plans change.
-    fn changes(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// The id of every plan that changes from now on (a fragment written or received, a consent,
+    /// a revocation and the purge it causes), for streams that re-check the plans that changed
+    /// (follow-ups falling due). A receiver that falls behind is told (`Lagged`) and looks again
+    /// at everything.
+    fn plan_changes(&self) -> tokio::sync::broadcast::Receiver<String>;
 
     /// The display name of an organisation (from the roster), for documents.
     fn organization_name(&self, organization: &str) -> Option<String>;
 
-    /// Entries of the follow-up index with a date in `from..=to` (YYYY-MM-DD; `from` may be
-    /// empty), ordered by date, then plan: `(date, plan_id, fragment_id)`. Entries may be stale
-    /// (the fragment since changed or was purged); callers check them against the fragment.
+    /// Entries of the follow-up index dated `from..=to` (YYYY-MM-DD; `from` may be empty) and
+    /// ordered after `after` when given, in index order (date, plan, fragment), at most `limit`.
+    /// Entries may be stale (written by an older version, or the fragment is no longer one the
+    /// reader may see); callers check each against its fragment and the read policy.
     fn follow_ups_due(
         &self,
         from: &str,
+        after: Option<&DueEntry>,
         to: &str,
         limit: usize,
-    ) -> BackendResult<Vec<(String, String, String)>>;
+    ) -> BackendResult<Vec<DueEntry>>;
 }

@@ -30,6 +30,18 @@ pub const KRONOBERG: [(&str, &str, Kind); 11] = [
     ),
 ];
 
+/// The units a development node's client system acts for, by kind of organisation: the units
+/// the demo's story and the examples use. One system per node serves them all here; in
+/// production each system lists only the units it serves.
+pub fn development_units(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Municipality => &["ostra-skolan", "forskola", "elevhalsan", "fritids", "ifo"],
+        Kind::Region => &["bvc", "bup", "bup-vaxjo", "mvc"],
+        Kind::Police => &["ungdomsgruppen"],
+        Kind::Voluntary => &["laxhjalp"],
+    }
+}
+
 /// One running member.
 pub struct Member {
     /// Organisation id.
@@ -88,7 +100,13 @@ pub fn write(
     let mut written = Vec::new();
     for m in members {
         let folder = dir.join(&m.organization);
-        let init = kronobarn_node::init::init(&folder, &m.organization, &m.name, &m.client_listen)?;
+        let init = kronobarn_node::init::init(
+            &folder,
+            &m.organization,
+            &m.name,
+            &m.client_listen,
+            development_units(m.kind),
+        )?;
         let key = kronobarn_node::pki::read_signing_key(&folder.join("keys/signing.key"))?;
         roster.push_str(&toml::to_string(&RosterMember {
             member: vec![kronobarn_node::roster::MemberEntry {
@@ -97,6 +115,8 @@ pub fn write(
                 kind: m.kind,
                 endpoint: format!("https://{}:{}", m.host, m.federation_port),
                 signing_key: hex::encode(key.verifying_key().as_bytes()),
+                previous_signing_key: None,
+                previous_key_valid_until: None,
             }],
         })?);
         roster.push('\n');

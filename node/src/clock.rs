@@ -29,7 +29,14 @@ pub struct Clock {
 #[derive(Clone)]
 enum Source {
     System { offset_ms: i64, start: Instant },
-    Manual(Arc<AtomicI64>),
+    Manual(Arc<ManualState>),
+}
+
+/// A hand-moved clock: a monotonic reading, and a wall clock that may be set off from it.
+#[derive(Default)]
+struct ManualState {
+    monotonic: AtomicI64,
+    wall_offset: AtomicI64,
 }
 
 impl Clock {
@@ -49,9 +56,13 @@ impl Clock {
         }
     }
 
-    /// A clock that moves only when told (unit tests). Wall and monotonic readings are the same.
+    /// A clock that moves only when told (unit tests). Wall and monotonic readings start equal;
+    /// [`ManualTime::skew`] sets the wall clock off.
     pub fn manual(start_ms: i64) -> (Self, ManualTime) {
-        let t = Arc::new(AtomicI64::new(start_ms));
+        let t = Arc::new(ManualState {
+            monotonic: AtomicI64::new(start_ms),
+            wall_offset: AtomicI64::new(0),
+        });
         (
             Self {
                 source: Source::Manual(t.clone()),
@@ -64,7 +75,10 @@ impl Clock {
     pub fn now_ms(&self) -> i64 {
         match &self.source {
             Source::System { offset_ms, .. } => system_now_ms().saturating_add(*offset_ms),
-            Source::Manual(t) => t.load(Ordering::SeqCst),
+            Source::Manual(t) => t
+                .monotonic
+                .load(Ordering::SeqCst)
+                .saturating_add(t.wall_offset.load(Ordering::SeqCst)),
         }
     }
 
@@ -73,24 +87,24 @@ impl Clock {
     pub fn monotonic_ms(&self) -> i64 {
         match &self.source {
             Source::System { start, .. } => start.elapsed().as_millis() as i64,
-            Source::Manual(t) => t.load(Ordering::SeqCst),
+            Source::Manual(t) => t.monotonic.load(Ordering::SeqCst),
         }
     }
 }
 
 /// The hand of a [`Clock::manual`].
 #[derive(Clone)]
-pub struct ManualTime(Arc<AtomicI64>);
+pub struct ManualTime(Arc<ManualState>);
 
 impl ManualTime {
-    /// Moves the clock by `ms` (may be negative for the wall clock of a test).
+    /// Lets `ms` pass (both readings move).
     pub fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
+        self.0.monotonic.fetch_add(ms, Ordering::SeqCst);
     }
 
-    /// Sets the clock.
-    pub fn set(&self, ms: i64) {
-        self.0.store(ms, Ordering::SeqCst);
+    /// Sets the wall clock `ms` off the true time (negative: behind), as a wrong clock is.
+    pub fn skew(&self, ms: i64) {
+        self.0.wall_offset.store(ms, Ordering::SeqCst);
     }
 }
 
@@ -132,10 +146,13 @@ impl Hlc {
     }
 }
 
+/// The reading after `(p, l)`; at the very end of the clock's range it stays there (it
+/// saturates, never wraps to the beginning), and admission keeps peers from pushing it there.
 fn next((p, l): (u64, u32)) -> (u64, u32) {
-    match l.checked_add(1) {
-        Some(l) => (p, l),
-        None => (p + 1, 0),
+    match (l.checked_add(1), p.checked_add(1)) {
+        (Some(l), _) => (p, l),
+        (None, Some(p)) => (p, 0),
+        (None, None) => (p, l),
     }
 }
 

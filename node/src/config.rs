@@ -30,6 +30,14 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub logging: Logging,
+    /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
+    /// milliseconds off the machine's (negative: behind). Never set it in production.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub test_clock_offset_ms: i64,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
 }
 
 /// Metrics settings.
@@ -64,6 +72,15 @@ pub struct FederationConfig {
     /// How often to send a signed log checkpoint to every peer to witness, in seconds (default 60).
     #[serde(default = "default_anti_entropy")]
     pub checkpoint_secs: u64,
+    /// How far ahead of this node's clock a received version may be, in seconds (default 600).
+    /// A peer's version further ahead is refused and sent again later, so a wrong clock at a
+    /// peer cannot push this node's versions into the future.
+    #[serde(default = "default_max_clock_ahead")]
+    pub max_clock_ahead_secs: u64,
+}
+
+fn default_max_clock_ahead() -> u64 {
+    600
 }
 
 fn default_anti_entropy() -> u64 {
@@ -93,10 +110,17 @@ pub struct ClientApi {
     /// Systems allowed to call.
     #[serde(default)]
     pub clients: Vec<Client>,
+    /// Open watch streams (WatchPlan and WatchFollowUps together) one calling system may hold.
+    #[serde(default = "default_max_watchers")]
+    pub max_watchers_per_client: usize,
 }
 
 fn default_max_message() -> usize {
     1 << 20
+}
+
+fn default_max_watchers() -> usize {
+    kronobarn_gateway::DEFAULT_MAX_WATCHERS_PER_CLIENT
 }
 
 /// One calling system.
@@ -111,6 +135,13 @@ pub struct Client {
     /// SHA-256 (hex) of its TLS client certificate (DER).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_sha256: Option<String>,
+    /// The units this system acts for; a call naming any other unit is refused and logged.
+    /// Required: a config without it stops the node at start, naming the client.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// The roles its users may have; when absent, any role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// Logging settings.
@@ -266,6 +297,12 @@ impl Config {
                 ));
             }
         }
+        if config.client_api.max_watchers_per_client == 0 {
+            return Err(field(
+                "client_api.max_watchers_per_client",
+                "must be at least 1".into(),
+            ));
+        }
         if config.client_api.max_message_bytes < 1024 {
             return Err(field(
                 "client_api.max_message_bytes",
@@ -278,6 +315,47 @@ impl Config {
                     "client_api.clients.id",
                     "must be 1-64 of a-z, 0-9, '-', '_', '.'".into(),
                 ));
+            }
+            if c.units.is_empty() {
+                return Err(field(
+                    "client_api.clients.units",
+                    format!(
+                        "client `{}` lists no units: name the units this system acts for, e.g. units = [\"ostra-skolan\"] (a system may act only for the units it serves)",
+                        c.id
+                    ),
+                ));
+            }
+            if let Some(bad) = c.units.iter().find(|u| !kronobarn_proto::ids::is_slug(u)) {
+                return Err(field(
+                    "client_api.clients.units",
+                    format!(
+                        "client `{}`: unit \"{bad}\" must be 1-64 of a-z, 0-9, '-', '_', '.'",
+                        c.id
+                    ),
+                ));
+            }
+            match &c.roles {
+                Some(r) if r.is_empty() => {
+                    return Err(field(
+                        "client_api.clients.roles",
+                        format!(
+                            "client `{}` lists no roles: leave `roles` out to allow any role, or name them",
+                            c.id
+                        ),
+                    ));
+                }
+                Some(r) => {
+                    if let Some(bad) = r.iter().find(|r| !kronobarn_proto::ids::is_slug(r)) {
+                        return Err(field(
+                            "client_api.clients.roles",
+                            format!(
+                                "client `{}`: role \"{bad}\" must be 1-64 of a-z, 0-9, '-', '_', '.'",
+                                c.id
+                            ),
+                        ));
+                    }
+                }
+                None => {}
             }
             let is_hash = |h: &Option<String>| {
                 h.as_ref()
@@ -338,6 +416,8 @@ mod tests {
         let c: Config = toml::from_str(text).expect("deploy/node.example.toml parses");
         assert_eq!(c.organization, "vaxjo-kommun");
         assert!(c.federation.is_some());
+        assert!(c.client_api.clients.iter().all(|c| !c.units.is_empty()));
+        assert!(c.client_api.clients.iter().any(|c| c.roles.is_some()));
         let r: crate::roster::RosterFile =
             toml::from_str(include_str!("../../deploy/roster.example.toml"))
                 .expect("roster example parses");
@@ -347,8 +427,14 @@ mod tests {
     #[test]
     fn a_bad_field_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let init =
-            crate::init::init(dir.path(), "vaxjo-kommun", "Växjö kommun", "127.0.0.1:0").unwrap();
+        let init = crate::init::init(
+            dir.path(),
+            "vaxjo-kommun",
+            "Växjö kommun",
+            "127.0.0.1:0",
+            &["skola"],
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&init.config_path).unwrap();
         std::fs::write(&init.config_path, text.replace("127.0.0.1:0", "localhost")).unwrap();
         let e = Config::load(&init.config_path).unwrap_err().to_string();
@@ -366,5 +452,49 @@ mod tests {
         std::fs::write(&init.config_path, format!("{text}\nunknown_field = 1\n")).unwrap();
         let e = Config::load(&init.config_path).unwrap_err().to_string();
         assert!(e.contains("unknown_field"), "{e}");
+    }
+
+    #[test]
+    fn a_client_without_units_stops_the_node_naming_the_client() {
+        let dir = tempfile::tempdir().unwrap();
+        let init =
+            crate::init::init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0", &["skola"]).unwrap();
+        let text = std::fs::read_to_string(&init.config_path).unwrap();
+        assert!(Config::load(&init.config_path).is_ok());
+        // A config from before units were required: the client lists none.
+        let old = text.replace("units = [\"skola\"]\n", "");
+        assert_ne!(old, text);
+        std::fs::write(&init.config_path, &old).unwrap();
+        let e = Config::load(&init.config_path).unwrap_err().to_string();
+        assert!(
+            e.contains("client_api.clients.units") && e.contains("`local-system`"),
+            "{e}"
+        );
+        for (from, to, field) in [
+            (
+                "units = [\"skola\"]",
+                "units = []",
+                "client_api.clients.units",
+            ),
+            (
+                "units = [\"skola\"]",
+                "units = [\"Östra skolan\"]",
+                "client_api.clients.units",
+            ),
+            (
+                "units = [\"skola\"]",
+                "units = [\"skola\"]\nroles = []",
+                "client_api.clients.roles",
+            ),
+            (
+                "max_watchers_per_client = 64",
+                "max_watchers_per_client = 0",
+                "client_api.max_watchers_per_client",
+            ),
+        ] {
+            std::fs::write(&init.config_path, text.replacen(from, to, 1)).unwrap();
+            let e = Config::load(&init.config_path).unwrap_err().to_string();
+            assert!(e.contains(field), "{to}: {e}");
+        }
     }
 }

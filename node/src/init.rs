@@ -30,6 +30,11 @@ pub enum InitError {
     /// The organisation id is not a slug.
     #[error("--organization: must be 1-64 of a-z, 0-9, '-', '_', '.' (e.g. vaxjo-kommun)")]
     Organization,
+    /// No unit, or a unit that is not a slug.
+    #[error(
+        "--unit: name at least one unit the node's client system acts for, each 1-64 of a-z, 0-9, '-', '_', '.' (e.g. --unit ostra-skolan)"
+    )]
+    Units,
     /// A node's config is there already.
     #[error("{} exists already; init never overwrites a node", .0.display())]
     Exists(PathBuf),
@@ -53,16 +58,21 @@ pub enum InitError {
 }
 
 /// Writes a node folder at `dir` for `organization` (display `name`, may be empty), listening on
-/// `listen`.
+/// `listen`, whose client system acts for `units` (at least one).
 pub fn init(
     dir: &Path,
     organization: &str,
     name: &str,
     listen: &str,
+    units: &[&str],
 ) -> Result<Initialised, InitError> {
     if !kronobarn_proto::ids::is_slug(organization) {
         return Err(InitError::Organization);
     }
+    if units.is_empty() || !units.iter().all(|u| kronobarn_proto::ids::is_slug(u)) {
+        return Err(InitError::Units);
+    }
+    let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
     let config_path = dir.join("kronobarn.toml");
     if config_path.exists() {
         return Err(InitError::Exists(config_path));
@@ -112,17 +122,23 @@ pub fn init(
                     id: client_id.clone(),
                     token_sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
                     cert_sha256: None,
+                    units: units.clone(),
+                    roles: None,
                 },
                 Client {
                     id: format!("{client_id}-mtls"),
                     token_sha256: None,
                     cert_sha256: Some(hex::encode(Sha256::digest(&client.cert_der))),
+                    units,
+                    roles: None,
                 },
             ],
+            max_watchers_per_client: kronobarn_gateway::DEFAULT_MAX_WATCHERS_PER_CLIENT,
         },
         federation: None,
         metrics: None,
         logging: Logging::default(),
+        test_clock_offset_ms: 0,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",
@@ -147,14 +163,29 @@ mod tests {
     fn refuses_a_bad_organisation_id_and_never_overwrites_a_node() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            init(dir.path(), "Växjö kommun", "", "127.0.0.1:0"),
+            init(dir.path(), "Växjö kommun", "", "127.0.0.1:0", &["skola"]),
             Err(InitError::Organization)
         ));
         assert!(!dir.path().join("kronobarn.toml").exists());
-        let first = init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0").unwrap();
+        assert!(matches!(
+            init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0", &[]),
+            Err(InitError::Units)
+        ));
+        assert!(!dir.path().join("kronobarn.toml").exists());
+        let first = init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0", &["skola"]).unwrap();
+        let loaded = crate::config::Config::load(&first.config_path).unwrap();
+        assert!(
+            loaded
+                .config
+                .client_api
+                .clients
+                .iter()
+                .all(|c| c.units == ["skola"]),
+            "every client init writes lists the units"
+        );
         let written = std::fs::read(&first.config_path).unwrap();
         assert!(matches!(
-            init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0"),
+            init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0", &["skola"]),
             Err(InitError::Exists(p)) if p == first.config_path
         ));
         assert_eq!(std::fs::read(&first.config_path).unwrap(), written);

@@ -67,9 +67,17 @@ pub fn unit_plan(org: &str, unit: &str, plan_id: &str) -> Vec<u8> {
 /// `due/`: the follow-up index, ordered by date.
 pub const DUE: &[u8] = b"due/";
 
-/// `due/{YYYY-MM-DD}/{plan_id}/{fragment_id}`: a follow-up falling due on a date.
+/// `due/{YYYY-MM-DD}/{plan_id}/{fragment_id}`: a follow-up falling due on a date. Written and
+/// removed in the batch that stores, replaces or purges the fragment setting the date, at home and
+/// in received copies alike; held follow-ups stay, since whether one is held depends on which
+/// follow-up records the reader may see.
 pub fn due(date: &str, plan_id: &str, fragment_id: &str) -> Vec<u8> {
     format!("due/{date}/{plan_id}/{fragment_id}").into_bytes()
+}
+
+/// `due/{YYYY-MM-DD}`: sorts just before every entry dated `date`, a scan's exclusive start.
+pub fn due_date(date: &str) -> Vec<u8> {
+    format!("due/{date}").into_bytes()
 }
 
 /// `(date, plan_id, fragment_id)` of a follow-up index key.
@@ -241,6 +249,11 @@ pub fn handed(plan_id: &str, sequence: u64) -> Vec<u8> {
 /// `handed/{plan_id}/`.
 pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
+}
+
+/// `creation/{plan_id}`: the signed creation record of a plan (who created it, its first home).
+pub fn creation(plan_id: &str) -> Vec<u8> {
+    format!("creation/{plan_id}").into_bytes()
 }
 
 /// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.

@@ -40,6 +40,14 @@ pub struct MemberEntry {
     pub endpoint: String,
     /// The node's ed25519 public key, 64 hex digits.
     pub signing_key: String,
+    /// During a key rotation: the key the node signed with before, 64 hex digits. What it signed
+    /// then (queued deliveries, forwarded revocations, leases) is still taken until
+    /// `previous_key_valid_until`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_signing_key: Option<String>,
+    /// The first day (YYYY-MM-DD, from midnight UTC) on which the previous key is no longer taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key_valid_until: Option<String>,
 }
 
 /// The roster file.
@@ -60,6 +68,27 @@ pub struct Member {
     pub entry: MemberEntry,
     /// Its signing key.
     pub key: VerifyingKey,
+    /// Its previous key during a rotation, and the instant (ms) from which it is no longer taken.
+    pub previous: Option<(VerifyingKey, i64)>,
+}
+
+impl Member {
+    /// The member's key with this key id, if the roster lets it sign at `now_ms`: its current
+    /// key, or during a rotation its previous one until that stops being valid.
+    pub fn key_for(&self, key_id: &str, now_ms: i64) -> Option<VerifyingKey> {
+        if key_id == kronobarn_proto::envelope::key_id(&self.key) {
+            return Some(self.key);
+        }
+        self.previous
+            .filter(|(k, until)| now_ms < *until && key_id == kronobarn_proto::envelope::key_id(k))
+            .map(|(k, _)| k)
+    }
+}
+
+fn parse_key(hex_key: &str) -> Result<VerifyingKey, &'static str> {
+    let bytes = hex::decode(hex_key).map_err(|_| "must be 64 hex digits")?;
+    let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| "must be 64 hex digits")?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "is not an ed25519 public key")
 }
 
 /// A loaded, checked roster.
@@ -139,14 +168,9 @@ impl Roster {
             if !e.endpoint.starts_with("https://") {
                 return fail("endpoint must start with https://");
             }
-            let Ok(bytes) = hex::decode(&e.signing_key) else {
-                return fail("signing_key must be 64 hex digits");
-            };
-            let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-                return fail("signing_key must be 64 hex digits");
-            };
-            let Ok(key) = VerifyingKey::from_bytes(&bytes) else {
-                return fail("signing_key is not an ed25519 public key");
+            let key = match parse_key(&e.signing_key) {
+                Ok(k) => k,
+                Err(p) => return fail(&format!("signing_key {p}")),
             };
             if by_key_id
                 .insert(key_id(&key), e.organization.clone())
@@ -154,10 +178,42 @@ impl Roster {
             {
                 return fail("signing_key is used by another member");
             }
+            let previous = match (&e.previous_signing_key, &e.previous_key_valid_until) {
+                (None, None) => None,
+                (Some(k), Some(until)) => {
+                    let k = match parse_key(k) {
+                        Ok(k) => k,
+                        Err(p) => return fail(&format!("previous_signing_key {p}")),
+                    };
+                    let Some((y, m, d)) = kronobarn_proto::date::parse_date(until) else {
+                        return fail("previous_key_valid_until must be a date YYYY-MM-DD");
+                    };
+                    if by_key_id
+                        .insert(key_id(&k), e.organization.clone())
+                        .is_some()
+                    {
+                        return fail("previous_signing_key is used by another member");
+                    }
+                    Some((
+                        k,
+                        kronobarn_proto::date::days_from_civil(y, m, d) * 86_400_000,
+                    ))
+                }
+                _ => {
+                    return fail("previous_signing_key and previous_key_valid_until go together");
+                }
+            };
             if members.contains_key(&e.organization) {
                 return fail("listed twice");
             }
-            members.insert(e.organization.clone(), Member { entry: e, key });
+            members.insert(
+                e.organization.clone(),
+                Member {
+                    entry: e,
+                    key,
+                    previous,
+                },
+            );
         }
         Ok(Self {
             members,
@@ -171,10 +227,14 @@ impl Roster {
         self.members.get(organization)
     }
 
-    /// The organisation whose key has this key id, and the key.
-    pub fn signer(&self, key_id: &str) -> Option<(&str, VerifyingKey)> {
+    /// The organisation whose key has this key id, and the key, if the roster lets that key
+    /// sign at `now_ms` (a previous key only until its rotation ends).
+    pub fn signer(&self, key_id: &str, now_ms: i64) -> Option<(&str, VerifyingKey)> {
         let org = self.by_key_id.get(key_id)?;
-        Some((org.as_str(), self.members.get(org)?.key))
+        Some((
+            org.as_str(),
+            self.members.get(org)?.key_for(key_id, now_ms)?,
+        ))
     }
 
     /// Every member.
@@ -222,6 +282,8 @@ mod tests {
             kind: Kind::Municipality,
             endpoint: "https://127.0.0.1:1".into(),
             signing_key: hex::encode(key.as_bytes()),
+            previous_signing_key: None,
+            previous_key_valid_until: None,
         }
     }
 
@@ -233,7 +295,7 @@ mod tests {
         )
         .unwrap();
         let k = ed25519_dalek::SigningKey::from_bytes(&[2; 32]).verifying_key();
-        assert_eq!(r.signer(&key_id(&k)).unwrap().0, "region-kronoberg");
+        assert_eq!(r.signer(&key_id(&k), 0).unwrap().0, "region-kronoberg");
         assert!(r.member("polisen").is_none());
         let dup = Roster::from_entries(vec![entry("a", 1), entry("b", 1)], vec![]).unwrap_err();
         assert!(dup.1.contains("another member"));

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use kronobarn_gateway::{ClientAuth, ClientCredential, PlanApi};
+use kronobarn_gateway::{ClientAuth, ClientCredential, PlanApi, Scope};
 use kronobarn_proto::v1::plan_service_server::PlanServiceServer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -78,7 +78,18 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         SledStore::open(&cfg.data_dir)
             .with_context(|| format!("opening data_dir {}", cfg.data_dir.display()))?,
     );
-    let node = Arc::new(Node::open(cfg.organization.clone(), store, key)?);
+    if cfg.test_clock_offset_ms != 0 {
+        tracing::warn!(
+            offset_ms = cfg.test_clock_offset_ms,
+            "test_clock_offset_ms is set: this node's clock is wrong on purpose (tests only)"
+        );
+    }
+    let node = Arc::new(Node::open_with_clock(
+        cfg.organization.clone(),
+        store,
+        key,
+        crate::clock::Clock::skewed(cfg.test_clock_offset_ms),
+    )?);
     node.set_display_name(&cfg.name);
     // Federation is switched on before any write can arrive, so every write fills the outboxes.
     let roster = match &cfg.federation {
@@ -94,6 +105,7 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 roster.clone(),
                 std::time::Duration::from_secs(f.lease_ttl_secs),
             );
+            node.set_max_clock_ahead(std::time::Duration::from_secs(f.max_clock_ahead_secs));
             Some(roster)
         }
         None => None,
@@ -101,16 +113,22 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
+        let mut scope = Scope::units(c.units.iter().cloned());
+        if let Some(roles) = &c.roles {
+            scope = scope.with_roles(roles.iter().cloned());
+        }
         if let Some(h) = &c.token_sha256 {
             auth = auth.with(
                 c.id.clone(),
                 ClientCredential::TokenSha256(h.to_ascii_lowercase()),
+                scope.clone(),
             );
         }
         if let Some(h) = &c.cert_sha256 {
             auth = auth.with(
                 c.id.clone(),
                 ClientCredential::CertSha256(h.to_ascii_lowercase()),
+                scope,
             );
         }
     }
@@ -125,7 +143,9 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     }
 
     let max = cfg.client_api.max_message_bytes;
-    let api = PlanServiceServer::new(PlanApi::new(node.clone(), auth))
+    let api = PlanApi::new(node.clone(), auth)
+        .with_max_watchers_per_client(cfg.client_api.max_watchers_per_client);
+    let api = PlanServiceServer::new(api)
         .max_decoding_message_size(max)
         // Answers (a FHIR export with a long access log) may be far larger than requests.
         .max_encoding_message_size(256 << 20);

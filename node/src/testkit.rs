@@ -27,7 +27,6 @@ use crate::store::MemoryStore;
 pub const START_MS: i64 = 1_795_690_800_000;
 
 /// One node of the test county.
-#[allow(dead_code)] // key and time are for tests that reopen a node or move its clock
 pub struct TestNode {
     /// The node.
     pub node: Arc<Node>,
@@ -37,6 +36,8 @@ pub struct TestNode {
     pub key: SigningKey,
     /// The hand of its clock.
     pub time: ManualTime,
+    /// Its clock, to reopen it on the same time.
+    pub clock: Clock,
 }
 
 /// Witnesses reached in process: a request goes straight to the peer's witness handler, as the
@@ -72,6 +73,8 @@ pub struct County {
     pub nodes: BTreeMap<String, TestNode>,
     /// The roster they share.
     pub roster: Arc<Roster>,
+    /// Organisations whose links are cut: `settle_all` delivers nothing to or from them.
+    cut: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 fn key_for(i: usize) -> SigningKey {
@@ -93,6 +96,8 @@ impl County {
                 kind: Kind::Municipality,
                 endpoint: format!("https://{o}.invalid:1"),
                 signing_key: hex::encode(k.verifying_key().as_bytes()),
+                previous_signing_key: None,
+                previous_key_valid_until: None,
             })
             .collect();
         let roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
@@ -102,8 +107,9 @@ impl County {
             .map(|(o, key)| {
                 let store = Arc::new(MemoryStore::new());
                 let (clock, time) = Clock::manual(START_MS);
-                let node = Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock)
-                    .expect("open");
+                let node =
+                    Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock.clone())
+                        .expect("open");
                 node.enable_federation(roster.clone(), Duration::from_secs(300));
                 let node = Arc::new(node);
                 (
@@ -113,15 +119,25 @@ impl County {
                         store,
                         key,
                         time,
+                        clock,
                     },
                 )
             })
             .collect();
-        let county = Self { nodes, roster };
-        for org in county.nodes.keys() {
-            county.node(org).enable_cosigning(county.witnesses_for(org));
-        }
+        let county = Self {
+            nodes,
+            roster,
+            cut: Default::default(),
+        };
+        county.enable_witnesses();
         county
+    }
+
+    /// Every node has the others as witnesses of its log, reached in process.
+    fn enable_witnesses(&self) {
+        for org in self.nodes.keys() {
+            self.node(org).enable_cosigning(self.witnesses_for(org));
+        }
     }
 
     /// The county's nodes as `org`'s witnesses, reached in process.
@@ -136,6 +152,40 @@ impl County {
             roster: self.roster.clone(),
         };
         Arc::new(Witnesses::new(self.roster.clone(), Arc::new(transport)))
+    }
+
+    /// Rotates `org`'s signing key: every node restarts on its own store with a roster that lists
+    /// the new key and keeps the old one valid for `overlap_ms` more, as operators do it.
+    pub fn rotate_key(&mut self, org: &str, overlap_ms: i64) {
+        let old = self.nodes[org].key.clone();
+        let mut seed = old.to_bytes();
+        seed[31] ^= 0x5a;
+        let new = SigningKey::from_bytes(&seed);
+        let until_day = (self.node(org).now_ms() + overlap_ms).div_euclid(86_400_000) + 1;
+        let (y, mo, d) = kronobarn_proto::date::civil_date(until_day * 86_400_000);
+        let entries = self
+            .roster
+            .members()
+            .map(|m| {
+                let mut e = m.entry.clone();
+                if e.organization == org {
+                    e.previous_signing_key = Some(e.signing_key.clone());
+                    e.previous_key_valid_until = Some(format!("{y:04}-{mo:02}-{d:02}"));
+                    e.signing_key = hex::encode(new.verifying_key().as_bytes());
+                }
+                e
+            })
+            .collect();
+        self.roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
+        self.nodes.get_mut(org).expect("member").key = new;
+        for (o, n) in self.nodes.iter_mut() {
+            let node =
+                Node::open_with_clock(o.clone(), n.store.clone(), n.key.clone(), n.clock.clone())
+                    .expect("reopen");
+            node.enable_federation(self.roster.clone(), Duration::from_secs(300));
+            n.node = Arc::new(node);
+        }
+        self.enable_witnesses();
     }
 
     /// The node of `org`.
@@ -183,11 +233,29 @@ impl County {
             .expect("receive")
     }
 
-    /// Delivers every outbox in the county, repeatedly, until all are empty (at most `rounds`).
+    /// Cuts `org` off: `settle_all` delivers nothing to or from it until it is healed.
+    pub fn cut(&self, org: &str) {
+        self.cut.lock().unwrap().insert(org.to_string());
+    }
+
+    /// Heals a cut.
+    #[allow(dead_code)]
+    pub fn heal(&self, org: &str) {
+        self.cut.lock().unwrap().remove(org);
+    }
+
+    /// Delivers every outbox in the county, repeatedly, until all are empty (at most `rounds`);
+    /// what waits for or at a cut organisation stays.
     pub async fn settle_all(&self, rounds: usize) {
         for _ in 0..rounds {
             let mut any = false;
-            let orgs: Vec<String> = self.nodes.keys().cloned().collect();
+            let cut = self.cut.lock().unwrap().clone();
+            let orgs: Vec<String> = self
+                .nodes
+                .keys()
+                .filter(|o| !cut.contains(*o))
+                .cloned()
+                .collect();
             for from in &orgs {
                 for to in &orgs {
                     if from != to && !self.outbox(from, to).is_empty() {
@@ -300,4 +368,139 @@ pub async fn consent(
     home.record_consent(&actor(home.organization_id(), home_unit), c, previous)
         .await
         .expect("consent")
+}
+
+impl County {
+    /// The holder asks the plan's consent home for a lease, as its lease task does.
+    pub fn renew_lease(&self, holder: &str, plan_id: &str) -> Result<(), String> {
+        let h = self.node(holder);
+        let view = h
+            .load_plan_facts(plan_id)
+            .map_err(|e| e.to_string())?
+            .ok_or("plan unknown at the holder")?;
+        let consent = view.consent.ok_or("no consent at the holder")?;
+        let home = &view.home_organization;
+        let env = crate::federation::lease::grant(
+            self.node(home),
+            holder,
+            plan_id,
+            consent.consent_version,
+        )
+        .map_err(|e| e.to_string())?;
+        let member = self.roster.member(home).ok_or("home not in roster")?;
+        crate::federation::lease::keep(h, member, plan_id, consent.consent_version, &env)
+    }
+}
+
+/// Fragment ids of the plan that a user of `unit` at `node` is shown now (the gateway's read
+/// decision, without the gateway).
+pub fn shown(node: &Node, unit: &str, plan_id: &str) -> Vec<String> {
+    let Some(view) = node.load_plan(plan_id).expect("load") else {
+        return Vec::new();
+    };
+    let state = view.policy_state();
+    let who = kronobarn_policy::Requester {
+        organization: node.organization_id(),
+        unit,
+    };
+    if !kronobarn_policy::takes_part(&state, who) {
+        return Vec::new();
+    }
+    view.fragments
+        .iter()
+        .filter(|f| {
+            let facts = kronobarn_policy::FragmentFacts {
+                home: &f.fragment.home_organization,
+                category: kronobarn_policy::Category(f.fragment.category),
+            };
+            kronobarn_policy::decide_read(&state, who, facts, node.now_ms()).is_permit()
+        })
+        .map(|f| f.fragment.fragment_id.clone())
+        .collect()
+}
+
+/// An intervention of the writer's unit, followed up in January 2027.
+pub fn intervention(plan_id: &str, what: &str) -> kronobarn_proto::v1::Fragment {
+    kronobarn_proto::v1::Fragment {
+        plan_id: plan_id.to_string(),
+        body: Some(kronobarn_proto::v1::fragment::Body::Intervention(
+            kronobarn_proto::v1::Intervention {
+                what: what.into(),
+                who: "Skolans kurator".into(),
+                responsible: Some(Contact {
+                    name: "Anna Påhittad".into(),
+                    title: "kurator".into(),
+                    ..Default::default()
+                }),
+                from_date: "2026-12-01".into(),
+                follow_up_date: "2027-01-15".into(),
+                ..Default::default()
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// Writes an intervention at `node`'s `unit`; returns its fragment id.
+pub async fn write_intervention(node: &Node, unit: &str, plan_id: &str, what: &str) -> String {
+    node.put_fragment(
+        &actor(node.organization_id(), unit),
+        intervention(plan_id, what),
+        None,
+    )
+    .await
+    .expect("intervention")
+    .fragment
+    .fragment_id
+}
+
+/// Records, at `node`'s `unit`, guardian g1's withdrawal from `orgs` (all when empty).
+pub async fn revoke(
+    node: &Node,
+    unit: &str,
+    plan_id: &str,
+    orgs: &[&str],
+) -> kronobarn_proto::v1::Revocation {
+    node.record_revocation(
+        &actor(node.organization_id(), unit),
+        kronobarn_proto::v1::Revocation {
+            plan_id: plan_id.to_string(),
+            withdrawn_by: "g1".into(),
+            organizations: orgs.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("revocation")
+}
+
+/// Bearer token of the test system calling the client API.
+pub const TOKEN: &str = "test-token";
+
+/// Units the test system acts for.
+pub const UNITS: [&str; 5] = ["skola", "elevhalsan", "bup", "bvc", "ifo"];
+
+/// The client API over `node`, admitting the test system for [`UNITS`].
+pub fn client_api(node: &Arc<Node>) -> kronobarn_gateway::PlanApi<Node> {
+    let auth = kronobarn_gateway::ClientAuth::default().with(
+        "test-system",
+        kronobarn_gateway::ClientCredential::TokenSha256(kronobarn_gateway::auth::token_sha256(
+            TOKEN,
+        )),
+        kronobarn_gateway::Scope::units(UNITS),
+    );
+    kronobarn_gateway::PlanApi::new(node.clone(), auth)
+}
+
+/// A client API request for `msg` by user `user_id` of `unit`, through the test system.
+pub fn request<T>(msg: T, user_id: &str, unit: &str) -> tonic::Request<T> {
+    use kronobarn_gateway::auth::{PURPOSE, USER_ID, USER_ROLE, USER_UNIT};
+    let mut r = tonic::Request::new(msg);
+    let md = r.metadata_mut();
+    md.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+    md.insert(USER_ID, user_id.parse().unwrap());
+    md.insert(USER_ROLE, "staff".parse().unwrap());
+    md.insert(USER_UNIT, unit.parse().unwrap());
+    md.insert(PURPOSE, "plan-coordination".parse().unwrap());
+    r
 }

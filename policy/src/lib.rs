@@ -88,13 +88,17 @@ pub struct PlanState {
     pub lease: Option<LeaseState>,
 }
 
-/// A lease from the consent home: received copies may be shown until it expires.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A lease from the consent home: received copies may be shown until it expires, and only while
+/// this node holds every revocation the home had when it granted the lease.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseState {
     /// The consent version it was granted under.
     pub consent_version: u64,
-    /// It expires at this instant (ms since the Unix epoch).
+    /// It expires at this instant (ms since the Unix epoch), already the earlier of the home's
+    /// expiry and the holder's own receipt plus the lease's lifetime.
     pub expires_at_ms: i64,
+    /// Revocations in force at the consent home when it granted the lease.
+    pub revocations: Vec<String>,
 }
 
 impl PlanState {
@@ -184,6 +188,13 @@ pub enum Deny {
         /// Consent version.
         consent_version: u64,
     },
+    /// A received copy, and the lease names a revocation this node does not hold yet.
+    RevocationNotHeld {
+        /// Consent version.
+        consent_version: u64,
+        /// The revocation.
+        revocation_id: String,
+    },
     /// A received copy, and the lease from the consent home has run out.
     LeaseExpired {
         /// Consent version.
@@ -220,6 +231,7 @@ impl Decision {
             Decision::Deny(Deny::NotHome) => "not-home",
             Decision::Deny(Deny::NoLease { .. }) => "no-lease",
             Decision::Deny(Deny::LeaseExpired { .. }) => "lease-expired",
+            Decision::Deny(Deny::RevocationNotHeld { .. }) => "revocation-not-held",
         }
     }
 
@@ -306,13 +318,29 @@ pub fn decide_read(
     if let Decision::Permit(Permit::Granted { consent_version }) = d
         && who.organization != plan.consent_home
     {
-        return match plan.lease {
-            Some(l) if l.consent_version == consent_version && now_ms < l.expires_at_ms => d,
-            Some(l) if l.consent_version == consent_version => {
-                Decision::Deny(Deny::LeaseExpired { consent_version })
-            }
-            _ => Decision::Deny(Deny::NoLease { consent_version }),
+        let Some(l) = plan
+            .lease
+            .as_ref()
+            .filter(|l| l.consent_version == consent_version)
+        else {
+            return Decision::Deny(Deny::NoLease { consent_version });
         };
+        if now_ms >= l.expires_at_ms {
+            return Decision::Deny(Deny::LeaseExpired { consent_version });
+        }
+        // The home knew of these when it granted the lease: until this node holds them too, it
+        // cannot tell what they withdraw, so it shows nothing received under the lease.
+        if let Some(id) = l
+            .revocations
+            .iter()
+            .find(|id| !plan.revocations.iter().any(|r| &r.id == *id))
+        {
+            return Decision::Deny(Deny::RevocationNotHeld {
+                consent_version,
+                revocation_id: id.clone(),
+            });
+        }
+        return d;
     }
     d
 }

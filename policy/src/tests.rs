@@ -76,6 +76,7 @@ fn arb_plan() -> impl Strategy<Value = PlanState> {
             |(consent_version, expires_at_ms)| LeaseState {
                 consent_version,
                 expires_at_ms,
+                revocations: vec![],
             },
         )),
     )
@@ -120,6 +121,7 @@ fn base_plan() -> PlanState {
         lease: Some(LeaseState {
             consent_version: 1,
             expires_at_ms: NOW + 500,
+            ..Default::default()
         }),
     }
 }
@@ -217,6 +219,7 @@ fn each_rule_has_its_reason() {
     q.lease = Some(LeaseState {
         consent_version: 2,
         expires_at_ms: NOW + 500,
+        ..Default::default()
     });
     assert_eq!(
         decide_read(&q, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
@@ -241,6 +244,7 @@ fn received_copies_need_a_current_lease_but_the_consent_home_does_not() {
     p.lease = Some(LeaseState {
         consent_version: 0,
         expires_at_ms: NOW + 500,
+        ..Default::default()
     });
     assert_eq!(
         decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
@@ -386,7 +390,7 @@ proptest! {
         let mut without = plan.clone();
         without.lease = None;
         let mut forever = plan.clone();
-        forever.lease = plan.consent.as_ref().map(|c| LeaseState { consent_version: c.version, expires_at_ms: i64::MAX });
+        forever.lease = plan.consent.as_ref().map(|c| LeaseState { consent_version: c.version, expires_at_ms: i64::MAX, revocations: vec![] });
         let with = decide_read(&plan, who, f, NOW);
         prop_assert!(!decide_read(&without, who, f, NOW).is_permit() || with.is_permit() || home == org || org == plan.consent_home);
         prop_assert!(!with.is_permit() || decide_read(&forever, who, f, NOW).is_permit());
@@ -401,4 +405,21 @@ proptest! {
         let later = decide_share(&plan, &org, f, t + dt);
         prop_assert!(now.is_permit() || !later.is_permit());
     }
+}
+
+#[test]
+fn a_lease_naming_a_revocation_not_held_shows_nothing_received() {
+    let mut p = base_plan();
+    p.lease.as_mut().unwrap().revocations = vec!["r-elsewhere".into()];
+    assert_eq!(
+        decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).reason(),
+        "revocation-not-held"
+    );
+    // Once the revocation is held, the lease counts again (and the revocation decides).
+    p.revocations.push(RevocationState {
+        id: "r-elsewhere".into(),
+        organizations: ["polisen".to_string()].into(),
+        categories: Default::default(),
+    });
+    assert!(decide_read(&p, REGION_U1, HEALTH_AT_VAXJO, NOW).is_permit());
 }

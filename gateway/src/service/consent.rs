@@ -9,7 +9,16 @@ impl<B: Backend> PlanApi<B> {
         req: Request<RecordConsentRequest>,
     ) -> Result<Response<RecordConsentResponse>, Status> {
         let _timer = timer("RecordConsent");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(
+                &req,
+                req.get_ref()
+                    .consent
+                    .as_ref()
+                    .map_or("", |c| c.plan_id.as_str()),
+                AccessAction::Write,
+            )
+            .await?;
         let req = req.into_inner();
         let consent = req
             .consent
@@ -26,7 +35,7 @@ impl<B: Backend> PlanApi<B> {
             .header
             .as_ref()
             .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
-        validate::consent("consent", &consent, header).map_err(invalid)?;
+        validate::consent("consent", &consent, Some(header)).map_err(invalid)?;
         if consent.valid_until_unix_ms <= self.backend.now_ms() {
             return Err(Status::invalid_argument(
                 "consent.valid_until_unix_ms: lies in the past",
@@ -54,14 +63,16 @@ impl<B: Backend> PlanApi<B> {
         req: Request<RevokeConsentRequest>,
     ) -> Result<Response<RevokeConsentResponse>, Status> {
         let _timer = timer("RevokeConsent");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Write)
+            .await?;
         let req = req.into_inner();
         let view = self.facts(&req.plan_id)?;
         self.need_to_know(&who, &view, "consent").await?;
-        let header = view
-            .header
-            .as_ref()
-            .ok_or_else(|| Status::failed_precondition("the plan has no header at this node"))?;
+        // Withdrawing must be as easy as giving: a node that holds no header (identity is not
+        // shared with it, or was withdrawn before) still records the withdrawal; the guardian is
+        // then checked against the header by the nodes that hold it.
+        let header = view.header.as_ref();
         let revocation = Revocation {
             plan_id: req.plan_id,
             revocation_id: String::new(),
@@ -86,7 +97,9 @@ impl<B: Backend> PlanApi<B> {
         req: Request<GetConsentStatusRequest>,
     ) -> Result<Response<GetConsentStatusResponse>, Status> {
         let _timer = timer("GetConsentStatus");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         let view = self.facts(&req.get_ref().plan_id)?;
         // A withdrawal is followed up where it was made, even once everything it covered (the
         // organisation's part in the plan included) is gone: that organisation sees the status of

@@ -1,6 +1,8 @@
 //! `kronobarn.v1.PlanService` over any [`Backend`].
 
+mod admit;
 mod consent;
+mod handover;
 mod practice;
 mod watch;
 
@@ -20,8 +22,9 @@ use kronobarn_proto::v1::{
     ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
     RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
     TransferResponsibilityRequest, TransferResponsibilityResponse, WatchFollowUpsRequest,
-    WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse, WithheldFragment, fragment::Body,
-    watch_plan_response::Event,
+    WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse,
+    WithdrawResponsibilityOfferRequest, WithdrawResponsibilityOfferResponse, WithheldFragment,
+    fragment::Body, watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -29,10 +32,14 @@ use tonic::{Request, Response, Status};
 
 use crate::{Actor, Backend, BackendError, ClientAuth, PlanView, StoredFragment};
 
+/// Open watch streams a client system may hold unless the node's config says otherwise.
+pub const DEFAULT_MAX_WATCHERS_PER_CLIENT: usize = 64;
+
 /// The client API service; wrap it in `PlanServiceServer`.
 pub struct PlanApi<B> {
     backend: Arc<B>,
     auth: Arc<ClientAuth>,
+    watchers: Arc<watch::Watchers>,
 }
 
 impl<B> Clone for PlanApi<B> {
@@ -40,21 +47,27 @@ impl<B> Clone for PlanApi<B> {
         Self {
             backend: self.backend.clone(),
             auth: self.auth.clone(),
+            watchers: self.watchers.clone(),
         }
     }
 }
 
 impl<B: Backend> PlanApi<B> {
-    /// A service answering from `backend`, admitting the systems in `auth`.
+    /// A service answering from `backend`, admitting the systems in `auth`, each with at most
+    /// [`DEFAULT_MAX_WATCHERS_PER_CLIENT`] open watch streams.
     pub fn new(backend: Arc<B>, auth: ClientAuth) -> Self {
         Self {
             backend,
             auth: Arc::new(auth),
+            watchers: Arc::new(watch::Watchers::new(DEFAULT_MAX_WATCHERS_PER_CLIENT)),
         }
     }
 
-    fn caller<T>(&self, req: &Request<T>) -> Result<Actor, Status> {
-        self.auth.caller(self.backend.organization(), req)
+    /// The same service with at most `max` open watch streams (WatchPlan and WatchFollowUps
+    /// together) per client system; a stream over the cap is RESOURCE_EXHAUSTED.
+    pub fn with_max_watchers_per_client(mut self, max: usize) -> Self {
+        self.watchers = Arc::new(watch::Watchers::new(max));
+        self
     }
 
     fn today(&self) -> (i32, u32, u32) {
@@ -261,7 +274,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<CreatePlanRequest>,
     ) -> Result<Response<CreatePlanResponse>, Status> {
         let _timer = timer("CreatePlan");
-        let who = self.caller(&req)?;
+        let who = self.caller(&req, "", AccessAction::Write).await?;
         let req = req.into_inner();
         let mut header = req
             .header
@@ -295,7 +308,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<GetPlanRequest>,
     ) -> Result<Response<GetPlanResponse>, Status> {
         let _timer = timer("GetPlan");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
         let (shown, withheld) = self.visible(&who, &view, None).await?;
@@ -314,7 +329,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<ListPlansRequest>,
     ) -> Result<Response<ListPlansResponse>, Status> {
         let _timer = timer("ListPlans");
-        let who = self.caller(&req)?;
+        let who = self.caller(&req, "", AccessAction::List).await?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 100, 500)?;
         if !req.page_token.is_empty() {
@@ -353,7 +368,16 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<PutFragmentRequest>,
     ) -> Result<Response<PutFragmentResponse>, Status> {
         let _timer = timer("PutFragment");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(
+                &req,
+                req.get_ref()
+                    .fragment
+                    .as_ref()
+                    .map_or("", |f| f.plan_id.as_str()),
+                AccessAction::Write,
+            )
+            .await?;
         let req = req.into_inner();
         let fragment = req
             .fragment
@@ -415,7 +439,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<GetFragmentRequest>,
     ) -> Result<Response<GetFragmentResponse>, Status> {
         let _timer = timer("GetFragment");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         let req = req.into_inner();
         validate::slug("fragment_id", &req.fragment_id).map_err(invalid)?;
         let view = self.plan(&req.plan_id)?;
@@ -450,7 +476,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<ListAccessLogRequest>,
     ) -> Result<Response<ListAccessLogResponse>, Status> {
         let _timer = timer("ListAccessLog");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         let req = req.into_inner();
         let limit = page_size(req.page_size, 200, 1000)?;
         let after = match req.page_token.as_str() {
@@ -485,37 +513,22 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<TransferResponsibilityRequest>,
     ) -> Result<Response<TransferResponsibilityResponse>, Status> {
-        let _timer = timer("TransferResponsibility");
-        let who = self.caller(&req)?;
-        let req = req.into_inner();
-        let view = self.facts(&req.plan_id)?;
+        self.serve_transfer_responsibility(req).await
+    }
+
+    async fn withdraw_responsibility_offer(
+        &self,
+        req: Request<WithdrawResponsibilityOfferRequest>,
+    ) -> Result<Response<WithdrawResponsibilityOfferResponse>, Status> {
+        let _timer = timer("WithdrawResponsibilityOffer");
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Write)
+            .await?;
+        let view = self.facts(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "responsibility").await?;
-        validate::slug("to_organization", &req.to_organization).map_err(invalid)?;
-        validate::slug("to_unit", &req.to_unit).map_err(invalid)?;
-        let contact_name = req
-            .to_contact
-            .as_ref()
-            .map(|c| c.name.trim().to_string())
-            .unwrap_or_default();
-        if contact_name.is_empty() {
-            return Err(Status::invalid_argument("to_contact.name: is required"));
-        }
-        if !view.policy_state().has_organization(&req.to_organization) {
-            return Err(Status::failed_precondition(format!(
-                "to_organization: {} takes no part in the plan; add it as a participant first",
-                req.to_organization
-            )));
-        }
-        let offer = kronobarn_proto::v1::Handover {
-            plan_id: req.plan_id,
-            to_organization: req.to_organization,
-            to_unit: req.to_unit,
-            to_contact: req.to_contact,
-            ..Default::default()
-        };
-        let offer = self.backend.offer_handover(&who, offer).await?;
-        tracing::info!(plan = %offer.plan_id, to = %offer.to_organization, "responsibility offered");
-        Ok(Response::new(TransferResponsibilityResponse {
+        let offer = self.backend.withdraw_handover(&who, &view.plan_id).await?;
+        tracing::info!(plan = %offer.plan_id, to = %offer.to_organization, "responsibility offer withdrawn");
+        Ok(Response::new(WithdrawResponsibilityOfferResponse {
             offer: Some(offer),
         }))
     }
@@ -524,19 +537,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<AcceptResponsibilityRequest>,
     ) -> Result<Response<AcceptResponsibilityResponse>, Status> {
-        let _timer = timer("AcceptResponsibility");
-        let who = self.caller(&req)?;
-        let view = self.facts(&req.get_ref().plan_id)?;
-        if !view.policy_state().has_organization(&who.organization) {
-            return Err(Status::permission_denied(
-                "this organisation takes no part in the plan",
-            ));
-        }
-        let handover = self.backend.accept_handover(&who, &view.plan_id).await?;
-        tracing::info!(plan = %handover.plan_id, from = %handover.from_organization, "responsibility accepted");
-        Ok(Response::new(AcceptResponsibilityResponse {
-            handover: Some(handover),
-        }))
+        self.serve_accept_responsibility(req).await
     }
 
     type WatchPlanStream = WatchStream;
@@ -574,7 +575,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<AdvancePlanRequest>,
     ) -> Result<Response<AdvancePlanResponse>, Status> {
         let _timer = timer("AdvancePlan");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Write)
+            .await?;
         let status = self.advance(&who, req.into_inner()).await?;
         Ok(Response::new(AdvancePlanResponse {
             status: Some(status),
@@ -585,41 +588,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<ListFollowUpsRequest>,
     ) -> Result<Response<ListFollowUpsResponse>, Status> {
-        let _timer = timer("ListFollowUps");
-        let who = self.caller(&req)?;
-        let req = req.into_inner();
-        let limit = page_size(req.page_size, 100, 500)?;
-        if !req.from_date.is_empty() && validate::parse_date(&req.from_date).is_none() {
-            return Err(Status::invalid_argument(
-                "from_date: must be a date YYYY-MM-DD",
-            ));
-        }
-        let to = if req.to_date.is_empty() {
-            self.today_iso()
-        } else if validate::parse_date(&req.to_date).is_some() {
-            req.to_date.clone()
-        } else {
-            return Err(Status::invalid_argument(
-                "to_date: must be a date YYYY-MM-DD",
-            ));
-        };
-        if req.from_date > to {
-            return Err(Status::invalid_argument("from_date: is after to_date"));
-        }
-        let (follow_ups, truncated) = self
-            .follow_ups(
-                &who,
-                &req.from_date,
-                &to,
-                limit,
-                req.include_done,
-                &Default::default(),
-            )
-            .await?;
-        Ok(Response::new(ListFollowUpsResponse {
-            follow_ups,
-            truncated,
-        }))
+        self.serve_list_follow_ups(req).await
     }
 
     type WatchFollowUpsStream = FollowUpStream;
@@ -636,7 +605,9 @@ impl<B: Backend> PlanService for PlanApi<B> {
         req: Request<ExportPlanRequest>,
     ) -> Result<Response<ExportPlanResponse>, Status> {
         let _timer = timer("ExportPlan");
-        let who = self.caller(&req)?;
+        let who = self
+            .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
+            .await?;
         Ok(Response::new(self.export(&who, req.into_inner()).await?))
     }
 
@@ -646,8 +617,8 @@ impl<B: Backend> PlanService for PlanApi<B> {
     ) -> Result<Response<GetWitnessStatusResponse>, Status> {
         let _timer = timer("GetWitnessStatus");
         // Any admitted caller may ask: sizes, times and organisation ids, no personal data, so
-        // there is nothing to log.
-        self.caller(&req)?;
+        // an admitted call needs no access record.
+        self.caller(&req, "", AccessAction::Read).await?;
         Ok(Response::new(self.backend.witness_status()?))
     }
 }

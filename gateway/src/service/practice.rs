@@ -5,19 +5,41 @@ use std::collections::{BTreeMap, HashSet};
 
 use kronobarn_document::{Lang, PlanInput};
 use kronobarn_policy::lifecycle::{self, Stage, StageFacts};
-use kronobarn_policy::{Decision, decide_read, takes_part};
+use kronobarn_policy::{Decision, PlanState, decide_read, takes_part};
 use kronobarn_proto::ids::STATUS_FRAGMENT_ID;
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, AdvancePlanRequest, ExportFormat, ExportPlanRequest,
-    ExportPlanResponse, FollowUpDue, Fragment, PlanStage, PlanStatus, Revocation, StageChange,
-    fragment::Body,
+    ExportPlanResponse, FollowUpDue, Fragment, ListFollowUpsRequest, ListFollowUpsResponse,
+    PlanStage, PlanStatus, Revocation, StageChange, fragment::Body,
 };
 use kronobarn_proto::validate::{self, FieldError};
 use prost::Message;
-use tonic::Status;
+use tonic::{Request, Response, Status};
 
-use super::{PlanApi, facts, invalid, requester};
+use super::{PlanApi, facts, invalid, page_size, requester, timer};
 use crate::{Actor, Backend, PlanView, StoredFragment};
+
+/// Entries of the follow-up index read at a time.
+pub(super) const DUE_PAGE: usize = 1000;
+
+/// A plan the reader's unit takes part in, with the policy's view of it.
+pub(super) struct ReaderPlan {
+    pub(super) view: PlanView,
+    pub(super) state: PlanState,
+}
+
+/// What one follow-up is to one reader, now.
+pub(super) enum Seen {
+    /// Due or overdue, and not held: shown, with the access record of showing it.
+    Due(FollowUpDue, AccessRecord),
+    /// Held: a follow-up record the reader may see is dated on or after it.
+    Held(FollowUpDue, AccessRecord),
+    /// The reader's unit takes part, but the policy withholds the fragment now (not granted, or
+    /// no lease yet); a lease arriving can show it without the plan changing.
+    Withheld,
+    /// Nothing for this reader: a stale entry, or not a follow-up.
+    Nothing,
+}
 
 /// The stage a plan is at, from its status fragment (none means a need was just noticed).
 pub(crate) fn current_stage(view: &PlanView) -> (Stage, Option<&StoredFragment>) {
@@ -153,9 +175,95 @@ impl<B: Backend> PlanApi<B> {
         Ok(stored.fragment)
     }
 
+    /// The plan when the reader's unit takes part in it. The facts are read first, so the
+    /// index entries of other units' plans cost little.
+    pub(super) fn reader_plan(
+        &self,
+        who: &Actor,
+        plan_id: &str,
+    ) -> Result<Option<ReaderPlan>, Status> {
+        let Some(facts) = self.backend.load_plan_facts(plan_id)? else {
+            return Ok(None);
+        };
+        if !takes_part(&facts.policy_state(), requester(who)) {
+            return Ok(None);
+        }
+        Ok(self.backend.load_plan(plan_id)?.map(|view| ReaderPlan {
+            state: view.policy_state(),
+            view,
+        }))
+    }
+
+    /// What the follow-up `fragment_id` of `plan` due on `date` is to the reader now, checked
+    /// against the fragment (the entry may be stale) and the read policy.
+    pub(super) fn seen(
+        &self,
+        who: &Actor,
+        plan: &ReaderPlan,
+        date: &str,
+        fragment_id: &str,
+        today: &str,
+        now: i64,
+    ) -> Seen {
+        let (view, state) = (&plan.view, &plan.state);
+        let Some(f) = view
+            .fragments
+            .iter()
+            .find(|f| f.fragment.fragment_id == fragment_id)
+        else {
+            return Seen::Nothing; // stale: purged
+        };
+        if !kronobarn_proto::follow_up_dates(f.fragment.body.as_ref()).contains(&date) {
+            return Seen::Nothing; // stale: the date changed
+        }
+        let d = decide_read(state, requester(who), facts(f), now);
+        if !d.is_permit() {
+            return Seen::Withheld;
+        }
+        // What the follow-up is of, and whether a follow-up record on or after the date says it
+        // was held.
+        let (target, subject, by) = match &f.fragment.body {
+            Some(Body::Header(h)) => (String::new(), "plan".to_string(), h.follow_up_by.clone()),
+            Some(Body::Intervention(iv)) => (
+                f.fragment.fragment_id.clone(),
+                iv.what.clone(),
+                iv.follow_up_by.clone(),
+            ),
+            Some(Body::FollowUp(r)) => (
+                r.intervention_fragment_id.clone(),
+                "next follow-up".to_string(),
+                String::new(),
+            ),
+            _ => return Seen::Nothing,
+        };
+        let done = view.fragments.iter().any(|r| match &r.fragment.body {
+            Some(Body::FollowUp(x)) => {
+                x.intervention_fragment_id == target
+                    && x.held_on.as_str() >= date
+                    && decide_read(state, requester(who), facts(r), now).is_permit()
+            }
+            _ => false,
+        });
+        let record = self.record(who, &view.plan_id, AccessAction::Read, &d, Some(f), "");
+        let item = FollowUpDue {
+            overdue: !done && date < today,
+            done,
+            plan_id: view.plan_id.clone(),
+            fragment_id: fragment_id.to_string(),
+            due_on: date.to_string(),
+            follow_up_by: by,
+            subject,
+        };
+        if done {
+            Seen::Held(item, record)
+        } else {
+            Seen::Due(item, record)
+        }
+    }
+
     /// Follow-ups of plans the user's unit takes part in, due in `from..=to`, each one checked
-    /// against its fragment and the read policy, and logged as a read. `skip` holds items the
-    /// caller already has (for the stream), which are neither returned nor logged again.
+    /// against its fragment and the read policy, and logged as a read. Reads the index a page at
+    /// a time, and says `truncated` when it stopped with more to read.
     pub(super) async fn follow_ups(
         &self,
         who: &Actor,
@@ -163,94 +271,86 @@ impl<B: Backend> PlanApi<B> {
         to: &str,
         limit: usize,
         include_done: bool,
-        skip: &HashSet<(String, String, String)>,
     ) -> Result<(Vec<FollowUpDue>, bool), Status> {
         let today = self.today_iso();
         let now = self.backend.now_ms();
-        // The index holds every unit's follow-ups at this node, and entries an update left
-        // behind; read up to a bound and say so when it was reached.
+        // The index holds every unit's follow-ups at this node; one call reads a bounded part.
         const MAX_SCAN: usize = 20_000;
-        let hits = self.backend.follow_ups_due(from, to, MAX_SCAN)?;
-        let mut truncated = hits.len() == MAX_SCAN;
-        let mut by_plan: BTreeMap<String, Option<PlanView>> = BTreeMap::new();
+        let mut scanned = 0;
+        let mut after = None;
         let mut out = Vec::new();
         let mut records = Vec::new();
-        for (date, plan_id, fragment_id) in hits {
-            if skip.contains(&(date.clone(), plan_id.clone(), fragment_id.clone())) {
-                continue;
-            }
-            if !by_plan.contains_key(&plan_id) {
-                let v = self.backend.load_plan(&plan_id)?;
-                by_plan.insert(plan_id.clone(), v);
-            }
-            let Some(view) = by_plan.get(&plan_id).and_then(Option::as_ref) else {
-                continue;
-            };
-            let state = view.policy_state();
-            if !takes_part(&state, requester(who)) {
-                continue;
-            }
-            let Some(f) = view
-                .fragments
-                .iter()
-                .find(|f| f.fragment.fragment_id == fragment_id)
-            else {
-                continue; // stale: purged
-            };
-            if !kronobarn_proto::follow_up_dates(f.fragment.body.as_ref()).contains(&date.as_str())
-            {
-                continue; // stale: the date changed
-            }
-            let d = decide_read(&state, requester(who), facts(f), now);
-            if !d.is_permit() {
-                continue;
-            }
-            // What the follow-up is of, and whether a follow-up record on or after the date says
-            // it was held.
-            let (target, subject, by) = match &f.fragment.body {
-                Some(Body::Header(h)) => {
-                    (String::new(), "plan".to_string(), h.follow_up_by.clone())
+        let mut truncated = false;
+        'scan: loop {
+            let page = self
+                .backend
+                .follow_ups_due(from, after.as_ref(), to, DUE_PAGE)?;
+            let mut plans: BTreeMap<&str, Option<ReaderPlan>> = BTreeMap::new();
+            for (date, plan_id, fragment_id) in &page {
+                if !plans.contains_key(plan_id.as_str()) {
+                    plans.insert(plan_id, self.reader_plan(who, plan_id)?);
                 }
-                Some(Body::Intervention(iv)) => (
-                    f.fragment.fragment_id.clone(),
-                    iv.what.clone(),
-                    iv.follow_up_by.clone(),
-                ),
-                Some(Body::FollowUp(r)) => (
-                    r.intervention_fragment_id.clone(),
-                    "next follow-up".to_string(),
-                    String::new(),
-                ),
-                _ => continue,
-            };
-            let done = view.fragments.iter().any(|r| match &r.fragment.body {
-                Some(Body::FollowUp(x)) => {
-                    x.intervention_fragment_id == target
-                        && x.held_on >= date
-                        && decide_read(&state, requester(who), facts(r), now).is_permit()
+                let Some(plan) = plans.get(plan_id.as_str()).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let (item, record) = match self.seen(who, plan, date, fragment_id, &today, now) {
+                    Seen::Due(i, r) => (i, r),
+                    Seen::Held(i, r) if include_done => (i, r),
+                    _ => continue,
+                };
+                if out.len() == limit {
+                    truncated = true;
+                    break 'scan;
                 }
-                _ => false,
-            });
-            if done && !include_done {
-                continue;
+                records.push(record);
+                out.push(item);
             }
-            if out.len() == limit {
+            scanned += page.len();
+            if page.len() < DUE_PAGE {
+                break;
+            }
+            if scanned >= MAX_SCAN {
                 truncated = true;
                 break;
             }
-            records.push(self.record(who, &plan_id, AccessAction::Read, &d, Some(f), ""));
-            out.push(FollowUpDue {
-                overdue: !done && date < today,
-                done,
-                plan_id: plan_id.clone(),
-                fragment_id,
-                due_on: date,
-                follow_up_by: by,
-                subject,
-            });
+            after = page.last().cloned();
         }
         self.log(records).await?;
         Ok((out, truncated))
+    }
+
+    pub(super) async fn serve_list_follow_ups(
+        &self,
+        req: Request<ListFollowUpsRequest>,
+    ) -> Result<Response<ListFollowUpsResponse>, Status> {
+        let _timer = timer("ListFollowUps");
+        let who = self.caller(&req, "", AccessAction::List).await?;
+        let req = req.into_inner();
+        let limit = page_size(req.page_size, 100, 500)?;
+        if !req.from_date.is_empty() && validate::parse_date(&req.from_date).is_none() {
+            return Err(Status::invalid_argument(
+                "from_date: must be a date YYYY-MM-DD",
+            ));
+        }
+        let to = if req.to_date.is_empty() {
+            self.today_iso()
+        } else if validate::parse_date(&req.to_date).is_some() {
+            req.to_date.clone()
+        } else {
+            return Err(Status::invalid_argument(
+                "to_date: must be a date YYYY-MM-DD",
+            ));
+        };
+        if req.from_date > to {
+            return Err(Status::invalid_argument("from_date: is after to_date"));
+        }
+        let (follow_ups, truncated) = self
+            .follow_ups(&who, &req.from_date, &to, limit, req.include_done)
+            .await?;
+        Ok(Response::new(ListFollowUpsResponse {
+            follow_ups,
+            truncated,
+        }))
     }
 
     /// The plan as a document or a FHIR bundle, holding only what the user may see.
@@ -306,6 +406,12 @@ impl<B: Backend> PlanApi<B> {
             made_at_unix_ms: self.backend.now_ms(),
             made_by: self.backend.organization(),
             names: &names,
+            unit_names: &|_, _| None,
+            reads: &[],
+            copy_for: None,
+            guardian_copy: false,
+            withheld_from_guardians: 0,
+            protected_identity: false,
         };
         let short = &view.plan_id[..8];
         let (content, media_type, file_name) = match format {

@@ -46,7 +46,7 @@ pub async fn run(
         let (h, p) = (h.clone(), ps[w].clone());
         async move {
             h.put_fragment(
-                &fixture::actor("vaxjo-kommun", "unit"),
+                &fixture::actor("vaxjo-kommun", fixture::UNIT),
                 fixture::fragment(&p),
                 None,
             )
@@ -146,7 +146,7 @@ pub async fn run(
         let plan_id = fixture::shared_plan(&home, &others).await?;
         let f = home
             .put_fragment(
-                &fixture::actor("vaxjo-kommun", "unit"),
+                &fixture::actor("vaxjo-kommun", fixture::UNIT),
                 fixture::fragment(&plan_id),
                 None,
             )
@@ -183,9 +183,12 @@ pub async fn run(
         };
         let before = logged(&county);
         let start = Instant::now();
-        at.record_revocation(&fixture::actor(at.organization_id(), "unit"), revocation)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        at.record_revocation(
+            &fixture::actor(at.organization_id(), fixture::UNIT),
+            revocation,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         loop {
             let st = at
                 .revocation_status(&plan_id)
@@ -261,7 +264,7 @@ pub async fn catch_up(
     cfg: &std::path::Path,
     missed: usize,
 ) -> anyhow::Result<Duration> {
-    let actor = fixture::actor("vaxjo-kommun", "unit");
+    let actor = fixture::actor("vaxjo-kommun", fixture::UNIT);
     let plan_id = fixture::shared_plan(home, &["region-kronoberg"]).await?;
     for _ in 0..missed {
         home.put_fragment(&actor, fixture::fragment(&plan_id), None)

@@ -10,8 +10,12 @@ use kronobarn_proto::v1::{
     Participant, PlanHeader, WheelArea, WheelAssessment, fragment::Body,
 };
 
+/// The bench's unit: one of the units a development county's municipal client system acts for
+/// (see `county::development_units`).
+pub const UNIT: &str = "ostra-skolan";
+
 /// A plan header for an invented child with the Swedish Tax Agency's test identity number, one
-/// guardian, and the responsible unit `unit`.
+/// guardian, and the responsible unit [`UNIT`].
 pub fn header() -> PlanHeader {
     PlanHeader {
         child: Some(Child {
@@ -26,7 +30,7 @@ pub fn header() -> PlanHeader {
             contact: None,
         }],
         responsible_organization: String::new(),
-        responsible_unit: "unit".into(),
+        responsible_unit: UNIT.into(),
         responsible_contact: Some(Contact {
             name: "Rektor Påhittad".into(),
             title: "rektor".into(),
@@ -63,13 +67,13 @@ pub fn actor(org: &str, unit: &str) -> Actor {
     }
 }
 
-/// The bench's user in unit `unit`, calling the client API with the system token `token`.
+/// The bench's user in [`UNIT`], calling the client API with the system token `token`.
 pub fn user(token: &str) -> User {
     User {
         token: token.into(),
         user_id: "bench".into(),
         role: "staff".into(),
-        unit: "unit".into(),
+        unit: UNIT.into(),
         purpose: "bench".into(),
     }
 }
@@ -77,7 +81,7 @@ pub fn user(token: &str) -> User {
 /// A plan at `home` with every org in `others` taking part and granted identity, participants
 /// and learning.
 pub async fn shared_plan(home: &Node, others: &[&str]) -> anyhow::Result<String> {
-    let actor = actor(home.organization_id(), "unit");
+    let actor = actor(home.organization_id(), UNIT);
     let plan = home
         .create_plan(&actor, header(), None)
         .await
@@ -87,7 +91,7 @@ pub async fn shared_plan(home: &Node, others: &[&str]) -> anyhow::Result<String>
             plan_id: plan.plan_id.clone(),
             body: Some(Body::Participant(Participant {
                 organization: o.to_string(),
-                unit: "unit".into(),
+                unit: UNIT.into(),
                 contact: None,
             })),
             ..Default::default()

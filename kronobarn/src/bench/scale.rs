@@ -29,7 +29,7 @@ pub async fn run(plans: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let r = rate(plans, 64, move |_| {
         let (h, header, m) = (h.clone(), header.clone(), m.clone());
         async move {
-            h.create_plan(&fixture::actor("vaxjo-kommun", "unit"), header, None)
+            h.create_plan(&fixture::actor("vaxjo-kommun", fixture::UNIT), header, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let n = m.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;

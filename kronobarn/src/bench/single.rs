@@ -20,11 +20,12 @@ use super::{fixture, percentile, rate};
 /// Runs the single-node figures with `total` operations per figure.
 pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let init = kronobarn_node::init::init(dir.path(), "bench-org", "", "127.0.0.1:0")?;
+    let init =
+        kronobarn_node::init::init(dir.path(), "bench-org", "", "127.0.0.1:0", &[fixture::UNIT])?;
     let loaded = Config::load(&init.config_path)?;
     let running = kronobarn_node::server::start(&loaded).await?;
     let node = running.node.clone();
-    let actor = fixture::actor("bench-org", "unit");
+    let actor = fixture::actor("bench-org", fixture::UNIT);
     let header = fixture::header();
     // One plan per writer, as in real use where many plans change at once.
     let mut plans = Vec::new();

@@ -18,6 +18,10 @@ pub struct Args {
     /// Client API address.
     #[arg(long, default_value = "127.0.0.1:7443")]
     listen: String,
+    /// A unit the node's client system acts for, e.g. ostra-skolan; repeat for more (or give
+    /// them comma-separated). A call naming any other unit is refused and logged.
+    #[arg(long = "unit", required = true, value_delimiter = ',')]
+    units: Vec<String>,
 }
 
 /// Writes the folder and says what is in it.
@@ -27,8 +31,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         organization,
         name,
         listen,
+        units,
     } = args;
-    let i = kronobarn_node::init::init(&dir, &organization, &name, &listen)?;
+    let units: Vec<&str> = units.iter().map(String::as_str).collect();
+    let i = kronobarn_node::init::init(&dir, &organization, &name, &listen, &units)?;
     println!("Wrote a node for {organization} in {}:", dir.display());
     println!("  config        {}", i.config_path.display());
     println!("  signing key   {}", dir.join("keys/signing.key").display());
@@ -37,9 +43,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir.join("tls").display()
     );
     println!(
-        "  client token  {} (system id {})",
+        "  client token  {} (system id {}, acting for {})",
         dir.join(format!("clients/{}.token", i.client_id)).display(),
-        i.client_id
+        i.client_id,
+        units.join(", ")
     );
     println!(
         "Start it with: kronobarn node --config {}",

@@ -275,8 +275,14 @@ fn verify_extract(
     let (trust, names): (Trust, Option<Roster>) = match (roster, key) {
         (Some(path), _) => {
             let r = Roster::load_keys(path)?;
-            let keys = r.members().map(|m| (m.entry.organization.clone(), m.key));
-            (Trust::roster(keys), Some(r))
+            let mut trust =
+                Trust::roster(r.members().map(|m| (m.entry.organization.clone(), m.key)));
+            for m in r.members() {
+                if let Some((key, until)) = m.previous {
+                    trust = trust.with_previous(&m.entry.organization, key, until);
+                }
+            }
+            (trust, Some(r))
         }
         (None, Some(hex_key)) => {
             let bytes: [u8; 32] = hex::decode(hex_key.trim())

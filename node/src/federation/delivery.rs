@@ -42,6 +42,19 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
         Ok(PayloadKind::Revocation) => Revocation::decode(env.payload.as_slice())
             .map(|r| (r.plan_id, "consent".to_string(), None, 0))
             .unwrap_or_default(),
+        Ok(PayloadKind::PlanCreation) => {
+            kronobarn_proto::v1::PlanCreation::decode(env.payload.as_slice())
+                .map(|c| (c.plan_id, "responsibility".to_string(), None, 0))
+                .unwrap_or_default()
+        }
+        Ok(
+            PayloadKind::HandoverOffer
+            | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverWithdrawal,
+        ) => {
+            let plan_id = crate::node::handover_plan(env).unwrap_or_default();
+            (plan_id, "responsibility".to_string(), None, 0)
+        }
         _ => Default::default(),
     }
 }
@@ -49,7 +62,11 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
 /// True when the peer answered for the envelope for good: accepted, or refused in a way that
 /// sending again will not change (the entry is dropped, and the refusal logged).
 fn answered(r: &PushResult) -> bool {
-    r.accepted || r.code() != RefusalCode::Internal
+    r.accepted
+        || !matches!(
+            r.code(),
+            RefusalCode::Internal | RefusalCode::ClockAhead | RefusalCode::NotYet
+        )
 }
 
 /// The refusal's code as a slug for the access log and node log (the text is for people).
@@ -66,7 +83,34 @@ fn refusal_slug(r: &PushResult) -> &'static str {
         RefusalCode::Replay => "replay",
         RefusalCode::NotPermitted => "not-permitted",
         RefusalCode::Internal => "internal",
+        RefusalCode::ClockAhead => "clock-ahead",
+        RefusalCode::NotYet => "not-yet",
+        RefusalCode::OfferNotOpen => "offer-not-open",
     }
+}
+
+/// The access record in `peer`'s receipt, when `peer` signed it (with a key the roster gives it)
+/// and it records the receipt of exactly `env`'s bytes.
+fn verified_receipt(
+    node: &Node,
+    peer: &str,
+    env: &SignedEnvelope,
+    receipt: &SignedEnvelope,
+    now_ms: i64,
+) -> Option<(AccessRecord, SignedEnvelope)> {
+    let member = node.roster()?.member(peer)?;
+    let payload = kronobarn_proto::envelope::open(receipt, PayloadKind::AccessRecord, |id| {
+        member.key_for(id, now_ms)
+    })
+    .ok()?;
+    let rec = AccessRecord::decode(payload).ok()?;
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload));
+    let (plan_id, _, _, _) = about(env);
+    (rec.content_hash == hash
+        && rec.plan_id == plan_id
+        && rec.action == AccessAction::Receive as i32
+        && rec.decision == Decision::Permit as i32)
+        .then(|| (rec, receipt.clone()))
 }
 
 /// Why answered deliveries could not be recorded.
@@ -216,37 +260,59 @@ pub(crate) async fn settle(
                 .record(lag);
         }
         let (plan_id, fragment_id, version, consent_version) = about(env);
+        // An answer counts only with the peer's signed receipt of exactly what was sent.
+        let receipt = r
+            .accepted
+            .then(|| {
+                r.receipt
+                    .as_ref()
+                    .and_then(|rc| verified_receipt(node, peer, env, rc, now))
+            })
+            .flatten();
+        if r.accepted && receipt.is_none() {
+            tracing::warn!(
+                peer,
+                "peer accepted a delivery without a valid signed receipt"
+            );
+        }
         if env.kind == PayloadKind::Revocation as i32
             && let Ok(rev) = Revocation::decode(env.payload.as_slice())
         {
-            // The peer applied the revocation and purged before answering: a confirmation.
+            // Only a signed receipt saying the peer holds the revocation (and purged in the
+            // same batch) confirms it; a refusal or a bare "accepted" leaves it pending.
             let key = keys::purge(&rev.plan_id, &rev.revocation_id, peer);
             if let Some(old) = node.get(&key)? {
                 let mut st = PurgeState::decode(old.as_slice()).unwrap_or_default();
-                st.confirmed_at_unix_ms = now;
-                metrics::histogram!("kronobarn_revocation_propagation_seconds").record(
-                    (st.confirmed_at_unix_ms - st.recorded_at_unix_ms).max(0) as f64 / 1000.0,
-                );
-                if !r.accepted {
-                    st.answer = refusal_slug(r).to_string();
+                let applied = receipt.as_ref().is_some_and(|(rec, _)| {
+                    rec.reason == "revocation" || rec.reason == "already-held"
+                });
+                if applied && st.confirmed_at_unix_ms == 0 {
+                    st.confirmed_at_unix_ms = now;
+                    st.answer.clear();
+                    metrics::histogram!("kronobarn_revocation_propagation_seconds").record(
+                        (st.confirmed_at_unix_ms - st.recorded_at_unix_ms).max(0) as f64 / 1000.0,
+                    );
+                } else if !applied {
+                    st.answer = if r.accepted {
+                        "receipt-invalid".to_string()
+                    } else {
+                        refusal_slug(r).to_string()
+                    };
                 }
                 ops.push(Op::Put(key, st.encode_to_vec()));
             }
         }
-        if r.accepted {
-            if let (Some(receipt), Some(suffix)) =
-                (&r.receipt, keys::outbox_entry_suffix(peer, key))
-            {
-                ops.push(Op::Put(
-                    keys::receipt(peer, suffix),
-                    receipt.encode_to_vec(),
-                ));
-            }
-        } else {
+        if let (Some((_, signed)), Some(suffix)) = (&receipt, keys::outbox_entry_suffix(peer, key))
+        {
+            ops.push(Op::Put(keys::receipt(peer, suffix), signed.encode_to_vec()));
+        }
+        if !r.accepted {
             tracing::warn!(peer, reason = refusal_slug(r), "peer refused a delivery");
         }
-        let (decision, reason) = if r.accepted {
+        let (decision, reason) = if receipt.is_some() {
             (Decision::Permit, "delivered")
+        } else if r.accepted {
+            (Decision::Permit, "receipt-invalid")
         } else {
             (Decision::Deny, refusal_slug(r))
         };

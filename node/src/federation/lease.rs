@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use super::connect::{PeerTls, connect};
 use crate::keys;
 use crate::node::Node;
-use crate::store::Op;
 
 /// Why the consent home grants no lease.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +93,9 @@ pub fn grant(
         plan_id: plan_id.to_string(),
         organization: peer.to_string(),
         consent_version: consent.consent_version,
-        expires_at_unix_ms: node.now_ms() + node.lease_ttl_ms(),
+        expires_at_unix_ms: node.now_ms().saturating_add(node.lease_ttl_ms()),
+        ttl_ms: node.lease_ttl_ms(),
+        revocations_in_force: state.revocations_in_force().map(|r| r.id.clone()).collect(),
     };
     Ok(node.sign(PayloadKind::Lease, lease.encode_to_vec()))
 }
@@ -194,18 +195,29 @@ async fn renew_one(
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
         .into_inner();
     let env: SignedEnvelope = resp.lease.ok_or("no lease in the answer")?;
+    keep(node, home, plan_id, consent.consent_version, &env)
+}
+
+/// The holder's side: checks a lease the consent home `home` sent for `plan_id` under
+/// `consent_version`, and keeps it.
+pub fn keep(
+    node: &Node,
+    home: &crate::roster::Member,
+    plan_id: &str,
+    consent_version: u64,
+    env: &SignedEnvelope,
+) -> Result<(), String> {
     // Only the consent home's own key may sign a lease for its plan.
-    let payload = envelope::open(&env, PayloadKind::Lease, |id| {
-        (id == kronobarn_proto::envelope::key_id(&home.key)).then_some(home.key)
+    let payload = envelope::open(env, PayloadKind::Lease, |id| {
+        home.key_for(id, node.now_ms())
     })
     .map_err(|e| e.to_string())?;
     let lease = Lease::decode(payload).map_err(|e| e.to_string())?;
     if lease.plan_id != plan_id
         || lease.organization != node.organization_id()
-        || lease.consent_version != consent.consent_version
+        || lease.consent_version != consent_version
     {
         return Err("the lease is for another plan, organisation or consent".into());
     }
-    node.apply(vec![Op::Put(keys::lease(plan_id), env.encode_to_vec())])
-        .map_err(|e| e.to_string())
+    node.keep_lease(plan_id, env).map_err(|e| e.to_string())
 }

@@ -10,6 +10,8 @@
 //! - `service`: the gRPC service; `connect`: TLS connections to peers.
 
 pub mod admission;
+#[cfg(test)]
+mod attacks;
 pub mod connect;
 pub mod delivery;
 pub mod lease;

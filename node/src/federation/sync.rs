@@ -71,6 +71,12 @@ pub fn changes_for(
                     .map(|c| c.plan_id)
             })
             .flatten();
+        // Who the plan's home is travels ahead of its consent, as with a push.
+        if let Some(plan_id) = &consent_plan
+            && seen.insert(keys::creation(plan_id))
+        {
+            envelopes.extend(node.provenance(plan_id).map_err(|e| e.to_string())?);
+        }
         envelopes.push(env);
         if let Some(plan_id) = consent_plan {
             for (k, v) in node

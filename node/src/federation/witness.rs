@@ -101,7 +101,8 @@ pub fn handle(
     let member = roster
         .member(peer)
         .ok_or_else(|| invalid("not a roster member"))?;
-    let body = signed::open_with(&env, &member.key).map_err(invalid)?;
+    // A node mid-rotation still signs with the key the roster lists as its previous one.
+    let body = signed::open(&env, |id| member.key_for(id, node.now_ms())).map_err(invalid)?;
     if body.origin.as_str() != peer {
         return Err(invalid("a checkpoint of another log"));
     }
@@ -315,7 +316,8 @@ impl Witnesses {
             match WitnessOutcome::try_from(r.outcome) {
                 Ok(WitnessOutcome::Cosigned) => {
                     let env = r.countersignature?;
-                    if signed::check_cosignature(&env, &checkpoint.payload, &peer.key).is_err() {
+                    let key = peer.key_for(&env.key_id, node.now_ms())?;
+                    if signed::check_cosignature(&env, &checkpoint.payload, &key).is_err() {
                         tracing::warn!(peer = %org, "a witness's cosignature does not verify");
                         return None;
                     }

@@ -1,13 +1,14 @@
 //! The gateway's [`Backend`] on a node: each call delegates to the read or write it names.
 
 use kronobarn_gateway::{
-    AccessLogPage, Actor, Backend, BackendResult, LogExtract, PlanEvent, PlanView, StoredFragment,
+    AccessLogPage, Actor, Backend, BackendResult, DueEntry, LogExtract, PlanEvent, PlanView,
+    StoredFragment,
 };
 use kronobarn_proto::v1::{
     AccessRecord, Consent, Contact, Fragment, GetWitnessStatusResponse, Handover, PlanHeader,
     PlanSummary, Revocation, RevocationStatus, Version,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use super::{Node, internal};
 
@@ -82,6 +83,10 @@ impl Backend for Node {
         self.accept_handover_durably(actor, plan_id).await
     }
 
+    async fn withdraw_handover(&self, actor: &Actor, plan_id: &str) -> BackendResult<Handover> {
+        self.withdraw_handover_durably(actor, plan_id).await
+    }
+
     fn pending_handover(&self, plan_id: &str) -> BackendResult<Option<Handover>> {
         self.pending_handover_here(plan_id)
     }
@@ -116,8 +121,8 @@ impl Backend for Node {
         self.purge_progress(plan_id)
     }
 
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.changes.subscribe()
+    fn plan_changes(&self) -> broadcast::Receiver<String> {
+        self.plan_changes.subscribe()
     }
 
     fn organization_name(&self, organization: &str) -> Option<String> {
@@ -135,10 +140,11 @@ impl Backend for Node {
     fn follow_ups_due(
         &self,
         from: &str,
+        after: Option<&DueEntry>,
         to: &str,
         limit: usize,
-    ) -> BackendResult<Vec<(String, String, String)>> {
-        self.due_between(from, to, limit)
+    ) -> BackendResult<Vec<DueEntry>> {
+        self.due_between(from, after, to, limit)
     }
 
     fn subscribe(&self, plan_id: &str) -> broadcast::Receiver<PlanEvent> {

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use ed25519_dalek::VerifyingKey;
 use kronobarn_document::Lang;
 use kronobarn_gateway::{Backend, BackendError, BackendResult, LogExtract};
 use kronobarn_proto::v1::{
@@ -67,20 +66,27 @@ impl Node {
         })
     }
 
-    /// The keys this node trusts: every roster member's, and its own log key.
+    /// The keys this node trusts: every roster member's (and its previous one during a
+    /// rotation), and its own log key.
     pub fn trust(&self) -> Trust {
         let own = self.log.public_key();
-        let mut keys: Vec<(String, VerifyingKey)> = self
-            .roster()
-            .map(|r| {
-                r.members()
-                    .map(|m| (m.entry.organization.clone(), m.key))
-                    .collect()
-            })
-            .unwrap_or_default();
-        keys.retain(|(o, _)| *o != self.organization);
-        keys.push((self.organization.clone(), own));
-        Trust::roster(keys)
+        let Some(roster) = self.roster() else {
+            return Trust::pinned(&self.organization, own);
+        };
+        let mut trust = Trust::roster(roster.members().map(|m| {
+            let key = if m.entry.organization == self.organization {
+                own
+            } else {
+                m.key
+            };
+            (m.entry.organization.clone(), key)
+        }));
+        for m in roster.members() {
+            if let Some((key, until)) = m.previous {
+                trust = trust.with_previous(&m.entry.organization, key, until);
+            }
+        }
+        trust
     }
 
     /// The guardian's extract for a plan at a fresh, cosigned checkpoint, checked as any

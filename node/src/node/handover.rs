@@ -1,19 +1,81 @@
 //! Handing the plan's responsibility over, as this node's users do it: an offer signed by the
-//! responsible organisation, and an acceptance signed by the organisation taking over that
-//! carries the offer. The acceptance is the single fact that moves the responsibility and the
-//! consent home, so there is never none and never two. Admitting the same from peers is the
-//! federation's (`federation::admission`).
+//! responsible organisation, an acceptance signed by the organisation taking over that carries
+//! the offer, or the offer's withdrawal. The acceptance is the single fact that moves the
+//! responsibility and the consent home, so there is never none and never two; an offer counts
+//! only as the next in the plan's chain of handovers, only once, and only until it expires.
+//! Admitting the same from peers is the federation's (`federation::admission`), by the same rule
+//! ([`acceptance_problem`]).
 
 use kronobarn_gateway::{Actor, BackendError, BackendResult, Conflict, Denial};
 use kronobarn_proto::v1::{
-    AccessRecord, Handover, HandoverAcceptance, PayloadKind, SignedEnvelope,
+    AccessRecord, Handover, HandoverAcceptance, HandoverWithdrawal, PayloadKind, SignedEnvelope,
 };
 use prost::Message;
 
-use super::{Node, internal};
+use super::{Node, PurgeState, decode_env, internal};
 use crate::keys;
 use crate::outbox::{URGENT, known_organizations};
 use crate::store::Op;
+
+/// How long an offer stays open: long enough for a new school to meet the family, short enough
+/// that a forgotten offer does not stop the plan's consent from changing.
+pub const OFFER_TTL_MS: i64 = 14 * 86_400_000;
+
+/// Why an acceptance of an offer does not move the plan (where a node holds `chain` handovers
+/// and `home` is responsible).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptanceProblem {
+    /// The offer's place in the chain is taken: it was used, or another came first.
+    Used,
+    /// An earlier handover has not reached this node yet.
+    Early,
+    /// The offer is not from the organisation responsible now.
+    NotFromHome,
+    /// Accepted after the offer expired.
+    Expired,
+}
+
+/// The rule every node applies to an acceptance: exactly the next handover, offered by the
+/// organisation responsible now, accepted before the offer expired.
+pub fn acceptance_problem(
+    chain: u64,
+    home: &str,
+    offer: &Handover,
+    accepted_at_ms: i64,
+) -> Option<AcceptanceProblem> {
+    if offer.sequence <= chain {
+        return Some(AcceptanceProblem::Used);
+    }
+    if offer.sequence > chain + 1 {
+        return Some(AcceptanceProblem::Early);
+    }
+    if offer.from_organization != home {
+        return Some(AcceptanceProblem::NotFromHome);
+    }
+    if accepted_at_ms > offer.expires_at_unix_ms {
+        return Some(AcceptanceProblem::Expired);
+    }
+    None
+}
+
+/// The plan an offer, acceptance or withdrawal envelope is about.
+pub(crate) fn handover_plan(env: &SignedEnvelope) -> Option<String> {
+    let offer_in = |o: Option<SignedEnvelope>| o.and_then(|o| offer_of(&o)).map(|o| o.plan_id);
+    match PayloadKind::try_from(env.kind).ok()? {
+        PayloadKind::HandoverOffer => offer_of(env).map(|o| o.plan_id),
+        PayloadKind::HandoverAcceptance => offer_in(
+            HandoverAcceptance::decode(env.payload.as_slice())
+                .ok()?
+                .offer,
+        ),
+        PayloadKind::HandoverWithdrawal => offer_in(
+            HandoverWithdrawal::decode(env.payload.as_slice())
+                .ok()?
+                .offer,
+        ),
+        _ => None,
+    }
+}
 
 /// The offer inside a signed offer envelope.
 pub(crate) fn offer_of(env: &SignedEnvelope) -> Option<Handover> {
@@ -26,6 +88,58 @@ impl Node {
             content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(hash)),
             ..self.write_record(actor, plan_id, "responsibility", reason)
         }
+    }
+
+    /// The number of handovers of the plan this node holds.
+    pub(crate) fn handover_chain(&self, plan_id: &str) -> BackendResult<u64> {
+        Ok(self
+            .scan_all(&keys::handeds(plan_id))
+            .map_err(internal)?
+            .len() as u64)
+    }
+
+    /// The signed creation record and every accepted handover of the plan, in order: what a
+    /// node that has never seen the plan needs to know who its home is.
+    pub(crate) fn provenance(&self, plan_id: &str) -> BackendResult<Vec<SignedEnvelope>> {
+        let mut out = Vec::new();
+        if let Some(b) = self.get(&keys::creation(plan_id)).map_err(internal)? {
+            out.push(SignedEnvelope::decode(b.as_slice()).map_err(internal)?);
+        }
+        for (_, v) in self.scan_all(&keys::handeds(plan_id)).map_err(internal)? {
+            out.push(SignedEnvelope::decode(v.as_slice()).map_err(internal)?);
+        }
+        Ok(out)
+    }
+
+    /// Who the plan's home is by its provenance alone (the creation record, then each accepted
+    /// handover in order), for a node that does not hold the plan yet.
+    pub(crate) fn provisional_home(&self, plan_id: &str) -> BackendResult<Option<String>> {
+        let Some(b) = self.get(&keys::creation(plan_id)).map_err(internal)? else {
+            return Ok(None);
+        };
+        let (creation, _) = decode_env::<kronobarn_proto::v1::PlanCreation>(&b)?;
+        let mut home = creation.home_organization;
+        for (_, v) in self.scan_all(&keys::handeds(plan_id)).map_err(internal)? {
+            let (a, _) = decode_env::<HandoverAcceptance>(&v)?;
+            if let Some(o) = a.offer.as_ref().and_then(offer_of) {
+                home = o.to_organization;
+            }
+        }
+        Ok(Some(home))
+    }
+
+    /// The open offer of the plan, if any and not yet expired.
+    fn open_offer(&self, plan_id: &str) -> BackendResult<Option<(Handover, SignedEnvelope)>> {
+        let Some(b) = self.get(&keys::handover(plan_id)).map_err(internal)? else {
+            return Ok(None);
+        };
+        let (offer, env) = decode_env::<Handover>(&b)?;
+        Ok((self.now_ms() <= offer.expires_at_unix_ms).then_some((offer, env)))
+    }
+
+    /// True when an unexpired offer of the plan is open (the home records no consent then).
+    pub(crate) fn offer_is_open(&self, plan_id: &str) -> BackendResult<bool> {
+        Ok(self.open_offer(plan_id)?.is_some())
     }
 
     pub(crate) async fn offer_handover_durably(
@@ -46,14 +160,10 @@ impl Node {
                     ),
                 ));
             }
-            if self
-                .get(&keys::handover(&plan_id))
-                .map_err(internal)?
-                .is_some()
-            {
+            if self.offer_is_open(&plan_id)? {
                 return Err(BackendError::Conflict(
                     Conflict::HandoverOpen,
-                    "a handover of this plan is already open".into(),
+                    "a handover of this plan is already open; withdraw it first".into(),
                 ));
             }
             let roster = self.roster().ok_or_else(|| {
@@ -74,11 +184,8 @@ impl Node {
             }
             offer.from_organization = self.organization_id().to_string();
             offer.offered_at_unix_ms = self.now_ms();
-            offer.sequence = self
-                .scan_all(&keys::handeds(&plan_id))
-                .map_err(internal)?
-                .len() as u64
-                + 1;
+            offer.expires_at_unix_ms = offer.offered_at_unix_ms.saturating_add(OFFER_TTL_MS);
+            offer.sequence = self.handover_chain(&plan_id)? + 1;
             let env = self.sign(PayloadKind::HandoverOffer, offer.encode_to_vec());
             let (version, clock_op) = self.tick();
             let mut ops = vec![
@@ -102,6 +209,50 @@ impl Node {
         Ok(offer)
     }
 
+    pub(crate) async fn withdraw_handover_durably(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+    ) -> BackendResult<Handover> {
+        let offer = {
+            let _g = self.stripe(plan_id);
+            let Some(b) = self.get(&keys::handover(plan_id)).map_err(internal)? else {
+                return Err(BackendError::NotFound(format!(
+                    "an open offer of plan {plan_id}"
+                )));
+            };
+            let (offer, env) = decode_env::<Handover>(&b)?;
+            if offer.from_organization != self.organization_id() {
+                return Err(BackendError::Denied(
+                    Denial::NotResponsible,
+                    "only the organisation that made the offer withdraws it".into(),
+                ));
+            }
+            let withdrawal = HandoverWithdrawal {
+                offer: Some(env),
+                withdrawn_at_unix_ms: self.now_ms(),
+            };
+            let w = self.sign(PayloadKind::HandoverWithdrawal, withdrawal.encode_to_vec());
+            let (version, clock_op) = self.tick();
+            let mut ops = vec![clock_op, Op::Delete(keys::handover(plan_id))];
+            if let Some(outbox) = self.outbox() {
+                ops.extend(outbox.ops(
+                    &w,
+                    URGENT,
+                    [offer.to_organization.clone()],
+                    version,
+                    &mut 0,
+                ));
+            }
+            let rec = self.access(actor, plan_id, "handover-withdrawn", &w.payload);
+            self.write(&[rec], ops).map_err(internal)?;
+            offer
+        };
+        self.durable().await?;
+        self.outbox_notify().notify_waiters();
+        Ok(offer)
+    }
+
     pub(crate) async fn accept_handover_durably(
         &self,
         actor: &Actor,
@@ -110,31 +261,43 @@ impl Node {
         let offer = {
             let _g = self.stripe(plan_id);
             let mut record = self.plan_record(plan_id)?;
-            let env = self
-                .get(&keys::handover(plan_id))
-                .map_err(internal)?
-                .and_then(|b| SignedEnvelope::decode(b.as_slice()).ok())
-                .ok_or_else(|| {
-                    BackendError::NotFound(format!("an open offer of plan {plan_id}"))
-                })?;
-            let offer = offer_of(&env).ok_or_else(|| internal("stored offer does not decode"))?;
-            if offer.to_organization != self.organization_id()
-                || offer.from_organization != record.home_organization
-            {
+            let Some((offer, env)) = self.open_offer(plan_id)? else {
+                return Err(BackendError::NotFound(format!(
+                    "an open offer of plan {plan_id} (none was made, it was withdrawn, or it expired)"
+                )));
+            };
+            if offer.to_organization != self.organization_id() {
                 return Err(BackendError::NotFound(format!(
                     "an open offer of plan {plan_id} to this organisation"
                 )));
             }
+            if offer.to_unit != actor.unit {
+                return Err(BackendError::Denied(
+                    Denial::NotOfferedUnit,
+                    format!(
+                        "the offer is made to unit '{}'; a user of that unit accepts it",
+                        offer.to_unit
+                    ),
+                ));
+            }
+            let now = self.now_ms();
+            let chain = self.handover_chain(plan_id)?;
+            if let Some(p) = acceptance_problem(chain, &record.home_organization, &offer, now) {
+                return Err(BackendError::Conflict(
+                    Conflict::HandoverOpen,
+                    format!("the offer cannot be accepted: {p:?}"),
+                ));
+            }
             let acceptance = HandoverAcceptance {
                 offer: Some(env),
-                accepted_at_unix_ms: self.now_ms(),
+                accepted_at_unix_ms: now,
             };
             let acc = self.sign(PayloadKind::HandoverAcceptance, acceptance.encode_to_vec());
             let view = self
                 .load(plan_id, false)?
                 .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
             record.home_organization = self.organization_id().to_string();
-            record.updated_at_unix_ms = self.now_ms();
+            record.updated_at_unix_ms = now;
             let (version, clock_op) = self.tick();
             let mut ops = vec![
                 clock_op,
@@ -153,8 +316,40 @@ impl Node {
                     keys::handed(plan_id, offer.sequence),
                 ),
             ];
+            let known = known_organizations(&view);
             if let Some(outbox) = self.outbox() {
-                ops.extend(outbox.ops(&acc, URGENT, known_organizations(&view), version, &mut 0));
+                let mut n = 0;
+                ops.extend(outbox.ops(&acc, URGENT, known.clone(), version, &mut n));
+                // The old home's pending purge confirmations move here: every revocation in
+                // force is sent again to every organisation of the plan, and this node grants
+                // no lease to one until its signed receipt is back.
+                let state = view.policy_state();
+                for r in state.revocations_in_force() {
+                    let Some(b) = self
+                        .get(&keys::revocation(plan_id, &r.id))
+                        .map_err(internal)?
+                    else {
+                        continue;
+                    };
+                    let renv = SignedEnvelope::decode(b.as_slice()).map_err(internal)?;
+                    let to: Vec<String> = known
+                        .iter()
+                        .filter(|o| *o != self.organization_id())
+                        .cloned()
+                        .collect();
+                    for o in &to {
+                        let pending = PurgeState {
+                            recorded_at_unix_ms: now,
+                            confirmed_at_unix_ms: 0,
+                            answer: String::new(),
+                        };
+                        ops.push(Op::Put(
+                            keys::purge(plan_id, &r.id, o),
+                            pending.encode_to_vec(),
+                        ));
+                    }
+                    ops.extend(outbox.ops(&renv, URGENT, to, version, &mut n));
+                }
             }
             let rec = self.access(actor, plan_id, "handover-accepted", &acc.payload);
             self.write(&[rec], ops).map_err(internal)?;
@@ -166,10 +361,6 @@ impl Node {
     }
 
     pub(crate) fn pending_handover_here(&self, plan_id: &str) -> BackendResult<Option<Handover>> {
-        Ok(self
-            .get(&keys::handover(plan_id))
-            .map_err(internal)?
-            .and_then(|b| SignedEnvelope::decode(b.as_slice()).ok())
-            .and_then(|e| offer_of(&e)))
+        Ok(self.open_offer(plan_id)?.map(|(o, _)| o))
     }
 }

@@ -81,8 +81,8 @@ pub fn changes_membership(f: &Fragment) -> bool {
     matches!(f.body, Some(Body::Header(_)) | Some(Body::Participant(_)))
 }
 
-/// Ops that move the follow-up index from the dates `old` set to those `new` sets. Entries an
-/// update or purge leaves behind are skipped when read.
+/// Ops that move the follow-up index from the dates `old` set to those `new` sets, in the batch
+/// that stores `new` (a local write, or a received copy replacing the one held).
 pub fn due_ops(plan_id: &str, old: Option<&Fragment>, new: &Fragment) -> Vec<Op> {
     let before = old.map_or_else(Vec::new, |f| {
         kronobarn_proto::follow_up_dates(f.body.as_ref())
@@ -99,4 +99,13 @@ pub fn due_ops(plan_id: &str, old: Option<&Fragment>, new: &Fragment) -> Vec<Op>
             .map(|d| Op::Put(keys::due(d, plan_id, &new.fragment_id), Vec::new())),
     );
     ops
+}
+
+/// Ops that take the follow-up dates `gone` set out of the index, in the batch that deletes it
+/// (a purge of a received copy).
+pub fn due_removal_ops(plan_id: &str, gone: &Fragment) -> Vec<Op> {
+    kronobarn_proto::follow_up_dates(gone.body.as_ref())
+        .into_iter()
+        .map(|d| Op::Delete(keys::due(d, plan_id, &gone.fragment_id)))
+        .collect()
 }

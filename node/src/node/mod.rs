@@ -14,7 +14,13 @@ mod index;
 mod purge;
 mod read;
 #[cfg(test)]
+mod scope_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_bench;
+#[cfg(test)]
+mod watch_tests;
 mod write;
 
 use std::collections::HashMap;
@@ -26,7 +32,7 @@ use kronobarn_gateway::{BackendError, PlanEvent};
 use kronobarn_proto::envelope;
 use kronobarn_proto::v1::{AccessRecord, PayloadKind, SignedEnvelope, Version};
 use prost::Message;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, broadcast};
 
 use crate::accesslog::AccessLog;
 use crate::clock::{Clock, Hlc};
@@ -37,12 +43,16 @@ use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
-pub(crate) use handover::offer_of;
+pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
+pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
-pub use read::{PlanRecord, PurgeState};
+pub use read::{HeldLease, PlanRecord, PurgeState};
 
 /// Number of lock stripes serialising writes per plan.
 const STRIPES: usize = 64;
+
+/// Plan changes a slow follow-up watcher may fall behind by before it looks at everything again.
+const PLAN_CHANGES: usize = 4096;
 
 /// A node of one organisation.
 pub struct Node {
@@ -52,16 +62,23 @@ pub struct Node {
     log: AccessLog,
     key: SigningKey,
     clock: Clock,
+    /// This run of the node (random): monotonic clock readings of another run mean nothing.
+    boot: u64,
     hlc: Mutex<Hlc>,
     stripes: Vec<Mutex<()>>,
     watchers: Mutex<HashMap<String, broadcast::Sender<PlanEvent>>>,
     federation: OnceLock<Federated>,
     outbox_notify: Notify,
     lease_notify: Notify,
-    changes: watch::Sender<u64>,
+    plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
     cosigner: OnceLock<Arc<dyn Cosigner>>,
+    max_clock_ahead_ms: std::sync::atomic::AtomicU64,
 }
+
+/// How far ahead of this node's clock a received version may be, by default: clocks synchronised
+/// by NTP differ by far less; a peer's clock a day ahead is wrong, and must not become ours.
+pub const DEFAULT_MAX_CLOCK_AHEAD_MS: u64 = 10 * 60_000;
 
 /// What a node knows once federation is on.
 struct Federated {
@@ -135,15 +152,17 @@ impl Node {
             log,
             key,
             clock,
+            boot: rand::random(),
             hlc: Mutex::new(Hlc::resume(last)),
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             watchers: Mutex::new(HashMap::new()),
             federation: OnceLock::new(),
             outbox_notify: Notify::new(),
             lease_notify: Notify::new(),
-            changes: watch::Sender::new(0),
+            plan_changes: broadcast::channel(PLAN_CHANGES).0,
             display_name: OnceLock::new(),
             cosigner: OnceLock::new(),
+            max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
         })
     }
 
@@ -163,6 +182,18 @@ impl Node {
         if !name.is_empty() {
             let _ = self.display_name.set(name.to_string());
         }
+    }
+
+    /// Sets how far ahead of this node's clock a received version may be.
+    pub fn set_max_clock_ahead(&self, d: Duration) {
+        self.max_clock_ahead_ms
+            .store(d.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How far ahead of this node's clock a received version may be, in ms.
+    pub fn max_clock_ahead_ms(&self) -> u64 {
+        self.max_clock_ahead_ms
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// This node's organisation id.
@@ -301,7 +332,8 @@ impl Node {
 
     /// Tells watchers of `plan_id` (and streams that watch every plan) about a change.
     pub(crate) fn publish(&self, plan_id: &str, event: PlanEvent) {
-        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        // No receiver (no follow-up watcher open) is not an error.
+        let _ = self.plan_changes.send(plan_id.to_string());
         let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = w.get(plan_id)
             && tx.send(event).is_err()

@@ -1,7 +1,9 @@
 //! Reading plans back: the plan record, fragments, consent, revocations and lease as one view, the
 //! unit listing, the follow-up index, the access log and how far revocations have reached.
 
-use kronobarn_gateway::{AccessLogPage, BackendError, BackendResult, PlanView, StoredFragment};
+use kronobarn_gateway::{
+    AccessLogPage, BackendError, BackendResult, DueEntry, PlanView, StoredFragment,
+};
 use kronobarn_proto::ids::{HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{
     Consent, Fragment, Lease, PlanSummary, Revocation, RevocationStatus, SignedEnvelope,
@@ -25,6 +27,22 @@ pub struct PlanRecord {
     /// When anything of the plan last changed here.
     #[prost(int64, tag = "3")]
     pub updated_at_unix_ms: i64,
+}
+
+/// A lease as this node holds it: the home's signed lease and when this node received it on its
+/// own monotonic clock. Monotonic readings mean nothing after a restart, so a lease kept by an
+/// earlier run of the node (another `boot`) counts as expired until it is renewed.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HeldLease {
+    /// The signed lease, as the home sent it.
+    #[prost(bytes = "vec", tag = "1")]
+    pub envelope: Vec<u8>,
+    /// Receipt on this node's monotonic clock, ms.
+    #[prost(int64, tag = "2")]
+    pub received_monotonic_ms: i64,
+    /// The run of the node that received it.
+    #[prost(uint64, tag = "3")]
+    pub boot: u64,
 }
 
 /// Whether one organisation has confirmed a revocation recorded here.
@@ -150,7 +168,7 @@ impl Node {
             .map(|u| (self.organization.clone(), u.to_string()))
             .collect();
         let lease = match self.store.get(&keys::lease(plan_id)).map_err(internal)? {
-            Some(v) => Some(decode_env::<Lease>(&v)?.0),
+            Some(v) => Some(self.lease_in_force(&v)?),
             None => None,
         };
         Ok(Some(PlanView {
@@ -163,6 +181,41 @@ impl Node {
             lease,
             own_units,
         }))
+    }
+
+    /// The lease as it binds this node now: it expires at the earlier of the home's expiry and
+    /// this node's own receipt plus the lease's lifetime, whatever either wall clock says.
+    fn lease_in_force(&self, stored: &[u8]) -> BackendResult<Lease> {
+        let held = HeldLease::decode(stored).map_err(internal)?;
+        let (mut lease, _) = decode_env::<Lease>(&held.envelope)?;
+        let left_ms = if held.boot == self.boot {
+            held.received_monotonic_ms
+                .saturating_add(lease.ttl_ms.max(0))
+                .saturating_sub(self.clock.monotonic_ms())
+        } else {
+            0
+        };
+        lease.expires_at_unix_ms = lease
+            .expires_at_unix_ms
+            .min(self.now_ms().saturating_add(left_ms));
+        Ok(lease)
+    }
+
+    /// Keeps a lease the consent home signed (the caller checked it).
+    pub(crate) fn keep_lease(
+        &self,
+        plan_id: &str,
+        env: &SignedEnvelope,
+    ) -> Result<(), crate::store::StoreError> {
+        let held = HeldLease {
+            envelope: env.encode_to_vec(),
+            received_monotonic_ms: self.clock.monotonic_ms(),
+            boot: self.boot,
+        };
+        self.apply(vec![crate::store::Op::Put(
+            keys::lease(plan_id),
+            held.encode_to_vec(),
+        )])
     }
 
     /// Plans that `organization`/`unit` takes part in, after `after`, with their records.
@@ -193,14 +246,22 @@ impl Node {
         Ok(out)
     }
 
-    /// Entries of the follow-up index dated `from..=to`.
+    /// Entries of the follow-up index dated `from..=to`, after `after` when given.
     pub(crate) fn due_between(
         &self,
         from: &str,
+        after: Option<&DueEntry>,
         to: &str,
         limit: usize,
-    ) -> BackendResult<Vec<(String, String, String)>> {
-        let start = (!from.is_empty()).then(|| format!("due/{from}").into_bytes());
+    ) -> BackendResult<Vec<DueEntry>> {
+        // Scan keys are exclusive: `due/{from}` sorts before every entry dated `from`.
+        let mut start = (!from.is_empty()).then(|| keys::due_date(from));
+        if let Some((d, p, f)) = after {
+            let key = keys::due(d, p, f);
+            if start.as_ref().is_none_or(|s| key > *s) {
+                start = Some(key);
+            }
+        }
         let mut out = Vec::new();
         for (k, _) in self
             .scan(keys::DUE, start.as_deref(), limit)

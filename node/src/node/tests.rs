@@ -181,14 +181,16 @@ async fn a_consent_queues_itself_before_the_fragments_it_lets_through() {
     let to_region = county.outbox("vaxjo", "region");
     let kinds: Vec<i32> = to_region.iter().map(|e| e.kind).collect();
     use kronobarn_proto::v1::PayloadKind;
-    assert_eq!(kinds[0], PayloadKind::Consent as i32);
+    // Who the plan belongs to, then the consent, then what it lets through.
+    assert_eq!(kinds[0], PayloadKind::PlanCreation as i32);
+    assert_eq!(kinds[1], PayloadKind::Consent as i32);
     assert!(
-        kinds[1..]
+        kinds[2..]
             .iter()
             .all(|k| *k == PayloadKind::Fragment as i32)
     );
     // Only the intervention is granted: the header and participants stay home.
-    assert_eq!(to_region.len(), 2, "{kinds:?}");
+    assert_eq!(to_region.len(), 3, "{kinds:?}");
     // The police take no part and are granted nothing: nothing queued for them.
     assert!(county.outbox("vaxjo", "polisen").is_empty());
 }

@@ -9,7 +9,7 @@ use kronobarn_gateway::{
 use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Contact, Decision, Fragment, Participant, PayloadKind,
-    PlanHeader, Revocation, SignedEnvelope, Version, fragment::Body,
+    PlanCreation, PlanHeader, Revocation, SignedEnvelope, Version, fragment::Body,
 };
 use kronobarn_proto::validate::FieldError;
 use prost::Message;
@@ -62,14 +62,27 @@ impl Node {
                 created_at_unix_ms: now,
                 updated_at_unix_ms: now,
             };
-            // The plan record lands in the same atomic batch as the header.
+            // The plan record and the signed creation record land in the same atomic batch as
+            // the header.
+            let creation = PlanCreation {
+                plan_id: plan_id.clone(),
+                home_organization: self.organization.clone(),
+                created_at_unix_ms: now,
+            };
+            let creation = self.sign(PayloadKind::PlanCreation, creation.encode_to_vec());
             let head = Fragment {
                 plan_id: plan_id.clone(),
                 fragment_id: HEADER_FRAGMENT_ID.into(),
                 body: Some(Body::Header(header)),
                 ..Default::default()
             };
-            self.put_fragment_locked(actor, head, None, &mut record)?;
+            self.put_fragment_locked(
+                actor,
+                head,
+                None,
+                &mut record,
+                vec![Op::Put(keys::creation(&plan_id), creation.encode_to_vec())],
+            )?;
             let me = Fragment {
                 plan_id: plan_id.clone(),
                 body: Some(Body::Participant(Participant {
@@ -79,7 +92,7 @@ impl Node {
                 })),
                 ..Default::default()
             };
-            self.put_fragment_locked(actor, me, None, &mut record)?;
+            self.put_fragment_locked(actor, me, None, &mut record, Vec::new())?;
         }
         self.durable().await?;
         self.load(&plan_id, true)?
@@ -96,7 +109,7 @@ impl Node {
         let stored = {
             let _g = self.stripe(&plan_id);
             let mut record = self.plan_record(&plan_id)?;
-            self.put_fragment_locked(actor, fragment, expected, &mut record)?
+            self.put_fragment_locked(actor, fragment, expected, &mut record, Vec::new())?
         };
         self.durable().await?;
         self.outbox_notify.notify_waiters();
@@ -118,12 +131,13 @@ impl Node {
         expected: Option<Version>,
         record: &PlanRecord,
     ) -> BackendResult<()> {
-        let is_header = matches!(fragment.body, Some(Body::Header(_)));
+        // The header and the plan's stage move with the responsibility: after a handover the new
+        // home rewrites them.
+        let moves_with_home = matches!(fragment.body, Some(Body::Header(_) | Body::Status(_)));
         match (existing, expected) {
-            // The header moves with the responsibility: after a handover the new home rewrites it.
             (Some(old), _)
                 if old.fragment.home_organization != self.organization
-                    && !(is_header && record.home_organization == self.organization) =>
+                    && !(moves_with_home && record.home_organization == self.organization) =>
             {
                 Err(BackendError::Denied(
                     Denial::NotHome,
@@ -175,13 +189,15 @@ impl Node {
         }
     }
 
-    /// Writes a fragment under the plan's stripe lock; the caller awaits durability.
+    /// Writes a fragment under the plan's stripe lock, with `extra` ops in the same batch; the
+    /// caller awaits durability.
     fn put_fragment_locked(
         &self,
         actor: &Actor,
         mut fragment: Fragment,
         expected: Option<Version>,
         record: &mut PlanRecord,
+        extra: Vec<Op>,
     ) -> BackendResult<StoredFragment> {
         let plan_id = fragment.plan_id.clone();
         if matches!(fragment.body, Some(Body::Header(_))) && fragment.fragment_id.is_empty() {
@@ -234,12 +250,14 @@ impl Node {
         };
 
         record.updated_at_unix_ms = now;
-        let mut ops = match &before {
-            Some(before) => {
-                membership_ops(&plan_id, before, &with_fragment(before, stored.clone()))
-            }
-            None => Vec::new(),
-        };
+        let mut ops = extra;
+        if let Some(before) = &before {
+            ops.extend(membership_ops(
+                &plan_id,
+                before,
+                &with_fragment(before, stored.clone()),
+            ));
+        }
         ops.push(Op::Put(
             keys::fragment(&plan_id, &fragment.fragment_id),
             env.encode_to_vec(),
@@ -295,13 +313,9 @@ impl Node {
                     ),
                 ));
             }
-            if self
-                .get(&keys::handover(&plan_id))
-                .map_err(internal)?
-                .is_some()
-            {
+            if self.offer_is_open(&plan_id)? {
                 return Err(BackendError::Conflict(Conflict::HandoverOpen,
-                    "a handover of this plan is open: consent is recorded by whoever is responsible once it is accepted"
+                    "a handover of this plan is open: consent is recorded by whoever is responsible once it is accepted, or here once it is withdrawn or expires"
                         .into(),
                 ));
             }
@@ -373,7 +387,13 @@ impl Node {
         let mut to = known_organizations(view);
         to.extend(known_organizations(&after));
         let mut n = 0;
-        let mut ops = outbox.ops(env, URGENT, to, version, &mut n);
+        // Who the plan's home is travels ahead of the consent: the creation record and every
+        // accepted handover, so a receiver new to the plan can check the consent's signer.
+        let mut ops = Vec::new();
+        for p in self.provenance(&view.plan_id)? {
+            ops.extend(outbox.ops(&p, URGENT, to.clone(), version, &mut n));
+        }
+        ops.extend(outbox.ops(env, URGENT, to, version, &mut n));
         let full = self
             .load(&view.plan_id, true)?
             .unwrap_or_else(|| view.clone());
@@ -449,9 +469,17 @@ impl Node {
                 content_hash: hash,
                 ..self.write_record(actor, &plan_id, "consent", "revocation")
             };
-            self.write(&[rec], ops).map_err(internal)?;
-            // Copies received from others that the consent no longer covers go now, here too.
-            self.purge_locked(&plan_id)?;
+            // Copies received from others that the consent no longer covers go in the same
+            // batch as the revocation.
+            let mut after = self
+                .whole(&plan_id)?
+                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+            after.revocations.push(revocation.clone());
+            let purge = self.purge_of(&after);
+            ops.extend(purge.ops);
+            let mut records = vec![rec];
+            records.extend(purge.records);
+            self.write(&records, ops).map_err(internal)?;
         }
         self.durable().await?;
         self.outbox_notify.notify_waiters();

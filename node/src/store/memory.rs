@@ -20,6 +20,8 @@ pub struct MemoryStore {
 struct State {
     live: Map,
     durable: Map,
+    /// Every batch applied, in order, so a test can crash the store between any two.
+    batches: Vec<Vec<Op>>,
 }
 
 impl MemoryStore {
@@ -30,11 +32,31 @@ impl MemoryStore {
 
     /// What a restart after a crash would find: only what was flushed.
     pub fn crash(&self) -> Arc<MemoryStore> {
-        let durable = self.lock().durable.clone();
+        Self::restarted(self.lock().durable.clone())
+    }
+
+    /// Number of batches applied so far.
+    pub fn batches(&self) -> usize {
+        self.lock().batches.len()
+    }
+
+    /// What a restart would find had the process died right after the first `n` batches, each
+    /// of them durable: the worst case for anything that must be atomic across two batches.
+    pub fn crash_after(&self, n: usize) -> Arc<MemoryStore> {
+        let state = self.lock();
+        let mut map = Map::new();
+        for batch in state.batches.iter().take(n) {
+            apply_to(&mut map, batch.iter().cloned());
+        }
+        Self::restarted(map)
+    }
+
+    fn restarted(map: Map) -> Arc<MemoryStore> {
         Arc::new(MemoryStore {
             state: Mutex::new(State {
-                live: durable.clone(),
-                durable,
+                live: map.clone(),
+                durable: map,
+                batches: Vec::new(),
             }),
         })
     }
@@ -51,6 +73,15 @@ impl MemoryStore {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn apply_to(map: &mut Map, ops: impl Iterator<Item = Op>) {
+    for op in ops {
+        match op {
+            Op::Put(k, v) => map.insert(k, v),
+            Op::Delete(k) => map.remove(&k),
+        };
     }
 }
 
@@ -91,12 +122,8 @@ impl Store for MemoryStore {
 
     fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
         let mut state = self.lock();
-        for op in ops {
-            match op {
-                Op::Put(k, v) => state.live.insert(k, v),
-                Op::Delete(k) => state.live.remove(&k),
-            };
-        }
+        apply_to(&mut state.live, ops.iter().cloned());
+        state.batches.push(ops);
         Ok(())
     }
 

@@ -401,16 +401,20 @@ fn grant(field: &str, g: &Grant) -> Result {
     Ok(())
 }
 
-/// Checks a consent's shape, and that every guardian with custody in `header` has consented.
-pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
+/// Checks a consent's shape, and, when the plan header is known (always at the consent home, at a
+/// receiver only when identity is shared with it), that it names the plan's guardians and every
+/// guardian with custody has consented.
+pub fn consent(field: &str, c: &Consent, header: Option<&PlanHeader>) -> Result {
     plan_id(&format!("{field}.plan_id"), &c.plan_id)?;
     items(&format!("{field}.guardian_consents"), &c.guardian_consents)?;
     for (i, g) in c.guardian_consents.iter().enumerate() {
         let f = format!("{field}.guardian_consents[{i}]");
-        if !header
-            .guardians
-            .iter()
-            .any(|h| h.guardian_id == g.guardian_id)
+        slug(&format!("{f}.guardian_id"), &g.guardian_id)?;
+        if let Some(header) = header
+            && !header
+                .guardians
+                .iter()
+                .any(|h| h.guardian_id == g.guardian_id)
         {
             return Err(FieldError::new(
                 format!("{f}.guardian_id"),
@@ -433,7 +437,8 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
             ));
         }
     }
-    for g in header.guardians.iter().filter(|g| g.has_custody) {
+    let custodial = header.map_or(&[][..], |h| h.guardians.as_slice());
+    for g in custodial.iter().filter(|g| g.has_custody) {
         if !c
             .guardian_consents
             .iter()
@@ -448,7 +453,7 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
             ));
         }
     }
-    if header.guardians.iter().all(|g| !g.has_custody) {
+    if header.is_some_and(|h| h.guardians.iter().all(|g| !g.has_custody)) {
         return Err(FieldError::new(
             format!("{field}.guardian_consents"),
             "the plan header names no guardian with custody, so no one can consent",
@@ -487,15 +492,17 @@ pub fn consent(field: &str, c: &Consent, header: &PlanHeader) -> Result {
     Ok(())
 }
 
-/// Checks a revocation's scope against the plan header.
-pub fn revocation(field: &str, r: &Revocation, header: &PlanHeader) -> Result {
+/// Checks a revocation's scope, against the plan header when it is known (a receiver may hold a
+/// revocation for a plan it has not heard of yet, or without the header).
+pub fn revocation(field: &str, r: &Revocation, header: Option<&PlanHeader>) -> Result {
     plan_id(&format!("{field}.plan_id"), &r.plan_id)?;
+    let known = |id: &str| match header {
+        Some(h) => h.guardians.iter().any(|g| g.guardian_id == id),
+        None => crate::ids::is_slug(id),
+    };
     if r.withdrawn_by != "child"
         && r.withdrawn_by != crate::ids::PLAN_CLOSED
-        && !header
-            .guardians
-            .iter()
-            .any(|g| g.guardian_id == r.withdrawn_by)
+        && !known(&r.withdrawn_by)
     {
         return Err(FieldError::new(
             format!("{field}.withdrawn_by"),

@@ -102,17 +102,17 @@ fn consent_must_have_every_custodial_guardian() {
         purpose: "plan-coordination".into(),
         ..Default::default()
     };
-    let e = consent("consent", &c, &h).unwrap_err();
+    let e = consent("consent", &c, Some(&h)).unwrap_err();
     assert!(e.problem.contains("'g2' has custody"), "{e}");
     c.guardian_consents.push(crate::v1::GuardianConsent {
         guardian_id: "g2".into(),
         form: ConsentForm::Oral as i32,
         given_at_unix_ms: 1,
     });
-    assert!(consent("consent", &c, &h).is_ok());
+    assert!(consent("consent", &c, Some(&h)).is_ok());
     c.grants[0].categories.push(77);
     assert_eq!(
-        consent("consent", &c, &h).unwrap_err().field,
+        consent("consent", &c, Some(&h)).unwrap_err().field,
         "consent.grants[0].categories[1]"
     );
 }

@@ -218,7 +218,20 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
         recorded_at_unix_ms: 1,
         ..Default::default()
     };
-    // Sent in one push with the fragments after it: the consent is applied first.
+    // A consent alone does not make the plan known: whose plan it is travels ahead of it.
+    let r = push(
+        &mut from_vaxjo,
+        vec![sealed(PayloadKind::Consent, &consent, &vaxjo)],
+    )
+    .await;
+    assert!(!r[0].0 && r[0].1.starts_with("not-yet"), "{r:?}");
+    let creation = kronobarn_proto::v1::PlanCreation {
+        plan_id: plan_id.clone(),
+        home_organization: "vaxjo-kommun".into(),
+        created_at_unix_ms: 1,
+    };
+    // Sent in one push with the fragments after it: the creation, then the consent, are
+    // applied first.
     let r = push(
         &mut from_vaxjo,
         vec![
@@ -227,12 +240,13 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
             sealed(PayloadKind::Fragment, &health, &vaxjo),
             sealed(PayloadKind::Fragment, &learning, &vaxjo),
             sealed(PayloadKind::Consent, &consent, &vaxjo),
+            sealed(PayloadKind::PlanCreation, &creation, &vaxjo),
         ],
     )
     .await;
     assert_eq!(
         r.iter().map(|x| x.0).collect::<Vec<_>>(),
-        vec![true, true, true, false, true],
+        vec![true, true, true, false, true, true],
         "{r:?}"
     );
     assert!(r[3].1.starts_with("not-granted"), "{r:?}");
@@ -408,8 +422,8 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
             .iter()
             .filter(|r| r.action == AccessAction::Receive as i32)
             .count(),
-        5,
-        "consent, three fragments, the revocation"
+        6,
+        "the creation record, consent, three fragments, the revocation"
     );
     // A re-sent copy is refused now.
     let r = push(

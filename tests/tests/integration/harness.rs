@@ -46,6 +46,20 @@ pub struct TestNode {
     child: Option<Child>,
 }
 
+/// The units the test nodes' client system acts for: every unit the tests call as. Social
+/// services (`socialtjanst`) is left out on purpose: a test uses it to play a unit the system does
+/// not serve.
+pub const UNITS: [&str; 8] = [
+    "ostra-skolan",
+    "vastra-skolan",
+    "fritids",
+    "elevhalsan",
+    "bup",
+    "ungdom",
+    "ifo",
+    "laxhjalp",
+];
+
 /// The node binary under test.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kb-node-under-test"))
@@ -68,8 +82,8 @@ impl TestNode {
     /// Initialises a node folder without starting the node.
     pub fn init(organization: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let init =
-            kronobarn_node::init::init(dir.path(), organization, "", "127.0.0.1:0").expect("init");
+        let init = kronobarn_node::init::init(dir.path(), organization, "", "127.0.0.1:0", &UNITS)
+            .expect("init");
         Self {
             dir,
             init,

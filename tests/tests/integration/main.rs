@@ -15,5 +15,6 @@ mod practice;
 mod python;
 mod raw;
 mod rules;
+mod scope;
 mod transport;
 mod witness;

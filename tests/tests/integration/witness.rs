@@ -155,7 +155,7 @@ async fn a_rewritten_log_regrown_past_its_witnessed_size_is_refused_alarmed_and_
     // Restarted, the node asks the witness to cosign the rewritten log: refused, alarm raised.
     vaxjo.spawn().await;
     let at_polisen = polisen.client().await;
-    let someone = polisen.user("handlaggare", "utredning");
+    let someone = polisen.user("handlaggare", "ostra-skolan");
     let status = eventually(Duration::from_secs(20), "the witness's alarm", || {
         let mut c = at_polisen.clone();
         let req = someone.req(GetWitnessStatusRequest {});

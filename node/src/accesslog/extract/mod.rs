@@ -42,22 +42,50 @@ use crate::store::{Store, StoreError};
 /// The keys a verifier trusts, by organisation: from the roster it has, or one pinned key.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
-    keys: BTreeMap<String, VerifyingKey>,
+    keys: BTreeMap<String, Vec<(VerifyingKey, Option<i64>)>>,
 }
 
 impl Trust {
     /// Every member's key of a roster the verifier trusts.
     pub fn roster(keys: impl IntoIterator<Item = (String, VerifyingKey)>) -> Self {
-        Self {
-            keys: keys.into_iter().collect(),
+        let mut t = Self::default();
+        for (org, key) in keys {
+            t.keys.entry(org).or_default().push((key, None));
         }
+        t
+    }
+
+    /// Also trusts `key` for `organization` for checkpoints made before `until_ms`: a key the
+    /// roster lists as the member's previous one during a rotation.
+    pub fn with_previous(mut self, organization: &str, key: VerifyingKey, until_ms: i64) -> Self {
+        self.keys
+            .entry(organization.to_string())
+            .or_default()
+            .push((key, Some(until_ms)));
+        self
     }
 
     /// One key, pinned for `organization` (witnesses cannot then be checked).
     pub fn pinned(organization: &str, key: VerifyingKey) -> Self {
-        Self {
-            keys: [(organization.to_string(), key)].into_iter().collect(),
-        }
+        Self::roster([(organization.to_string(), key)])
+    }
+
+    /// The key of `organization` with `id`, if trusted for something signed at `at_ms`.
+    fn key(&self, organization: &str, id: &str, at_ms: i64) -> Option<VerifyingKey> {
+        self.keys
+            .get(organization)?
+            .iter()
+            .find(|(k, until)| key_id(k) == id && until.is_none_or(|u| at_ms < u))
+            .map(|(k, _)| *k)
+    }
+
+    /// The key id of the organisation's current key (for messages).
+    fn current(&self, organization: &str) -> Option<String> {
+        self.keys
+            .get(organization)?
+            .iter()
+            .find(|(_, until)| until.is_none())
+            .map(|(k, _)| key_id(k))
     }
 }
 
@@ -260,18 +288,19 @@ pub fn verify(x: &AccessLogExtract, trust: &Trust) -> Result<Verified, ExtractEr
         .checkpoint
         .as_ref()
         .ok_or_else(|| ExtractError::Malformed("no checkpoint".into()))?;
-    let key = trust
-        .keys
-        .get(org)
+    let expected = trust
+        .current(org)
         .ok_or_else(|| ExtractError::UnknownOrganization(org.to_string()))?;
-    if env.key_id != key_id(key) {
-        return Err(ExtractError::WrongKey {
-            organization: org.to_string(),
-            found: env.key_id.clone(),
-            expected: key_id(key),
-        });
-    }
-    let body = signed::open_with(env, key).map_err(|e| ExtractError::Checkpoint(e.to_string()))?;
+    let wrong_key = || ExtractError::WrongKey {
+        organization: org.to_string(),
+        found: env.key_id.clone(),
+        expected: expected.clone(),
+    };
+    // The time the key was used at is in the signed text: read it first, trust it only if the
+    // signature then verifies with a key trusted for that time.
+    let at_ms = kronobarn_tlog::Checkpoint::decode(&env.payload).map_or(i64::MAX, |c| c.at_unix_ms);
+    let key = trust.key(org, &env.key_id, at_ms).ok_or_else(wrong_key)?;
+    let body = signed::open_with(env, &key).map_err(|e| ExtractError::Checkpoint(e.to_string()))?;
     if body.origin.as_str() != org {
         return Err(ExtractError::Checkpoint(format!(
             "it is a checkpoint of {}'s log",
@@ -286,14 +315,16 @@ pub fn verify(x: &AccessLogExtract, trust: &Trust) -> Result<Verified, ExtractEr
                 c.witness
             )));
         }
-        match trust.keys.get(&c.witness) {
-            Some(k) => {
-                signed::check_cosignature(&signed::expand(c, &env.payload), &env.payload, k)
-                    .map_err(|_| ExtractError::Cosignature(c.witness.clone()))?;
-                witnesses.push(c.witness.clone());
-            }
-            None => unchecked.push(c.witness.clone()),
+        if !trust.keys.contains_key(&c.witness) {
+            unchecked.push(c.witness.clone());
+            continue;
         }
+        let k = trust
+            .key(&c.witness, &c.key_id, body.at_unix_ms)
+            .ok_or_else(|| ExtractError::Cosignature(c.witness.clone()))?;
+        signed::check_cosignature(&signed::expand(c, &env.payload), &env.payload, &k)
+            .map_err(|_| ExtractError::Cosignature(c.witness.clone()))?;
+        witnesses.push(c.witness.clone());
     }
     let proof = map_proof(
         x.plan_map_proof
@@ -313,7 +344,7 @@ pub fn verify(x: &AccessLogExtract, trust: &Trust) -> Result<Verified, ExtractEr
         organization: org.to_string(),
         plan_id: x.plan_id.clone(),
         signer_key: hex::encode(key.as_bytes()),
-        signer_key_id: key_id(key),
+        signer_key_id: key_id(&key),
         checkpoint: body,
         witnesses,
         unchecked_cosignatures: unchecked,

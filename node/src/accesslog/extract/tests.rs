@@ -248,3 +248,27 @@ fn cosignatures_are_checked_against_the_roster() {
         Err(ExtractError::Cosignature("polisen".into()))
     );
 }
+
+#[test]
+fn a_previous_key_is_trusted_only_for_checkpoints_made_before_its_rotation_ended() {
+    // Made with key 66 at 1 795 690 800 000 (the log's clock); the roster now lists key 1 and
+    // keeps key 66 as the previous one until some instant.
+    let (store, log) = log_with(key(66));
+    let x = extract_of(&log, &store, "p1");
+    let made_at = 1_795_690_800_000;
+    let during = Trust::pinned(ORG, key(1).verifying_key()).with_previous(
+        ORG,
+        key(66).verifying_key(),
+        made_at + 1,
+    );
+    assert!(verify(&x, &during).is_ok());
+    let after = Trust::pinned(ORG, key(1).verifying_key()).with_previous(
+        ORG,
+        key(66).verifying_key(),
+        made_at,
+    );
+    assert!(matches!(
+        verify(&x, &after),
+        Err(ExtractError::WrongKey { .. })
+    ));
+}

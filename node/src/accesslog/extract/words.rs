@@ -100,6 +100,16 @@ pub(super) fn reason(lang: Lang, code: &str) -> &'static str {
             "uppgiften fanns redan där",
             "the information was already there",
         ),
+        "receipt-invalid" => t(
+            lang,
+            "mottagarens kvitto gick inte att kontrollera",
+            "the receiver's receipt could not be checked",
+        ),
+        "unit-not-served" | "role-not-served" => t(
+            lang,
+            "systemet får inte agera för den enheten eller rollen",
+            "the system may not act for that unit or role",
+        ),
         _ => t(lang, "annat skäl", "another reason"),
     }
 }

@@ -43,20 +43,30 @@ impl Admission<'_> {
         }
         let plan_id = c.plan_id.clone();
         let _g = n.stripe(&plan_id);
+        // Whose plan it is comes from its signed creation record and handovers, which travel
+        // ahead of the consent; a consent alone never makes its signer the home. A node learns
+        // of a plan only from a consent that grants it something.
         let mut record = match n.plan_record_if_any(&plan_id).map_err(internal)? {
             Some(r) => r,
-            None if c
-                .grants
-                .iter()
-                .any(|g| g.organization == n.organization_id()) =>
-            {
+            None => {
+                let Some(home) = n.provisional_home(&plan_id).map_err(internal)? else {
+                    return Err(Refusal::NotYet(format!(
+                        "plan {plan_id}: its creation record has not arrived"
+                    )));
+                };
+                if !c
+                    .grants
+                    .iter()
+                    .any(|g| g.organization == n.organization_id())
+                {
+                    return Err(Refusal::NotPermitted("not-granted"));
+                }
                 PlanRecord {
-                    home_organization: c.consent_home.clone(),
+                    home_organization: home,
                     created_at_unix_ms: n.now_ms(),
                     updated_at_unix_ms: 0,
                 }
             }
-            None => return Err(Refusal::UnknownPlan(plan_id)),
         };
         if record.home_organization != c.consent_home {
             return Err(Refusal::SignerNotAuthor {
@@ -75,14 +85,18 @@ impl Admission<'_> {
             }
             if old.consent_version == c.consent_version {
                 return Ok(Admitted {
-                    record: self.receipt(peer, &plan_id, "consent", "already-held"),
+                    record: AccessRecord {
+                        content_hash: hash,
+                        consent_version: c.consent_version,
+                        ..self.receipt(peer, &plan_id, "consent", "already-held")
+                    },
                     event: PlanEvent::Consent(c),
                     plan_id,
                 });
             }
         }
         record.updated_at_unix_ms = n.now_ms();
-        let ops = vec![
+        let mut ops = vec![
             Op::Put(
                 keys::wanted_lease(&plan_id),
                 c.consent_home.as_bytes().to_vec(),
@@ -98,9 +112,15 @@ impl Admission<'_> {
             consent_version: c.consent_version,
             ..self.receipt(peer, &plan_id, "consent", "consent-home")
         };
-        n.write(std::slice::from_ref(&record), ops)
-            .map_err(internal)?;
-        n.purge_locked(&plan_id).map_err(internal)?;
+        // Copies the new consent no longer covers go in the same batch.
+        let mut records = vec![record.clone()];
+        if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
+            after.consent = Some(c.clone());
+            let purge = n.purge_of(&after);
+            ops.extend(purge.ops);
+            records.extend(purge.records);
+        }
+        n.write(&records, ops).map_err(internal)?;
         Ok(Admitted {
             record,
             event: PlanEvent::Consent(c),
@@ -108,6 +128,10 @@ impl Admission<'_> {
         })
     }
 
+    /// A revocation signed by any roster member is kept, whether this node knows the plan yet or
+    /// not, and whether or not it can see the recorder take part: it only ever removes access.
+    /// Kept before the plan is known, it applies as soon as the plan arrives. Its purge lands in
+    /// the same batch, and the receipt names it by hash, so the recorder can count it.
     pub(super) fn admit_revocation(
         &self,
         peer: &str,
@@ -117,58 +141,66 @@ impl Admission<'_> {
         hash: String,
     ) -> Result<Admitted, Refusal> {
         let n = self.node;
-        validate::plan_id("revocation.plan_id", &r.plan_id).map_err(invalid)?;
-        validate::slug("revocation.revocation_id", &r.revocation_id).map_err(invalid)?;
         if r.recorded_at_organization != signer {
             return Err(Refusal::SignerNotAuthor {
                 signer: signer.into(),
                 author: r.recorded_at_organization.clone(),
             });
         }
+        validate::slug("revocation.revocation_id", &r.revocation_id).map_err(invalid)?;
         let plan_id = r.plan_id.clone();
+        validate::plan_id("revocation.plan_id", &plan_id).map_err(invalid)?;
         let _g = n.stripe(&plan_id);
-        let Some(view) = n.load(&plan_id, false).map_err(internal)? else {
-            return Err(Refusal::UnknownPlan(plan_id));
-        };
-        let granted = view
-            .consent
-            .as_ref()
-            .is_some_and(|c| c.grants.iter().any(|g| g.organization == signer));
-        if !view.policy_state().has_organization(signer) && !granted {
-            return Err(Refusal::NotParticipant(signer.into()));
-        }
-        // Revocations only ever remove access, so one that is already held is simply acknowledged.
+        let view = n.load(&plan_id, false).map_err(internal)?;
+        validate::revocation(
+            "revocation",
+            &r,
+            view.as_ref().and_then(|v| v.header.as_ref()),
+        )
+        .map_err(invalid)?;
         let key = keys::revocation(&plan_id, &r.revocation_id);
+        let receipt = |reason: &str| AccessRecord {
+            content_hash: hash.clone(),
+            ..self.receipt(signer, &plan_id, "consent", reason)
+        };
         if n.get(&key).map_err(internal)?.is_some() {
+            // Stored before, with its purge in the same batch: nothing more to do.
             return Ok(Admitted {
-                record: self.receipt(signer, &plan_id, "consent", "already-held"),
+                record: receipt("already-held"),
                 event: PlanEvent::Revocation(r),
                 plan_id,
             });
         }
-        let record = AccessRecord {
-            content_hash: hash,
-            ..self.receipt(signer, &plan_id, "consent", "revocation")
-        };
-        let mut ops = vec![Op::Put(key, env.encode_to_vec())];
-        // The recorder sends a revocation to every organisation it knows of; the consent
-        // home, which knows every participant and grant, sends it on once more, so an
-        // organisation the recorder cannot see or reach still hears of it. Other receivers
-        // do not forward: a flood from every receiver multiplied the county's work per
-        // revocation about five-fold (BENCHMARKS.md), and leases bound the rest.
-        if let Some(outbox) = n.outbox()
-            && view.home_organization == n.organization_id()
-        {
-            let (version, clock_op) = n.tick();
-            ops.push(clock_op);
-            let to = known_organizations(&view)
-                .into_iter()
-                .filter(|o| o != signer && o != peer);
-            ops.extend(outbox.ops(env, URGENT, to, version, &mut 0));
+        let record = receipt("revocation");
+        let mut records = vec![record.clone()];
+        let mut ops = vec![Op::Put(key.clone(), env.encode_to_vec())];
+        if let Some(view) = &view {
+            // The recorder sends a revocation to every organisation it knows of; the consent
+            // home, which knows every participant and grant, sends it on once more (and puts it in
+            // its change feed, so anti-entropy carries it to whoever the push misses), so an
+            // organisation the recorder cannot see or reach still hears of it. Other receivers
+            // do not forward: a flood from every receiver multiplied the county's work per
+            // revocation about five-fold (BENCHMARKS.md), and leases bound the rest. The home
+            // forwards only what an organisation of the plan recorded.
+            let known = known_organizations(view);
+            if let Some(outbox) = n.outbox()
+                && view.home_organization == n.organization_id()
+                && known.contains(signer)
+            {
+                let (version, clock_op) = n.tick();
+                ops.push(clock_op);
+                ops.push(Op::Put(keys::feed(version.key()), key));
+                let to = known.into_iter().filter(|o| o != signer && o != peer);
+                ops.extend(outbox.ops(env, URGENT, to, version, &mut 0));
+            }
+            if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
+                after.revocations.push(r.clone());
+                let purge = n.purge_of(&after);
+                ops.extend(purge.ops);
+                records.extend(purge.records);
+            }
         }
-        n.write(std::slice::from_ref(&record), ops)
-            .map_err(internal)?;
-        n.purge_locked(&plan_id).map_err(internal)?;
+        n.write(&records, ops).map_err(internal)?;
         Ok(Admitted {
             record,
             event: PlanEvent::Revocation(r),

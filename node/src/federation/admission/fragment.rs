@@ -45,6 +45,12 @@ impl Admission<'_> {
         let version = f
             .version
             .ok_or_else(|| Refusal::Invalid("fragment.version: is required".into()))?;
+        // A version is a clock reading the receiver takes into its own clock: one far ahead would
+        // push every later version this node makes.
+        let ahead_ms = version.physical_ms.saturating_sub(n.now_ms().max(0) as u64);
+        if ahead_ms > n.max_clock_ahead_ms() {
+            return Err(Refusal::ClockAhead { ahead_ms });
+        }
         if f.home_organization == n.organization_id() {
             return Err(Refusal::SignerNotAuthor {
                 signer: signer.into(),
@@ -80,7 +86,9 @@ impl Admission<'_> {
             .stored_fragment(&plan_id, &f.fragment_id)
             .map_err(internal)?
         {
-            let header_moved = f.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID
+            // The header and the plan's stage move with the responsibility.
+            let header_moved = (f.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID
+                || f.fragment_id == kronobarn_proto::ids::STATUS_FRAGMENT_ID)
                 && view.home_organization == f.home_organization;
             if old.fragment.home_organization != f.home_organization && !header_moved {
                 return Err(Refusal::SignerNotAuthor {
@@ -100,7 +108,11 @@ impl Admission<'_> {
             if stored.key() == version.key() {
                 // Already held: acknowledge again without writing.
                 return Ok(Admitted {
-                    record: self.receipt(peer, &plan_id, &f.fragment_id, "already-held"),
+                    record: AccessRecord {
+                        version: Some(version),
+                        content_hash: hash,
+                        ..self.receipt(peer, &plan_id, &f.fragment_id, "already-held")
+                    },
                     event: PlanEvent::Fragment {
                         fragment_id: f.fragment_id,
                     },
@@ -126,8 +138,15 @@ impl Admission<'_> {
             ),
             Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
         ];
-        // Stale entries of an earlier version are skipped when read.
-        ops.extend(node::due_ops(&plan_id, None, &f));
+        // The follow-up index moves from the dates of the copy held before, if any.
+        let held = n
+            .stored_fragment(&plan_id, &f.fragment_id)
+            .map_err(internal)?;
+        ops.extend(node::due_ops(
+            &plan_id,
+            held.as_ref().map(|h| &h.fragment),
+            &f,
+        ));
         if node::changes_membership(&f) {
             let stored = StoredFragment {
                 fragment: f.clone(),

@@ -1,18 +1,82 @@
-//! Admitting a handover of the plan's responsibility: an offer (kept only by its addressee) or
-//! an acceptance carrying the offer (applied by everyone). The offer must be signed by the
-//! organisation handing over, whoever relays it.
+//! Admitting who a plan's home is: the signed creation record (which binds a plan id to the
+//! organisation that created it), and handovers of the responsibility: an offer (kept only by its
+//! addressee), its withdrawal, or an acceptance carrying the offer (applied by everyone, by the
+//! same rule as at the acceptor: exactly the next handover, from the organisation responsible
+//! now, before the offer expired). Offers and creations are checked against their own signers,
+//! whoever relays them.
 
+use kronobarn_gateway::PlanEvent;
 use kronobarn_proto::envelope;
-use kronobarn_proto::v1::{HandoverAcceptance, PayloadKind, SignedEnvelope};
+use kronobarn_proto::v1::{
+    AccessRecord, HandoverAcceptance, HandoverWithdrawal, PayloadKind, PlanCreation, SignedEnvelope,
+};
+use kronobarn_proto::validate;
 use prost::Message;
 
-use super::{Admission, Admitted, Refusal, internal};
+use super::{Admission, Admitted, Refusal, internal, invalid};
 use crate::keys;
-use crate::node::offer_of;
+use crate::node::{AcceptanceProblem, PlanRecord, acceptance_problem, offer_of};
 use crate::store::Op;
 
 impl Admission<'_> {
-    /// Admits an offer (only its addressee keeps it) or an acceptance (everyone applies it).
+    fn responsibility_receipt(
+        &self,
+        peer: &str,
+        plan_id: &str,
+        env: &SignedEnvelope,
+        reason: &str,
+    ) -> AccessRecord {
+        AccessRecord {
+            content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload)),
+            ..self.receipt(peer, plan_id, "responsibility", reason)
+        }
+    }
+
+    /// Admits a plan's creation record: the plan's first home, as that home signed it. Kept
+    /// apart from the plan itself: a node learns of a plan only from a consent that grants it
+    /// something, and then the creation record (and the handovers after it) say whose it is.
+    pub(super) fn admit_creation(
+        &self,
+        peer: &str,
+        signer: &str,
+        c: PlanCreation,
+        env: &SignedEnvelope,
+    ) -> Result<Admitted, Refusal> {
+        let n = self.node;
+        validate::plan_id("creation.plan_id", &c.plan_id).map_err(invalid)?;
+        if c.home_organization != signer {
+            return Err(Refusal::SignerNotAuthor {
+                signer: signer.into(),
+                author: c.home_organization,
+            });
+        }
+        let plan_id = c.plan_id.clone();
+        let _g = n.stripe(&plan_id);
+        let done = |reason: &str| Admitted {
+            record: self.responsibility_receipt(peer, &plan_id, env, reason),
+            plan_id: plan_id.clone(),
+            event: PlanEvent::Fragment {
+                fragment_id: "header".into(),
+            },
+        };
+        if let Some(held) = n.get(&keys::creation(&plan_id)).map_err(internal)? {
+            let held = SignedEnvelope::decode(held.as_slice()).map_err(internal)?;
+            if held.payload != env.payload {
+                return Err(Refusal::Replay {
+                    stored: "another creation record".into(),
+                    got: "this one".into(),
+                });
+            }
+            return Ok(done("already-held"));
+        }
+        let ops = vec![Op::Put(keys::creation(&plan_id), env.encode_to_vec())];
+        let admitted = done("plan-created");
+        n.write(std::slice::from_ref(&admitted.record), ops)
+            .map_err(internal)?;
+        Ok(admitted)
+    }
+
+    /// Admits an offer, a withdrawal or an acceptance.
     pub(super) fn admit_handover(
         &self,
         peer: &str,
@@ -20,35 +84,42 @@ impl Admission<'_> {
         kind: PayloadKind,
         env: &SignedEnvelope,
     ) -> Result<Admitted, Refusal> {
-        let (offer_env, acceptance) = match kind {
+        let n = self.node;
+        let (offer_env, accepted_at) = match kind {
             PayloadKind::HandoverOffer => (env.clone(), None),
+            PayloadKind::HandoverWithdrawal => {
+                let w = HandoverWithdrawal::decode(env.payload.as_slice())
+                    .map_err(|e| Refusal::Invalid(format!("withdrawal: {e}")))?;
+                let o = w
+                    .offer
+                    .ok_or_else(|| Refusal::Invalid("withdrawal without its offer".into()))?;
+                (o, None)
+            }
             _ => {
                 let a = HandoverAcceptance::decode(env.payload.as_slice())
                     .map_err(|e| Refusal::Invalid(format!("acceptance: {e}")))?;
-                (
-                    a.offer
-                        .clone()
-                        .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?,
-                    Some(a),
-                )
+                let o = a
+                    .offer
+                    .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?;
+                (o, Some(a.accepted_at_unix_ms))
             }
         };
         let offer =
             offer_of(&offer_env).ok_or_else(|| Refusal::Invalid("offer does not decode".into()))?;
+        validate::plan_id("offer.plan_id", &offer.plan_id).map_err(invalid)?;
         // The offer must be signed by the organisation handing over, whoever relays it.
-        let n = self.node;
         let from = self
             .roster
             .member(&offer.from_organization)
             .ok_or_else(|| Refusal::UnknownSigner(offer.from_organization.clone()))?;
+        let now = n.now_ms();
         envelope::open(&offer_env, PayloadKind::HandoverOffer, |id| {
-            (id == envelope::key_id(&from.key)).then_some(from.key)
+            from.key_for(id, now)
         })
         .map_err(|e| Refusal::BadSignature(format!("offer: {e}")))?;
-        let author = if acceptance.is_some() {
-            &offer.to_organization
-        } else {
-            &offer.from_organization
+        let author = match kind {
+            PayloadKind::HandoverAcceptance => &offer.to_organization,
+            _ => &offer.from_organization,
         };
         if signer != author {
             return Err(Refusal::SignerNotAuthor {
@@ -56,77 +127,128 @@ impl Admission<'_> {
                 author: author.clone(),
             });
         }
-        if peer != signer {
-            return Err(Refusal::PeerNotSigner {
-                peer: peer.into(),
-                signer: signer.into(),
-            });
-        }
         let plan_id = offer.plan_id.clone();
         let _g = n.stripe(&plan_id);
-        let Some(mut record) = n.plan_record_if_any(&plan_id).map_err(internal)? else {
-            return Err(Refusal::UnknownPlan(plan_id));
+        // A node that holds only the plan's provenance (its creation and handovers, which travel
+        // ahead of a consent) follows the chain too, without knowing the plan itself.
+        let known = n.plan_record_if_any(&plan_id).map_err(internal)?;
+        let mut record = match &known {
+            Some(r) => r.clone(),
+            None => PlanRecord {
+                home_organization: n.provisional_home(&plan_id).map_err(internal)?.ok_or_else(
+                    || {
+                        Refusal::NotYet(format!(
+                            "plan {plan_id}: its creation record has not arrived"
+                        ))
+                    },
+                )?,
+                ..Default::default()
+            },
         };
-        let receipt = |reason: &str| self.receipt(peer, &plan_id, "responsibility", reason);
-        let event = kronobarn_gateway::PlanEvent::Fragment {
-            fragment_id: "header".into(),
+        let admitted = |reason: &str| Admitted {
+            record: self.responsibility_receipt(peer, &plan_id, env, reason),
+            plan_id: plan_id.clone(),
+            event: PlanEvent::Fragment {
+                fragment_id: "header".into(),
+            },
         };
-        if acceptance.is_none() {
-            if offer.to_organization != n.organization_id()
-                || record.home_organization != offer.from_organization
-            {
-                return Err(Refusal::NotParticipant(format!(
-                    "{} (the offer is not to this organisation from its responsible one)",
-                    peer
-                )));
+        match (kind, accepted_at) {
+            (PayloadKind::HandoverOffer, _) => {
+                if known.is_none() {
+                    return Err(Refusal::UnknownPlan(plan_id.clone()));
+                }
+                if offer.to_organization != n.organization_id()
+                    || record.home_organization != offer.from_organization
+                    || offer.sequence != n.handover_chain(&plan_id).map_err(internal)? + 1
+                    || now > offer.expires_at_unix_ms
+                {
+                    return Err(Refusal::OfferNotOpen);
+                }
+                let a = admitted("handover-offered");
+                n.write(
+                    std::slice::from_ref(&a.record),
+                    vec![Op::Put(keys::handover(&plan_id), offer_env.encode_to_vec())],
+                )
+                .map_err(internal)?;
+                Ok(a)
             }
-            let rec = receipt("handover-offered");
-            n.write(
-                std::slice::from_ref(&rec),
-                vec![Op::Put(keys::handover(&plan_id), offer_env.encode_to_vec())],
-            )
-            .map_err(internal)?;
-            return Ok(Admitted {
-                record: rec,
-                plan_id,
-                event,
-            });
+            (PayloadKind::HandoverWithdrawal, _) => {
+                // Only the addressee holds the offer; elsewhere there is nothing to undo.
+                let held = n.get(&keys::handover(&plan_id)).map_err(internal)?;
+                let same = held
+                    .and_then(|b| SignedEnvelope::decode(b.as_slice()).ok())
+                    .is_some_and(|h| h.payload == offer_env.payload);
+                let a = admitted("handover-withdrawn");
+                let ops = if same {
+                    vec![Op::Delete(keys::handover(&plan_id))]
+                } else {
+                    Vec::new()
+                };
+                n.write(std::slice::from_ref(&a.record), ops)
+                    .map_err(internal)?;
+                Ok(a)
+            }
+            (_, accepted_at) => {
+                let accepted_at = accepted_at.unwrap_or_default();
+                let chain = n.handover_chain(&plan_id).map_err(internal)?;
+                if let Some(held) = n
+                    .get(&keys::handed(&plan_id, offer.sequence))
+                    .map_err(internal)?
+                    && held == env.encode_to_vec()
+                {
+                    return Ok(admitted("already-held"));
+                }
+                match acceptance_problem(chain, &record.home_organization, &offer, accepted_at) {
+                    None => {}
+                    Some(AcceptanceProblem::Early) => {
+                        return Err(Refusal::NotYet(format!(
+                            "handover {} of plan {plan_id} before handover {}",
+                            offer.sequence,
+                            chain + 1
+                        )));
+                    }
+                    Some(AcceptanceProblem::Used) => {
+                        return Err(Refusal::Replay {
+                            stored: format!("{chain} handovers"),
+                            got: format!("handover {}", offer.sequence),
+                        });
+                    }
+                    Some(AcceptanceProblem::NotFromHome) => {
+                        return Err(Refusal::SignerNotAuthor {
+                            signer: offer.from_organization.clone(),
+                            author: record.home_organization,
+                        });
+                    }
+                    Some(AcceptanceProblem::Expired) => return Err(Refusal::OfferNotOpen),
+                }
+                let mut ops = vec![Op::Put(
+                    keys::handed(&plan_id, offer.sequence),
+                    env.encode_to_vec(),
+                )];
+                if known.is_none() {
+                    let a = admitted("handover-noted");
+                    n.write(std::slice::from_ref(&a.record), ops)
+                        .map_err(internal)?;
+                    return Ok(a);
+                }
+                record.home_organization = offer.to_organization.clone();
+                record.updated_at_unix_ms = now;
+                ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
+                // An open offer held here is used up or stale now.
+                ops.push(Op::Delete(keys::handover(&plan_id)));
+                // Copies received here are now shown under leases from the new home.
+                if n.organization_id() != offer.to_organization {
+                    ops.push(Op::Put(
+                        keys::wanted_lease(&plan_id),
+                        offer.to_organization.as_bytes().to_vec(),
+                    ));
+                    ops.push(Op::Delete(keys::lease(&plan_id)));
+                }
+                let a = admitted("handover-accepted");
+                n.write(std::slice::from_ref(&a.record), ops)
+                    .map_err(internal)?;
+                Ok(a)
+            }
         }
-        if record.home_organization == offer.to_organization {
-            let rec = receipt("already-held");
-            return Ok(Admitted {
-                record: rec,
-                plan_id,
-                event,
-            });
-        }
-        if record.home_organization != offer.from_organization {
-            return Err(Refusal::SignerNotAuthor {
-                signer: offer.from_organization.clone(),
-                author: record.home_organization,
-            });
-        }
-        record.home_organization = offer.to_organization.clone();
-        record.updated_at_unix_ms = n.now_ms();
-        let mut ops = vec![
-            Op::Delete(keys::handover(&plan_id)),
-            Op::Put(keys::handed(&plan_id, offer.sequence), env.encode_to_vec()),
-            Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
-        ];
-        // Copies received here are now shown under leases from the new home.
-        if n.organization_id() != offer.to_organization {
-            ops.push(Op::Put(
-                keys::wanted_lease(&plan_id),
-                offer.to_organization.as_bytes().to_vec(),
-            ));
-            ops.push(Op::Delete(keys::lease(&plan_id)));
-        }
-        let rec = receipt("handover-accepted");
-        n.write(std::slice::from_ref(&rec), ops).map_err(internal)?;
-        Ok(Admitted {
-            record: rec,
-            plan_id,
-            event,
-        })
     }
 }

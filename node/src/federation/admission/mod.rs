@@ -12,7 +12,8 @@ use kronobarn_gateway::PlanEvent;
 use kronobarn_proto::envelope;
 use kronobarn_proto::federation::RefusalCode;
 use kronobarn_proto::v1::{
-    AccessAction, AccessRecord, Consent, Fragment, PayloadKind, Revocation, SignedEnvelope,
+    AccessAction, AccessRecord, Consent, Fragment, PayloadKind, PlanCreation, Revocation,
+    SignedEnvelope,
 };
 use kronobarn_proto::validate::FieldError;
 use prost::Message;
@@ -68,6 +69,20 @@ pub enum Refusal {
         /// Received version.
         got: String,
     },
+    /// It depends on something the receiver has not got yet; send it again later.
+    #[error("not-yet: {0}")]
+    NotYet(String),
+    /// A version further ahead of the receiver's clock than it allows.
+    #[error("clock-ahead: version is {ahead_ms} ms ahead of this node's clock")]
+    ClockAhead {
+        /// How far ahead.
+        ahead_ms: u64,
+    },
+    /// The handover offer expired, was withdrawn, or is not this organisation's to take.
+    #[error(
+        "offer-not-open: the handover offer has expired, was withdrawn, or is not open to this organisation"
+    )]
+    OfferNotOpen,
     /// The receiver's consent check denies holding it.
     #[error("{0}: the consent this node holds does not let it hold this")]
     NotPermitted(&'static str),
@@ -90,6 +105,9 @@ impl Refusal {
             Refusal::Replay { .. } => "replay",
             Refusal::NotPermitted(r) => r,
             Refusal::Internal(_) => "internal",
+            Refusal::NotYet(_) => "not-yet",
+            Refusal::ClockAhead { .. } => "clock-ahead",
+            Refusal::OfferNotOpen => "offer-not-open",
         }
     }
 
@@ -106,6 +124,9 @@ impl Refusal {
             Refusal::Replay { .. } => RefusalCode::Replay,
             Refusal::NotPermitted(_) => RefusalCode::NotPermitted,
             Refusal::Internal(_) => RefusalCode::Internal,
+            Refusal::NotYet(_) => RefusalCode::NotYet,
+            Refusal::ClockAhead { .. } => RefusalCode::ClockAhead,
+            Refusal::OfferNotOpen => RefusalCode::OfferNotOpen,
         }
     }
 }
@@ -158,7 +179,7 @@ impl<'a> Admission<'a> {
     pub fn admit(&self, peer: &str, env: &SignedEnvelope) -> Result<Admitted, Refusal> {
         let (signer, key) = self
             .roster
-            .signer(&env.key_id)
+            .signer(&env.key_id, self.node.now_ms())
             .ok_or_else(|| Refusal::UnknownSigner(env.key_id.clone()))?;
         let kind = PayloadKind::try_from(env.kind)
             .map_err(|_| Refusal::BadSignature(format!("unknown kind {}", env.kind)))?;
@@ -182,9 +203,14 @@ impl<'a> Admission<'a> {
                     .map_err(|e| Refusal::Invalid(format!("revocation: {e}")))?;
                 self.admit_revocation(peer, &signer, r, env, hash)
             }
-            PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance => {
-                self.admit_handover(peer, &signer, kind, env)
+            PayloadKind::PlanCreation => {
+                let c = PlanCreation::decode(payload)
+                    .map_err(|e| Refusal::Invalid(format!("creation: {e}")))?;
+                self.admit_creation(peer, &signer, c, env)
             }
+            PayloadKind::HandoverOffer
+            | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverWithdrawal => self.admit_handover(peer, &signer, kind, env),
             other => Err(Refusal::Invalid(format!(
                 "{} cannot be pushed",
                 other.as_str_name()
@@ -193,15 +219,20 @@ impl<'a> Admission<'a> {
     }
 }
 
-/// Handovers, then revocations, then consents go ahead of fragments, so everything is judged by
-/// the newest responsibility and consent.
+/// The order a push is admitted in, whatever order it was sent in: who the plan's home is first
+/// (its creation, then handovers), then revocations, then consents, then fragments, so everything
+/// is judged by the newest responsibility and consent.
 fn priority(kind: i32) -> u8 {
     match PayloadKind::try_from(kind) {
-        // Who is responsible decides whose consents count, so handovers go first.
-        Ok(PayloadKind::HandoverOffer | PayloadKind::HandoverAcceptance) => 0,
-        Ok(PayloadKind::Revocation) => 1,
-        Ok(PayloadKind::Consent) => 2,
-        _ => 3,
+        Ok(PayloadKind::PlanCreation) => 0,
+        Ok(
+            PayloadKind::HandoverOffer
+            | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverWithdrawal,
+        ) => 1,
+        Ok(PayloadKind::Revocation) => 2,
+        Ok(PayloadKind::Consent) => 3,
+        _ => 4,
     }
 }
 

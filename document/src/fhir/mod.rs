@@ -18,7 +18,7 @@ use kronobarn_proto::v1::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{PlanInput, instant};
+use crate::{Lang, PlanInput, instant};
 
 /// OID of the Swedish personal identity number (personnummer).
 const PERSONNUMMER_OID: &str = "urn:oid:1.2.752.129.2.1.3.1";
@@ -51,12 +51,40 @@ struct Bundle<'a> {
     input: &'a PlanInput<'a>,
     entries: Vec<Value>,
     orgs: std::collections::BTreeSet<String>,
+    /// Authorities referenced, as (organisation, unit): each an Organization partOf its
+    /// organisation.
+    units: std::collections::BTreeSet<(String, String)>,
+    /// The units of each organisation that take part in the plan.
+    participants: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Bundle<'_> {
     fn org(&mut self, org: &str) -> Value {
         self.orgs.insert(org.to_string());
         json!({ "reference": urn(self.input.plan_id, &format!("organization/{org}")), "display": self.input.name(org) })
+    }
+
+    /// An authority (a unit of an organisation); the organisation when no unit is named.
+    fn unit(&mut self, org: &str, unit: &str) -> Value {
+        if unit.is_empty() {
+            return self.org(org);
+        }
+        self.orgs.insert(org.to_string());
+        self.units.insert((org.to_string(), unit.to_string()));
+        json!({
+            "reference": urn(self.input.plan_id, &format!("unit/{org}/{unit}")),
+            "display": self.input.unit_name(Lang::Sv, org, unit).full(),
+        })
+    }
+
+    /// The authorities a grant to `org` reaches: the organisation's units in the plan (only they
+    /// may see it), or the organisation when none is known.
+    fn grantees(&mut self, org: &str) -> Vec<Value> {
+        let units = self.participants.get(org).cloned().unwrap_or_default();
+        if units.is_empty() {
+            return vec![self.org(org)];
+        }
+        units.iter().map(|u| self.unit(org, u)).collect()
     }
 
     fn push(&mut self, full_url: String, mut resource: Value) {
@@ -89,7 +117,7 @@ fn category_concept(c: i32) -> Value {
     json!({ "coding": [{
         "system": "urn:kronobarn:category",
         "code": category_code(c),
-        "display": crate::words::category(crate::Lang::En, c),
+        "display": crate::words::category(Lang::En, crate::words::Reader::Guardians, c),
     }] })
 }
 
@@ -107,11 +135,30 @@ fn telecom(c: &kronobarn_proto::v1::Contact) -> Vec<Value> {
 /// The plan as a FHIR R4 Bundle. `log` holds the access records about the plan with their log
 /// index; each becomes an AuditEvent.
 pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
+    let mut participants = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for f in input.fragments {
+        if let Some(Body::Participant(x)) = &f.body
+            && !x.unit.is_empty()
+        {
+            let units = participants.entry(x.organization.clone()).or_default();
+            if !units.contains(&x.unit) {
+                units.push(x.unit.clone());
+            }
+        }
+    }
     let mut b = Bundle {
         input,
         entries: Vec::new(),
         orgs: Default::default(),
+        units: Default::default(),
+        participants,
     };
+    // Protected personal data: marked restricted, and no contact details of child or guardians.
+    let restricted = json!({ "security": [{
+        "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+        "code": "R",
+        "display": "restricted",
+    }] });
     let plan = input.plan_id;
     let header: Option<&PlanHeader> = input.fragments.iter().find_map(|f| match &f.body {
         Some(Body::Header(h)) => Some(h),
@@ -136,7 +183,10 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             if !c.name.is_empty() {
                 p["name"] = json!([{ "text": c.name }]);
             }
-            if kronobarn_proto::validate::parse_date(&c.birth_date).is_some() {
+            // A child not yet born has no birth date, only an expected month.
+            if let Some(born) = kronobarn_proto::validate::parse_date(&c.birth_date)
+                && born <= input.today
+            {
                 p["birthDate"] = json!(c.birth_date);
             }
         }
@@ -155,12 +205,19 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             });
             if let Some(c) = &g.contact
                 && !telecom(c).is_empty()
+                && !input.protected_identity
             {
                 r["telecom"] = json!(telecom(c));
+            }
+            if input.protected_identity {
+                r["meta"] = restricted.clone();
             }
             guardians.insert(g.guardian_id.clone(), u.clone());
             b.push(u, r);
         }
+    }
+    if input.protected_identity {
+        p["meta"] = restricted.clone();
     }
     b.push(patient.clone(), p);
 
@@ -249,28 +306,40 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         .filter(|r| r.intervention_fragment_id.is_empty())
         .map(|r| json!({ "time": r.held_on, "text": r.outcome }))
         .collect();
-    let mut contributors: Vec<String> = input
+    let mut contributors: Vec<(String, String)> = input
         .fragments
         .iter()
         .filter_map(|f| match &f.body {
-            Some(Body::Participant(x)) => Some(x.organization.clone()),
+            Some(Body::Participant(x)) => Some((x.organization.clone(), x.unit.clone())),
             _ => None,
         })
         .collect();
     contributors.sort();
     contributors.dedup();
+    let author = match header {
+        Some(h) if !h.responsible_organization.is_empty() => {
+            b.unit(&h.responsible_organization, &h.responsible_unit)
+        }
+        Some(h) => b.unit(input.home_organization, &h.responsible_unit),
+        None => b.org(input.home_organization),
+    };
     let mut care_plan = json!({
         "resourceType": "CarePlan",
         "identifier": [{ "system": "urn:kronobarn:plan", "value": plan }],
         "status": status,
         "intent": "plan",
         "title": "Barnets plan (the child's coordinated plan)",
-        "description": crate::words::stage(crate::Lang::En, stage),
+        "description": crate::words::stage(Lang::En, crate::words::Reader::Guardians, stage, None),
         "subject": { "reference": patient },
-        "author": b.org(input.home_organization),
+        "author": author,
     });
     if !contributors.is_empty() {
-        care_plan["contributor"] = json!(contributors.iter().map(|o| b.org(o)).collect::<Vec<_>>());
+        care_plan["contributor"] = json!(
+            contributors
+                .iter()
+                .map(|(o, u)| b.unit(o, u))
+                .collect::<Vec<_>>()
+        );
     }
     if !activities.is_empty() {
         care_plan["activity"] = json!(activities);
@@ -286,12 +355,17 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             .grants
             .iter()
             .map(|g| {
+                let actors: Vec<Value> = b
+                    .grantees(&g.organization)
+                    .into_iter()
+                    .map(|r| json!({
+                        "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
+                        "reference": r,
+                    }))
+                    .collect();
                 json!({
                     "type": "permit",
-                    "actor": [{
-                        "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
-                        "reference": b.org(&g.organization),
-                    }],
+                    "actor": actors,
                     "code": g.categories.iter().map(|c| category_concept(*c)).collect::<Vec<_>>(),
                 })
             })
@@ -331,9 +405,10 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
     for r in input.revocations {
         let mut deny = json!({ "type": "deny" });
         if !r.organizations.is_empty() {
-            deny["actor"] = json!(r.organizations.iter().map(|o| json!({
+            let refs: Vec<Value> = r.organizations.iter().flat_map(|o| b.grantees(o)).collect();
+            deny["actor"] = json!(refs.into_iter().map(|r| json!({
                 "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
-                "reference": b.org(o),
+                "reference": r,
             })).collect::<Vec<_>>());
         }
         if !r.categories.is_empty() {
@@ -403,7 +478,7 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         if !r.purpose.is_empty() {
             agent["purposeOfUse"] = json!([{ "text": r.purpose }]);
         }
-        let org = b.org(&r.organization);
+        let org = b.unit(&r.organization, &r.unit);
         let observer = b.org(input.made_by);
         let event = json!({
             "resourceType": "AuditEvent",
@@ -428,6 +503,22 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         b.push(urn(plan, &format!("audit/{index}")), event);
     }
 
+    // Every authority referenced, as part of its organisation.
+    for (org, unit) in std::mem::take(&mut b.units) {
+        let u = urn(plan, &format!("unit/{org}/{unit}"));
+        let name = input.unit_name(Lang::Sv, &org, &unit);
+        let part_of = b.org(&org);
+        b.push(
+            u,
+            json!({
+                "resourceType": "Organization",
+                "identifier": [{ "system": format!("urn:kronobarn:organization:{org}:unit"), "value": unit }],
+                "active": true,
+                "name": if name.authority.is_empty() { unit.clone() } else { name.authority },
+                "partOf": part_of,
+            }),
+        );
+    }
     // Every organisation referenced.
     for org in std::mem::take(&mut b.orgs) {
         let u = urn(plan, &format!("organization/{org}"));
@@ -442,10 +533,14 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         );
     }
 
+    let mut meta = json!({ "lastUpdated": instant(input.made_at_unix_ms) });
+    if input.protected_identity {
+        meta["security"] = restricted["security"].clone();
+    }
     json!({
         "resourceType": "Bundle",
         "id": id_of(&urn(plan, &format!("bundle/{}", input.made_at_unix_ms))),
-        "meta": { "lastUpdated": instant(input.made_at_unix_ms) },
+        "meta": meta,
         "identifier": { "system": "urn:kronobarn:plan", "value": plan },
         "type": "collection",
         "timestamp": instant(input.made_at_unix_ms),
@@ -454,17 +549,4 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urns_are_stable_rfc_9562_uuids() {
-        let a = urn("p", "patient");
-        assert_eq!(a, urn("p", "patient"));
-        assert_ne!(a, urn("p", "careplan"));
-        let id = id_of(&a);
-        let parts: Vec<_> = id.split('-').map(str::len).collect();
-        assert_eq!(parts, [8, 4, 4, 4, 12]);
-        assert_eq!(&id[14..15], "8");
-    }
-}
+mod tests;

@@ -1,0 +1,224 @@
+//! A handover offer is used once, expires, can be withdrawn, and leaves the new home fully in
+//! charge (and no less careful about revocations than the old one).
+
+use kronobarn_gateway::{Backend, PlanView};
+use kronobarn_proto::ids::STATUS_FRAGMENT_ID;
+use kronobarn_proto::v1::{
+    Category, Contact, Fragment, Handover, HandoverAcceptance, PayloadKind, PlanStage, PlanStatus,
+    SignedEnvelope, StageChange, fragment::Body,
+};
+use prost::Message;
+
+use crate::federation::lease;
+use crate::keys;
+use crate::node::Node;
+use crate::testkit::{County, actor, add_participant, consent, create_plan, revoke};
+
+const ALL: &[Category] = &[
+    Category::Identity,
+    Category::Participants,
+    Category::Interventions,
+    Category::FollowUps,
+];
+
+async fn county_with_plan() -> (County, String) {
+    let county = County::new(&["vaxjo", "region", "polisen"]);
+    let home = county.node("vaxjo");
+    let plan = create_plan(home, "skola").await.plan_id;
+    add_participant(home, "skola", &plan, "region", "bup").await;
+    add_participant(home, "skola", &plan, "polisen", "enhet").await;
+    consent(home, "skola", &plan, &[("region", ALL), ("polisen", ALL)]).await;
+    county.settle_all(6).await;
+    (county, plan)
+}
+
+async fn offer(from: &Node, unit: &str, plan: &str, to: &str, to_unit: &str) -> Handover {
+    from.offer_handover(
+        &actor(from.organization_id(), unit),
+        Handover {
+            plan_id: plan.to_string(),
+            to_organization: to.into(),
+            to_unit: to_unit.into(),
+            to_contact: Some(Contact {
+                name: "Berit Påhittad".into(),
+                title: "kurator".into(),
+                phone: "0470-00 00 00".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("offer")
+}
+
+async fn hand_over(county: &County, plan: &str, from: (&str, &str), to: (&str, &str)) {
+    offer(county.node(from.0), from.1, plan, to.0, to.1).await;
+    county.settle_all(6).await;
+    county
+        .node(to.0)
+        .accept_handover(&actor(to.0, to.1), plan)
+        .await
+        .expect("accept");
+    county.settle_all(6).await;
+}
+
+fn home_at(county: &County, org: &str, plan: &str) -> String {
+    county
+        .node(org)
+        .load_plan_facts(plan)
+        .unwrap()
+        .map(|v: PlanView| v.home_organization)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_old_offer_cannot_be_accepted_again() {
+    let (county, plan) = county_with_plan().await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
+    hand_over(&county, &plan, ("region", "bup"), ("vaxjo", "skola")).await;
+    assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
+    // A minute later the region digs out Växjö's first offer and accepts it a second time.
+    county.advance(60_000);
+    let first = county
+        .node("region")
+        .get(&keys::handed(&plan, 1))
+        .unwrap()
+        .expect("the first acceptance is kept");
+    let first = SignedEnvelope::decode(first.as_slice()).unwrap();
+    let offer1 = HandoverAcceptance::decode(first.payload.as_slice())
+        .unwrap()
+        .offer
+        .unwrap();
+    let replay = HandoverAcceptance {
+        offer: Some(offer1),
+        accepted_at_unix_ms: county.node("region").now_ms(),
+    };
+    let env = county
+        .node("region")
+        .sign(PayloadKind::HandoverAcceptance, replay.encode_to_vec());
+    let results = county.push("region", "polisen", &[env]).await;
+    assert!(!results[0].accepted, "{results:?}");
+    assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
+}
+
+#[tokio::test]
+async fn an_offer_nobody_accepts_expires_and_consent_can_be_recorded_again() {
+    let (county, plan) = county_with_plan().await;
+    offer(county.node("vaxjo"), "skola", &plan, "region", "bup").await;
+    county.settle_all(6).await;
+    // Thirty days pass.
+    county.advance(30 * 86_400_000);
+    consent(county.node("vaxjo"), "skola", &plan, &[("region", ALL)]).await;
+    let e = county
+        .node("region")
+        .accept_handover(&actor("region", "bup"), &plan)
+        .await;
+    assert!(e.is_err(), "an expired offer cannot be accepted");
+    assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
+}
+
+#[tokio::test]
+async fn an_offer_can_be_withdrawn_by_its_sender() {
+    let (county, plan) = county_with_plan().await;
+    offer(county.node("vaxjo"), "skola", &plan, "region", "bup").await;
+    county.settle_all(6).await;
+    county
+        .node("vaxjo")
+        .withdraw_handover(&actor("vaxjo", "skola"), &plan)
+        .await
+        .expect("withdraw");
+    county.settle_all(6).await;
+    assert!(
+        county
+            .node("vaxjo")
+            .pending_handover(&plan)
+            .unwrap()
+            .is_none()
+    );
+    let e = county
+        .node("region")
+        .accept_handover(&actor("region", "bup"), &plan)
+        .await;
+    assert!(e.is_err(), "a withdrawn offer cannot be accepted");
+    consent(county.node("vaxjo"), "skola", &plan, &[("region", ALL)]).await;
+}
+
+#[tokio::test]
+async fn the_new_home_moves_the_plan_and_closes_it() {
+    let (county, plan) = county_with_plan().await;
+    // Växjö moved the plan once, so a status fragment homed at Växjö exists.
+    let step = |stage: PlanStage, by: &str| StageChange {
+        stage: stage as i32,
+        at_unix_ms: 1,
+        changed_by: by.into(),
+        reason: "steg".into(),
+        ..Default::default()
+    };
+    let status = |history: Vec<StageChange>| Fragment {
+        plan_id: plan.clone(),
+        fragment_id: STATUS_FRAGMENT_ID.into(),
+        body: Some(Body::Status(PlanStatus { history })),
+        ..Default::default()
+    };
+    let first = county
+        .node("vaxjo")
+        .put_fragment(
+            &actor("vaxjo", "skola"),
+            status(vec![step(PlanStage::Talk, "a")]),
+            None,
+        )
+        .await
+        .unwrap();
+    county.settle_all(6).await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
+    let region = county.node("region");
+    let held = region.load_plan(&plan).unwrap().unwrap();
+    let current = held
+        .fragments
+        .iter()
+        .find(|f| f.fragment.fragment_id == STATUS_FRAGMENT_ID)
+        .map(|f| f.fragment.version)
+        .unwrap_or(first.fragment.version);
+    region
+        .put_fragment(
+            &actor("region", "bup"),
+            status(vec![
+                step(PlanStage::Talk, "a"),
+                step(PlanStage::Closed, "b"),
+            ]),
+            current,
+        )
+        .await
+        .expect("the new home moves the plan");
+    let results = county.deliver("region", "polisen").await;
+    assert!(results.iter().all(|r| r.accepted), "{results:?}");
+}
+
+#[tokio::test]
+async fn pending_purge_confirmations_move_with_the_consent_home() {
+    let (county, plan) = county_with_plan().await;
+    // The police are cut off while Växjö records a withdrawal from them and hands the plan over.
+    county.cut("polisen");
+    revoke(county.node("vaxjo"), "skola", &plan, &["polisen"]).await;
+    county.deliver("vaxjo", "region").await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
+    // The police never confirmed; the new home must not lease to them either.
+    let consent = county
+        .node("polisen")
+        .load_plan_facts(&plan)
+        .unwrap()
+        .unwrap()
+        .consent
+        .unwrap();
+    let granted = lease::grant(
+        county.node("region"),
+        "polisen",
+        &plan,
+        consent.consent_version,
+    );
+    assert!(
+        granted.is_err(),
+        "the new home leased to an organisation that never purged"
+    );
+}
