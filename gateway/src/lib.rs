@@ -176,6 +176,22 @@ impl Conflict {
     }
 }
 
+/// A guardian's access log extract for one plan, made by the node: the readable page and the
+/// file verifiable offline, both of the same signed, witnessed checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogExtract {
+    /// The page (HTML), in the language asked for.
+    pub html: String,
+    /// The proto3 JSON form of `kronobarn.v1.AccessLogExtract`.
+    pub json: Vec<u8>,
+    /// The JSON file's name, which the page tells the reader to check.
+    pub json_file_name: String,
+    /// Number of records about the plan in it.
+    pub records: usize,
+    /// Number of witnesses whose cosignatures it carries.
+    pub witnesses: usize,
+}
+
 /// What the backend could not do. The gateway maps each kind to a gRPC status once, by its
 /// code, never by its text; the text is for people.
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +313,17 @@ pub trait Backend: Send + Sync + 'static {
         after: Option<u64>,
         limit: usize,
     ) -> BackendResult<AccessLogPage>;
+
+    /// The guardian's access log extract for a plan: every record about it up to a fresh
+    /// checkpoint the witnesses were asked to cosign, with the proofs (see `LogExtract`).
+    fn access_log_extract(
+        &self,
+        plan_id: &str,
+        lang: kronobarn_document::Lang,
+    ) -> impl Future<Output = BackendResult<LogExtract>> + Send;
+
+    /// What the witnesses of this node's log and the logs it witnesses say.
+    fn witness_status(&self) -> BackendResult<kronobarn_proto::v1::GetWitnessStatusResponse>;
 
     /// How far the revocations recorded at this node for a plan have reached.
     fn revocation_status(

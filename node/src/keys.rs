@@ -102,22 +102,28 @@ pub fn log_index(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(rest.try_into().ok()?))
 }
 
-/// `logplan/{plan_id}/log/`: index of log entries by plan.
-pub fn log_by_plan_prefix(plan_id: &str) -> Vec<u8> {
-    format!("logplan/{plan_id}/log/").into_bytes()
+/// `loghead/`: every plan's head in the access log.
+pub const LOG_HEADS: &[u8] = b"loghead/";
+
+/// `loghead/{plan_id}`: the plan's newest access record, its leaf hash and the number of its
+/// records (a `kronobarn_tlog::PlanHead`), written in the batch that appends them. The plan map
+/// is rebuilt from these at start, in time proportional to the number of plans.
+pub fn log_head(plan_id: &str) -> Vec<u8> {
+    [LOG_HEADS, plan_id.as_bytes()].concat()
 }
 
-/// `logplan/{plan_id}/log/{index}`; its tail is a `log/{index}` key.
-pub fn log_by_plan(plan_id: &str, index: u64) -> Vec<u8> {
-    [log_by_plan_prefix(plan_id).as_slice(), &index.to_be_bytes()].concat()
-}
+/// `meta/log-format`: which access-log format the store holds, written when the log is created.
+pub const LOG_FORMAT: &[u8] = b"meta/log-format";
 
 /// `meta/hlc`: the last clock reading.
 pub const HLC: &[u8] = b"meta/hlc";
 
-/// `meta/signer/{key_id}`: public keys that have signed this node's records.
+/// `meta/signer/`: public keys that have signed this node's records.
+pub const SIGNERS: &[u8] = b"meta/signer/";
+
+/// `meta/signer/{key_id}`: a public key that has signed this node's records.
 pub fn signer(key_id: &str) -> Vec<u8> {
-    format!("meta/signer/{key_id}").into_bytes()
+    [SIGNERS, key_id.as_bytes()].concat()
 }
 
 /// `outbox/{peer}/`: what waits to be delivered to a peer.
@@ -199,14 +205,31 @@ pub fn cursor(peer: &str) -> Vec<u8> {
     format!("cursor/{peer}").into_bytes()
 }
 
-/// `witnessed/{org}`: the newest checkpoint of `org`'s log that this node witnessed.
-pub fn witnessed(org: &str) -> Vec<u8> {
-    format!("witnessed/{org}").into_bytes()
+/// `witnessed/{org}/`: the checkpoints of `org`'s log this node cosigned as its witness.
+pub fn witnessed_all(org: &str) -> Vec<u8> {
+    format!("witnessed/{org}/").into_bytes()
 }
 
-/// `witness/{org}`: `org`'s countersignature of this node's newest checkpoint.
+/// `witnessed/{org}/{size BE}`: a checkpoint of `org`'s log this node cosigned, as `org` signed
+/// it; the greatest is the newest.
+pub fn witnessed(org: &str, size: u64) -> Vec<u8> {
+    [witnessed_all(org).as_slice(), &size.to_be_bytes()].concat()
+}
+
+/// `witnessalarm/`: alarms this node raised as a witness.
+pub const WITNESS_ALARMS: &[u8] = b"witnessalarm/";
+
+/// `witnessalarm/{org}`: the alarm raised about `org`'s log, with the refused checkpoint.
+pub fn witness_alarm(org: &str) -> Vec<u8> {
+    [WITNESS_ALARMS, org.as_bytes()].concat()
+}
+
+/// `witness/`: the witnesses' cosignatures of this node's log.
+pub const WITNESSES: &[u8] = b"witness/";
+
+/// `witness/{org}`: `org`'s cosignature of this node's newest checkpoint it cosigned.
 pub fn witness(org: &str) -> Vec<u8> {
-    format!("witness/{org}").into_bytes()
+    [WITNESSES, org.as_bytes()].concat()
 }
 
 /// `handover/{plan_id}`: an open offer of the plan's responsibility (made or received here).
@@ -258,6 +281,22 @@ pub fn purge_parts<'k>(plan_id: &str, key: &'k [u8]) -> Option<(&'k str, &'k str
     tail(&purges(plan_id), key)?.split_once('/')
 }
 
+/// The plan id in a `loghead/{plan_id}` key.
+pub fn log_head_plan(key: &[u8]) -> Option<&str> {
+    tail(LOG_HEADS, key)
+}
+
+/// The organisation in a `witnessalarm/{org}` or `witness/{org}` key.
+pub fn org_after<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
+    tail(prefix, key)
+}
+
+/// The size in a `witnessed/{org}/{size BE}` key.
+pub fn witnessed_size(org: &str, key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(witnessed_all(org).as_slice())?;
+    Some(u64::from_be_bytes(rest.try_into().ok()?))
+}
+
 /// The plan id in a `leasewant/{plan_id}` key.
 pub fn wanted_lease_plan(key: &[u8]) -> Option<&str> {
     tail(WANTED_LEASES, key)
@@ -296,6 +335,13 @@ mod tests {
         assert_eq!(outbox_entry_ms("region", &k), Some(1_700_000_000_000));
         assert_eq!(outbox_entry_suffix("region", &k).map(<[u8]>::len), Some(15));
         assert_eq!(log_index(&log(42)), Some(42));
+        assert_eq!(log_head_plan(&log_head("p1")), Some("p1"));
+        assert_eq!(witnessed_size("polisen", &witnessed("polisen", 9)), Some(9));
+        assert_eq!(witnessed_size("polis", &witnessed("polisen", 9)), None);
+        assert_eq!(
+            org_after(WITNESS_ALARMS, &witness_alarm("polisen")),
+            Some("polisen")
+        );
         assert_eq!(feed_version(&feed((5, 6))), Some((5, 6)));
         assert_eq!(
             due_parts(&due("2027-01-24", "p1", "f1")),

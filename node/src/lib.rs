@@ -1,8 +1,8 @@
 //! A Kronobarn node: one organisation's plans, fragments, consents and signed access log on
 //! embedded storage, served to the organisation's own systems through the gateway.
 //!
-//! Pure parts (the clock, the log's hash chain) are kept apart from I/O (the store, the server)
-//! so they can be tested exhaustively. The `kronobarn` binary (crate `kronobarn`) drives this
+//! Pure parts (the clock, the log's verifier and the extract's checks) are kept apart from I/O
+//! (the store, the server) so they can be tested exhaustively. The `kronobarn` binary (crate `kronobarn`) drives this
 //! library; nothing here parses arguments or draws on a terminal.
 
 #![forbid(unsafe_code)]

@@ -141,6 +141,21 @@ impl Roster {
         })
     }
 
+    /// Reads a roster file for its members' keys only, without the CA it names: what someone
+    /// checking a signature needs (a guardian verifying an extract has no use for TLS).
+    pub fn load_keys(path: &Path) -> Result<Self, RosterError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RosterError::Read(path.into(), e))?;
+        let file: RosterFile =
+            toml::from_str(&text).map_err(|e| RosterError::Parse(path.into(), e.to_string()))?;
+        Self::from_entries(file.members, Vec::new()).map_err(|(organization, problem)| {
+            RosterError::Member {
+                path: path.into(),
+                organization,
+                problem,
+            }
+        })
+    }
+
     /// Builds a roster from entries; an error names the member and the problem.
     pub fn from_entries(
         entries: Vec<MemberEntry>,

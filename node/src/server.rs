@@ -249,11 +249,14 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 tls_material.clone(),
                 stop_rx.clone(),
             )));
+        node.enable_cosigning(Arc::new(crate::federation::witness::Witnesses::new(
+            roster.clone(),
+            Arc::new(crate::federation::witness::Tls(tls_material.clone())),
+        )));
         running
             .workers
             .push(tokio::spawn(crate::federation::witness::run(
                 node.clone(),
-                tls_material.clone(),
                 std::time::Duration::from_secs(f.checkpoint_secs),
                 stop_rx.clone(),
             )));

@@ -5,21 +5,22 @@
 //! which real processes only reach by luck. Transport (TLS, gRPC) is the integration tests' job.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use kronobarn_gateway::{Actor, Backend, PlanView};
-use kronobarn_proto::federation::PushResult;
+use kronobarn_proto::federation::{PushResult, WitnessCheckpointRequest};
 use kronobarn_proto::v1::{
     Category, Child, Consent, Contact, Grant, Guardian, GuardianConsent, Participant, PlanHeader,
     SignedEnvelope,
 };
 
 use crate::clock::{Clock, ManualTime};
+use crate::federation::witness::{self, AskFuture, Transport, Witnesses};
 use crate::federation::{admission, delivery};
 use crate::node::Node;
-use crate::roster::{Kind, MemberEntry, Roster};
+use crate::roster::{Kind, Member, MemberEntry, Roster};
 use crate::store::MemoryStore;
 
 /// 2026-11-26 12:00 Swedish time, as ms since the Unix epoch: tests start here.
@@ -37,6 +38,33 @@ pub struct TestNode {
     pub time: ManualTime,
     /// Its clock, to reopen it on the same time.
     pub clock: Clock,
+}
+
+/// Witnesses reached in process: a request goes straight to the peer's witness handler, as the
+/// federation service would pass it on.
+pub struct InProcess {
+    /// The organisation asking.
+    pub from: String,
+    /// The county's nodes.
+    pub nodes: BTreeMap<String, Weak<Node>>,
+    /// The roster.
+    pub roster: Arc<Roster>,
+}
+
+impl Transport for InProcess {
+    fn ask<'a>(&'a self, peer: &'a Member, req: WitnessCheckpointRequest) -> AskFuture<'a> {
+        let answer = match self
+            .nodes
+            .get(&peer.entry.organization)
+            .and_then(Weak::upgrade)
+        {
+            Some(n) => {
+                witness::handle(&n, &self.roster, &self.from, req).map_err(|e| e.to_string())
+            }
+            None => Err("no such node".into()),
+        };
+        Box::pin(async move { answer })
+    }
 }
 
 /// A county of in-process nodes.
@@ -97,11 +125,34 @@ impl County {
                 )
             })
             .collect();
-        Self {
+        let county = Self {
             nodes,
             roster,
             cut: Default::default(),
+        };
+        county.enable_witnesses();
+        county
+    }
+
+    /// Every node has the others as witnesses of its log, reached in process.
+    fn enable_witnesses(&self) {
+        for org in self.nodes.keys() {
+            self.node(org).enable_cosigning(self.witnesses_for(org));
         }
+    }
+
+    /// The county's nodes as `org`'s witnesses, reached in process.
+    pub fn witnesses_for(&self, org: &str) -> Arc<Witnesses> {
+        let transport = InProcess {
+            from: org.to_string(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|(o, n)| (o.clone(), Arc::downgrade(&n.node)))
+                .collect(),
+            roster: self.roster.clone(),
+        };
+        Arc::new(Witnesses::new(self.roster.clone(), Arc::new(transport)))
     }
 
     /// Rotates `org`'s signing key: every node restarts on its own store with a roster that lists
@@ -135,6 +186,7 @@ impl County {
             node.enable_federation(self.roster.clone(), Duration::from_secs(300));
             n.node = Arc::new(node);
         }
+        self.enable_witnesses();
     }
 
     /// The node of `org`.

@@ -30,6 +30,8 @@
 //! | [`consistency_proof`]                  | < log2 n                     | < 2·log2 n          |
 //! | [`verify_inclusion`]                   | proof length ≤ ⌈log2 n⌉      | –                   |
 //! | [`verify_consistency`]                 | ≤ 2 × proof length           | –                   |
+//! | [`inclusion_multiproof`], k leaves     | < k·log2 n                   | < k·log2 n          |
+//! | [`verify_inclusion_multi`]             | nodes on the k paths' union  | –                   |
 //! | [`PlanMap::insert`], map proof, verify | depth + 2 ≈ log2 k + 3       | –                   |
 //!
 //! Each proof has at most one sibling that is not a stored complete subtree (the incomplete one on
@@ -47,12 +49,14 @@
 pub mod checkpoint;
 pub mod hash;
 pub mod map;
+pub mod multiproof;
 pub mod proof;
 pub mod tree;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CheckpointError, Origin};
 pub use hash::{EMPTY_ROOT, Hash, MAP_EMPTY, leaf_hash, node_hash};
 pub use map::{MapProof, PathEnd, PlanHead, PlanMap, plan_key};
+pub use multiproof::{inclusion_multiproof, verify_inclusion_multi};
 pub use proof::{
     ProofError, consistency_proof, inclusion_proof, verify_consistency, verify_inclusion,
 };

@@ -42,6 +42,15 @@ pub enum ProofError {
         /// Number given.
         got: usize,
     },
+    /// A multiproof checked for no leaves at all.
+    #[error("a multiproof must prove at least one leaf")]
+    NoLeaves,
+    /// A multiproof's leaves are not in strictly increasing index order.
+    #[error("the leaves of a multiproof must be in strictly increasing index order")]
+    LeavesOutOfOrder,
+    /// A multiproof ran out of hashes before the tree was complete.
+    #[error("the proof has too few hashes")]
+    ProofTooShort,
     /// The inclusion proof does not lead to the root.
     #[error("the proof does not lead to the root")]
     RootMismatch,

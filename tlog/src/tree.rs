@@ -47,6 +47,9 @@ pub enum TreeError<E> {
         /// The tree size asked for.
         size: u64,
     },
+    /// A multiproof was asked for leaf indices that are not strictly increasing.
+    #[error("leaf indices must be strictly increasing")]
+    LeavesOutOfOrder,
     /// A consistency proof was asked from a larger tree to a smaller one.
     #[error("old size {old} is larger than new size {new}")]
     SizesOutOfOrder {

@@ -17,14 +17,14 @@ use kronobarn_proto::v1::{
     AdvancePlanRequest, AdvancePlanResponse, Category, CreatePlanRequest, CreatePlanResponse,
     Decision as WireDecision, ExportPlanRequest, ExportPlanResponse, GetConsentStatusRequest,
     GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
-    GetPlanResponse, ListAccessLogRequest, ListAccessLogResponse, ListFollowUpsRequest,
-    ListFollowUpsResponse, ListPlansRequest, ListPlansResponse, Plan, PutFragmentRequest,
-    PutFragmentResponse, RecordConsentRequest, RecordConsentResponse, Revocation,
-    RevokeConsentRequest, RevokeConsentResponse, TransferResponsibilityRequest,
-    TransferResponsibilityResponse, WatchFollowUpsRequest, WatchFollowUpsResponse,
-    WatchPlanRequest, WatchPlanResponse, WithdrawResponsibilityOfferRequest,
-    WithdrawResponsibilityOfferResponse, WithheldFragment, fragment::Body,
-    watch_plan_response::Event,
+    GetPlanResponse, GetWitnessStatusRequest, GetWitnessStatusResponse, ListAccessLogRequest,
+    ListAccessLogResponse, ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest,
+    ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
+    RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
+    TransferResponsibilityRequest, TransferResponsibilityResponse, WatchFollowUpsRequest,
+    WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse,
+    WithdrawResponsibilityOfferRequest, WithdrawResponsibilityOfferResponse, WithheldFragment,
+    fragment::Body, watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
@@ -610,5 +610,16 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .caller(&req, &req.get_ref().plan_id, AccessAction::Read)
             .await?;
         Ok(Response::new(self.export(&who, req.into_inner()).await?))
+    }
+
+    async fn get_witness_status(
+        &self,
+        req: Request<GetWitnessStatusRequest>,
+    ) -> Result<Response<GetWitnessStatusResponse>, Status> {
+        let _timer = timer("GetWitnessStatus");
+        // Any admitted caller may ask: sizes, times and organisation ids, no personal data, so
+        // an admitted call needs no access record.
+        self.caller(&req, "", AccessAction::Read).await?;
+        Ok(Response::new(self.backend.witness_status()?))
     }
 }

@@ -362,13 +362,19 @@ impl<B: Backend> PlanApi<B> {
         let format = match ExportFormat::try_from(req.format) {
             Ok(ExportFormat::Unspecified) | Err(_) => {
                 return Err(Status::invalid_argument(
-                    "format: must be EXPORT_FORMAT_HTML, EXPORT_FORMAT_PDF or EXPORT_FORMAT_FHIR_R4_JSON",
+                    "format: must be EXPORT_FORMAT_HTML, EXPORT_FORMAT_PDF, EXPORT_FORMAT_FHIR_R4_JSON, EXPORT_FORMAT_ACCESS_LOG_HTML or EXPORT_FORMAT_ACCESS_LOG_JSON",
                 ));
             }
             Ok(f) => f,
         };
         let lang = Lang::parse(&req.language)
             .ok_or_else(|| Status::invalid_argument("language: must be \"sv\" or \"en\""))?;
+        if matches!(
+            format,
+            ExportFormat::AccessLogHtml | ExportFormat::AccessLogJson
+        ) {
+            return self.log_extract(who, &req.plan_id, format, lang).await;
+        }
         let view = self.plan(&req.plan_id)?;
         let what = match format {
             ExportFormat::FhirR4Json => "export-fhir",
@@ -443,6 +449,47 @@ impl<B: Backend> PlanApi<B> {
             media_type: media_type.into(),
             file_name,
             withheld: withheld.len() as u32,
+        })
+    }
+
+    /// The guardian's access log extract (loggutdrag), for a municipality's e-service to hand
+    /// to the guardian. Handing it out is itself recorded first, so the extract shows it.
+    async fn log_extract(
+        &self,
+        who: &Actor,
+        plan_id: &str,
+        format: ExportFormat,
+        lang: Lang,
+    ) -> Result<ExportPlanResponse, Status> {
+        let view = self.facts(plan_id)?;
+        self.need_to_know(who, &view, "access-log-extract").await?;
+        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
+        let mut rec = self.record(
+            who,
+            &view.plan_id,
+            AccessAction::Read,
+            &permit,
+            None,
+            "access-log-extract",
+        );
+        rec.reason = "participant".into();
+        self.log(vec![rec]).await?;
+        let x = self.backend.access_log_extract(&view.plan_id, lang).await?;
+        let short = &view.plan_id[..8];
+        let (content, media_type, file_name) = if format == ExportFormat::AccessLogJson {
+            (x.json, "application/json", x.json_file_name)
+        } else {
+            (
+                x.html.into_bytes(),
+                "text/html; charset=utf-8",
+                format!("loggutdrag-{short}-{}.html", lang.tag()),
+            )
+        };
+        Ok(ExportPlanResponse {
+            content,
+            media_type: media_type.into(),
+            file_name,
+            withheld: 0,
         })
     }
 

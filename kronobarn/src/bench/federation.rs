@@ -138,7 +138,7 @@ pub async fn run(
     let logged = |county: &[crate::county::Member]| -> u64 {
         county
             .iter()
-            .map(|m| m.running.node.access_log_handle().head().size)
+            .map(|m| m.running.node.access_log_handle().size())
             .sum()
     };
     let mut entries = 0;

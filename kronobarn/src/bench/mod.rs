@@ -4,13 +4,15 @@
 //! (each signed, written with its access record in one batch, acknowledged after a group-commit
 //! flush) and durable access-log appends per second, at several concurrencies; then the same
 //! writes through the client API over TLS, client reads, and checkpoints ([`single`]). Then
-//! federation figures on loopback ([`federation`]) and, when asked, at a nation's size ([`scale`]).
+//! federation figures on loopback ([`federation`]), when asked at a nation's size ([`scale`]), and
+//! the access log's proofs and extracts as it grows to 10^6 entries ([`proofs`]).
 //! Every figure is also given as a ratio to a ceiling measured in the same run ([`ceilings`]), with
 //! its target, in a summary table at the end. Prints figures; asserts nothing.
 
 mod ceilings;
 mod federation;
 mod fixture;
+mod proofs;
 mod report;
 mod scale;
 mod single;
@@ -28,6 +30,9 @@ pub struct Options {
     /// Plans for the scale figures (restart, memory, catch-up with that many plans stored); 0
     /// skips them.
     pub plans: usize,
+    /// Largest log for the evidence figures (proofs and extracts at 10^3, 10^5, 10^6 entries up
+    /// to this size); 0 skips them.
+    pub log_entries: u64,
 }
 
 /// Measures the ceilings, then every figure, and prints the summary against the ceilings.
@@ -41,6 +46,9 @@ pub async fn run_all(opts: Options) -> anyhow::Result<()> {
     }
     if opts.plans > 0 {
         scale::run(opts.plans, &mut rows).await?;
+    }
+    if opts.log_entries > 0 {
+        proofs::run(opts.log_entries, &mut rows).await?;
     }
     report::print(&rows);
     Ok(())
@@ -70,11 +78,6 @@ where
         t.await??;
     }
     Ok((total / concurrency * concurrency) as f64 / start.elapsed().as_secs_f64())
-}
-
-/// Milliseconds since the Unix epoch, for checkpoints.
-fn now_ms() -> i64 {
-    kronobarn_node::clock::system_now_ms()
 }
 
 /// The `p` quantile of sorted durations.

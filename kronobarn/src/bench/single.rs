@@ -15,7 +15,7 @@ use kronobarn_proto::v1::{
 
 use super::ceilings::Ceilings;
 use super::report::Row;
-use super::{fixture, now_ms, percentile, rate};
+use super::{fixture, percentile, rate};
 
 /// Runs the single-node figures with `total` operations per figure.
 pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Result<()> {
@@ -189,9 +189,9 @@ pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Res
 
     // Checkpoints: a signed head of the running node's log, and from a stopped node's store as
     // `kronobarn log checkpoint` does (open the store, find the head, sign).
-    let size = node.access_log_handle().head().size;
+    let size = node.access_log_handle().size();
     let t = Instant::now();
-    let _ = node.access_log_handle().checkpoint(now_ms());
+    let _ = node.access_log_handle().checkpoint();
     let hot = t.elapsed();
     drop(cl);
     drop(client);
@@ -201,8 +201,13 @@ pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Res
     let t = Instant::now();
     let store = kronobarn_node::store::SledStore::open(&loaded.config.data_dir)?;
     let opened = t.elapsed();
-    let log = kronobarn_node::accesslog::AccessLog::open(Arc::new(store), key, "bench-org".into())?;
-    let _ = log.checkpoint(now_ms());
+    let log = kronobarn_node::accesslog::AccessLog::open(
+        Arc::new(store),
+        key,
+        "bench-org".into(),
+        kronobarn_node::clock::Clock::system(),
+    )?;
+    let _ = log.checkpoint();
     let cold = t.elapsed();
     println!(
         "{:<52} {:>12}",

@@ -1,21 +1,29 @@
-//! `kronobarn log`: the access log of a stopped node — verify it (also against the checkpoints
-//! its witnesses hold), write a signed checkpoint, and write or verify a guardian's extract.
+//! `kronobarn log`: the access log of a stopped node — verify it (also against what its
+//! witnesses cosigned), write a signed checkpoint, and write or verify a guardian's extract.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use kronobarn_node::accesslog::{self, AccessLog, chain, stored};
+use kronobarn_document::Lang;
+use kronobarn_gateway::Backend;
+use kronobarn_node::accesslog::extract::{self, Trust};
+use kronobarn_node::accesslog::{self, AccessLog, signed, stored};
+use kronobarn_node::clock::Clock;
 use kronobarn_node::config::{Config, Loaded};
+use kronobarn_node::federation::witness;
+use kronobarn_node::node::Node;
+use kronobarn_node::roster::Roster;
 use kronobarn_node::store::{SledStore, Store};
-use kronobarn_proto::v1::{Checkpoint, LogEntry, PayloadKind, SignedEnvelope};
+use kronobarn_proto::v1::SignedEnvelope;
 use prost::Message;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Verify the hash chain and every signature of a stopped node's access log, and hold it
-    /// against the checkpoints its federation peers witnessed.
+    /// Verify every record, tree hash and batch signature of a stopped node's access log, and
+    /// hold it against the newest checkpoint each witness cosigned (and any alarm it raised).
     Verify {
         /// The node's config file.
         #[arg(long)]
@@ -25,8 +33,9 @@ pub enum Command {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
-    /// Write the guardian's access log extract for one plan: extract.html (readable) and
-    /// extract.json (signed records, hashes of the records between them, a signed checkpoint).
+    /// Write the guardian's access log extract for one plan: loggutdrag.html (readable) and
+    /// loggutdrag.json (every record about the plan with the proofs), at a checkpoint the
+    /// witnesses are asked to cosign.
     Extract {
         /// The node's config file.
         #[arg(long)]
@@ -37,14 +46,24 @@ pub enum Command {
         /// Folder to write the two files into.
         #[arg(long)]
         out: PathBuf,
+        /// Language of the page: sv or en.
+        #[arg(long, default_value = "sv")]
+        lang: String,
     },
-    /// Verify an extract.json offline: every included record's signature and its place in the
-    /// chain up to the signed checkpoint.
+    /// Verify an extract's JSON file offline against a key you already trust: the roster's key
+    /// for the organisation (and its witnesses'), or a key pinned by hand. An extract signed by
+    /// any other key is refused, whatever key it names.
     VerifyExtract {
-        /// The extract.json file.
+        /// The extract's JSON file.
         file: PathBuf,
+        /// The county's roster (only the members' keys are read).
+        #[arg(long, conflicts_with = "key", required_unless_present = "key")]
+        roster: Option<PathBuf>,
+        /// The organisation's public key, 64 hex digits, as published by it.
+        #[arg(long)]
+        key: Option<String>,
     },
-    /// Write a signed checkpoint of a stopped node's log head to a file.
+    /// Write a signed checkpoint of a stopped node's log to a file.
     Checkpoint {
         /// The node's config file.
         #[arg(long)]
@@ -59,8 +78,15 @@ pub enum Command {
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Verify { config, checkpoint } => verify(&config, checkpoint).await,
-        Command::Extract { config, plan, out } => extract(&config, &plan, &out),
-        Command::VerifyExtract { file } => verify_extract(&file),
+        Command::Extract {
+            config,
+            plan,
+            out,
+            lang,
+        } => write_extract(&config, &plan, &out, &lang).await,
+        Command::VerifyExtract { file, roster, key } => {
+            verify_extract(&file, roster.as_deref(), key.as_deref())
+        }
         Command::Checkpoint { config, out } => write_checkpoint(&config, &out),
     }
 }
@@ -77,193 +103,231 @@ fn open_store(config: &Path) -> anyhow::Result<(Loaded, SledStore)> {
     Ok((loaded, store))
 }
 
-fn now_ms() -> anyhow::Result<i64> {
-    Ok(kronobarn_node::clock::system_now_ms())
+/// A checkpoint to hold the log against, where it came from, and what it says.
+struct Held {
+    source: String,
+    checkpoint: kronobarn_tlog::Checkpoint,
 }
 
-/// Verifies every link and signature, then holds the log against the checkpoint file given and
-/// against the newest checkpoint each witness holds.
+/// Verifies the log, then holds it against the checkpoint file given and against the newest
+/// checkpoint each witness cosigned; a witness's alarm about the log fails it too.
 async fn verify(config: &Path, checkpoint: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let (loaded, store) = open_store(config)?;
-    // A progress bar on a terminal; plain lines every 100 000 entries otherwise.
-    let total = stored::size(&store)?;
-    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "verifying {bar:40} {pos}/{len} entries ({eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
-    let mut last_report = 0u64;
-    let head = accesslog::verify_store(&store, |n| match &bar {
-        Some(b) => b.set_position(n),
-        None if n >= last_report + 100_000 => {
-            eprintln!("verified {n} of {total} entries...");
-            last_report = n;
-        }
-        None => {}
-    });
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let head = match head {
-        Ok(h) => h,
-        Err(e) => {
-            println!("FAILED: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    // Checkpoints to hold the log against: a file kept by the operator, and the newest copy each
-    // witness holds (when federation is configured and the peers answer).
-    let mut checkpoints: Vec<(String, SignedEnvelope)> = Vec::new();
+    let org = loaded.config.organization.clone();
+    let mut failed = Vec::new();
+    let mut envelopes: Vec<(String, SignedEnvelope)> = Vec::new();
     if let Some(cp_path) = checkpoint {
         let bytes =
             std::fs::read(&cp_path).with_context(|| format!("reading {}", cp_path.display()))?;
         let env = SignedEnvelope::decode(bytes.as_slice())
             .context("checkpoint file is not a signed envelope")?;
-        checkpoints.push((format!("checkpoint {}", cp_path.display()), env));
+        envelopes.push((format!("checkpoint {}", cp_path.display()), env));
     }
-    checkpoints.extend(witnessed(&loaded).await?);
-    for (source, env) in &checkpoints {
-        let payload = kronobarn_proto::envelope::open(env, PayloadKind::Checkpoint, |id| {
-            stored::signer(&store, id)
-        })
-        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-        let cp = Checkpoint::decode(payload).context("checkpoint payload")?;
-        let check = chain::check_against(head, &cp, |n| {
-            stored::entry(&store, n - 1)
-                .ok()
-                .flatten()
-                .and_then(|e| e.entry_hash.try_into().ok())
-        });
-        if let Err(e) = check {
-            println!("FAILED against {source}: {e}");
+    for (peer, held) in witnessed(&loaded).await? {
+        match held {
+            Ok(h) => {
+                if h.alarmed {
+                    failed.push(format!(
+                        "witness {peer} raised an alarm about this log: it was shown a checkpoint that contradicts one it cosigned"
+                    ));
+                }
+                match h.newest {
+                    Some(env) => envelopes.push((format!("witness {peer}"), env)),
+                    None => println!("witness {peer} holds no checkpoint of this log yet"),
+                }
+            }
+            Err(e) => println!("witness {peer} could not be asked: {e}"),
+        }
+    }
+    let signers = stored::signers(&store)?;
+    let mut held = Vec::new();
+    for (source, env) in envelopes {
+        match signed::open(&env, |id| signers.get(id).copied()) {
+            Ok(checkpoint) => held.push(Held { source, checkpoint }),
+            Err(e) => failed.push(format!(
+                "{source}: its checkpoint is not one this node signed: {e}"
+            )),
+        }
+    }
+    let wanted: BTreeSet<u64> = held.iter().map(|h| h.checkpoint.size).collect();
+    // A progress bar on a terminal; a line at every tenth otherwise.
+    let mut progress = crate::progress::Progress::bar("verifying", stored::size(&store)?);
+    let verified = accesslog::verify_store(&store, &org, wanted, |n| progress.set(n));
+    progress.finish();
+    let verified = match verified {
+        Ok(v) => v,
+        Err(e) => {
+            println!("FAILED: {e}");
+            for f in failed {
+                println!("FAILED: {f}");
+            }
             return Ok(ExitCode::FAILURE);
         }
-        println!(
-            "{source}: its checkpoint of {} entries is contained in the log",
-            cp.size
-        );
+    };
+    for h in &held {
+        match accesslog::check_against(&verified, &h.checkpoint) {
+            Ok(()) => println!(
+                "{}: its checkpoint of {} entries matches the log",
+                h.source, h.checkpoint.size
+            ),
+            Err(e) => failed.push(format!("against {}: {e}", h.source)),
+        }
+    }
+    if !failed.is_empty() {
+        for f in failed {
+            println!("FAILED {f}");
+        }
+        return Ok(ExitCode::FAILURE);
     }
     println!(
-        "ok: {} entries, every link and signature verified; head {}",
-        head.size,
-        hex::encode(head.hash)
+        "ok: {} entries in {} signed batches about {} plans; every record, tree hash and signature verified; root {}",
+        verified.size,
+        verified.batches,
+        verified.plans,
+        hex::encode(verified.root)
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// The newest checkpoint of this node's log each federation peer holds, when federation is
-/// configured; peers that hold none or cannot be asked are named.
-async fn witnessed(loaded: &Loaded) -> anyhow::Result<Vec<(String, SignedEnvelope)>> {
+/// What each federation peer holds of this node's log, when federation is configured.
+async fn witnessed(
+    loaded: &Loaded,
+) -> anyhow::Result<Vec<(String, Result<witness::Held, String>)>> {
     let Some(f) = &loaded.config.federation else {
         return Ok(Vec::new());
     };
-    let roster = kronobarn_node::roster::Roster::load(&f.roster)?;
+    let roster = Roster::load(&f.roster)?;
     let tls = kronobarn_node::federation::connect::PeerTls {
         ca_pem: roster.ca_pem.clone(),
         cert_pem: std::fs::read(&f.tls_cert)?,
         key_pem: std::fs::read(&f.tls_key)?,
     };
-    let mut out = Vec::new();
-    for (peer, held) in
-        kronobarn_node::federation::witness::fetch_held(&roster, &loaded.config.organization, &tls)
-            .await
-    {
-        match held {
-            Ok(Some(env)) => out.push((format!("witness {peer}"), env)),
-            Ok(None) => println!("witness {peer} holds no checkpoint of this log yet"),
-            Err(e) => println!("witness {peer} could not be asked: {e}"),
-        }
-    }
-    Ok(out)
+    Ok(witness::fetch_held(&roster, &loaded.config.organization, &tls).await)
 }
 
-/// Writes extract.html and extract.json for `plan` into `out`, having verified the extract.
-fn extract(config: &Path, plan: &str, out: &Path) -> anyhow::Result<ExitCode> {
+/// Writes the extract for `plan` into `out` as the client API's ExportPlan makes it: at a
+/// checkpoint the witnesses are asked to cosign, verified before it is written.
+async fn write_extract(
+    config: &Path,
+    plan: &str,
+    out: &Path,
+    lang: &str,
+) -> anyhow::Result<ExitCode> {
     kronobarn_proto::validate::plan_id("--plan", plan).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let lang = Lang::parse(lang).context("--lang: must be sv or en")?;
     let (loaded, store) = open_store(config)?;
     let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let log = AccessLog::open(store.clone(), key, loaded.config.organization.clone())?;
-    let first = stored::first_about(store.as_ref(), plan)?
-        .with_context(|| format!("--plan: no access records about plan {plan} at this node"))?;
-    let head = log.head();
-    let entries = read_from(store.as_ref(), first, head.size)?;
-    let keys = stored::signers(store.as_ref())?;
-    let x = accesslog::extract::build(
-        &loaded.config.organization,
-        plan,
-        &entries,
-        log.checkpoint(now_ms()?),
-        &keys,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let records = accesslog::extract::verify(&x)
-        .map_err(|e| anyhow::anyhow!("the extract does not verify: {e}"))?;
-    let json = out.join("extract.json");
-    let page = out.join("extract.html");
-    kronobarn_node::pki::write_file(&json, serde_json::to_string_pretty(&x)?.as_bytes(), false)?;
-    kronobarn_node::pki::write_file(
-        &page,
-        accesslog::extract::html(&loaded.config.organization, plan, &records).as_bytes(),
-        false,
-    )?;
+    if stored::plan_head(store.as_ref(), plan)?.is_none() {
+        anyhow::bail!("--plan: no access records about plan {plan} at this node");
+    }
+    let node = Node::open(loaded.config.organization.clone(), store, key)?;
+    node.set_display_name(&loaded.config.name);
+    if let Some(f) = &loaded.config.federation {
+        let roster = Arc::new(Roster::load(&f.roster)?);
+        let tls = kronobarn_node::federation::connect::PeerTls {
+            ca_pem: roster.ca_pem.clone(),
+            cert_pem: std::fs::read(&f.tls_cert)?,
+            key_pem: std::fs::read(&f.tls_key)?,
+        };
+        node.enable_federation(roster.clone(), std::time::Duration::from_secs(300));
+        node.enable_cosigning(Arc::new(witness::Witnesses::new(
+            roster,
+            Arc::new(witness::Tls(tls)),
+        )));
+    }
+    let x = node
+        .access_log_extract(plan, lang)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let json = out.join(&x.json_file_name);
+    let page = out.join(
+        x.json_file_name
+            .replace(".json", &format!("-{}.html", lang.tag())),
+    );
+    kronobarn_node::pki::write_file(&json, &x.json, false)?;
+    kronobarn_node::pki::write_file(&page, x.html.as_bytes(), false)?;
     println!(
-        "wrote {} ({} records about the plan) and {}",
+        "wrote {} ({} records about the plan, cosigned by {} witnesses) and {}",
         page.display(),
-        records.len(),
+        x.records,
+        x.witnesses,
         json.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every entry from `first` up to `end`, with progress: the extract carries the hashes of the
-/// records between the plan's own, so the chain can be checked up to the checkpoint.
-fn read_from(store: &dyn Store, first: u64, end: u64) -> anyhow::Result<Vec<LogEntry>> {
-    let mut progress = crate::progress::Progress::bar("reading the log", end - first);
-    let mut entries = Vec::new();
-    let mut next = first;
-    while next < end {
-        let page = stored::entries(store, next, 1024)?;
-        anyhow::ensure!(
-            !page.is_empty(),
-            "log entry {next} is missing: run log verify"
-        );
-        for e in page {
-            if next == end {
-                break;
-            }
-            anyhow::ensure!(
-                e.index == next,
-                "log entry {next} is missing: run log verify"
-            );
-            entries.push(e);
-            next += 1;
-            progress.set(next - first);
+/// Verifies an extract's JSON file against the roster or a pinned key.
+fn verify_extract(
+    file: &Path,
+    roster: Option<&Path>,
+    key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let x = match extract::json::from_json(&bytes) {
+        Ok(x) => x,
+        Err(e) => {
+            println!("FAILED: not an access log extract: {e}");
+            return Ok(ExitCode::FAILURE);
         }
-    }
-    progress.finish();
-    Ok(entries)
-}
-
-/// Verifies an extract.json offline.
-fn verify_extract(file: &Path) -> anyhow::Result<ExitCode> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let x: accesslog::extract::Extract =
-        serde_json::from_str(&text).context("not an extract.json")?;
-    match accesslog::extract::verify(&x) {
-        Ok(records) => {
+    };
+    let (trust, names): (Trust, Option<Roster>) = match (roster, key) {
+        (Some(path), _) => {
+            let r = Roster::load_keys(path)?;
+            let mut trust =
+                Trust::roster(r.members().map(|m| (m.entry.organization.clone(), m.key)));
+            for m in r.members() {
+                if let Some((key, until)) = m.previous {
+                    trust = trust.with_previous(&m.entry.organization, key, until);
+                }
+            }
+            (trust, Some(r))
+        }
+        (None, Some(hex_key)) => {
+            let bytes: [u8; 32] = hex::decode(hex_key.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("--key: must be 64 hex digits")?;
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .context("--key: not an ed25519 public key")?;
+            (Trust::pinned(&x.organization, vk), None)
+        }
+        (None, None) => anyhow::bail!(
+            "give --roster or --key: an extract is checked against a key you already trust, never one it carries"
+        ),
+    };
+    let name = |org: &str| {
+        names
+            .as_ref()
+            .and_then(|r| r.member(org))
+            .map_or_else(|| org.to_string(), |m| format!("{} ({org})", m.entry.name))
+    };
+    match extract::verify(&x, &trust) {
+        Ok(v) => {
             println!(
-                "ok: {} records about plan {} from {}, each signed and in the chain up to the signed checkpoint",
-                records.len(),
-                x.plan_id,
-                x.organization
+                "ok: all {} records about plan {} at {}, complete up to its checkpoint of {} entries made {} (Swedish time), signed by key {} — the key you trust for it",
+                v.records.len(),
+                v.plan_id,
+                name(&v.organization),
+                v.checkpoint.size,
+                extract::words::swedish_time(v.checkpoint.at_unix_ms),
+                v.signer_key_id,
             );
+            if v.witnesses.is_empty() {
+                println!(
+                    "no witness cosignature verified: only the organisation itself vouches for this checkpoint"
+                );
+            } else {
+                let w: Vec<String> = v.witnesses.iter().map(|w| name(w)).collect();
+                println!("cosigned by the witnesses {}", w.join(", "));
+            }
+            if !v.unchecked_cosignatures.is_empty() {
+                println!(
+                    "not checked (no key trusted for them): cosignatures of {}",
+                    v.unchecked_cosignatures.join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -273,15 +337,20 @@ fn verify_extract(file: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes a signed checkpoint of a stopped node's log head to `out`.
+/// Writes a signed checkpoint of a stopped node's log to `out`.
 fn write_checkpoint(config: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let (loaded, store) = open_store(config)?;
     let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;
-    let log = AccessLog::open(Arc::new(store), key, loaded.config.organization.clone())?;
-    kronobarn_node::pki::write_file(out, &log.checkpoint(now_ms()?).encode_to_vec(), false)?;
+    let log = AccessLog::open(
+        Arc::new(store),
+        key,
+        loaded.config.organization.clone(),
+        Clock::system(),
+    )?;
+    kronobarn_node::pki::write_file(out, &log.checkpoint().encode_to_vec(), false)?;
     println!(
         "wrote checkpoint of {} entries to {}",
-        log.head().size,
+        log.size(),
         out.display()
     );
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 use kronobarn_proto::v1::LogEntry;
+use kronobarn_tlog::PlanHead;
 use prost::Message;
 
 use crate::keys;
@@ -43,13 +44,12 @@ pub fn entry(store: &dyn Store, index: u64) -> Result<Option<LogEntry>, StoreErr
         .transpose()
 }
 
-/// The index of the first entry about `plan_id`, when this node has recorded any.
-pub fn first_about(store: &dyn Store, plan_id: &str) -> Result<Option<u64>, StoreError> {
-    let prefix = keys::log_by_plan_prefix(plan_id);
+/// The plan's head (newest record, its leaf hash, number of records), when this node has
+/// recorded any access to the plan.
+pub fn plan_head(store: &dyn Store, plan_id: &str) -> Result<Option<PlanHead>, StoreError> {
     Ok(store
-        .scan(&prefix, None, 1)?
-        .first()
-        .and_then(|(k, _)| keys::log_index(&k[prefix.len() - keys::LOG.len()..])))
+        .get(&keys::log_head(plan_id))?
+        .and_then(|v| PlanHead::decode(&v)))
 }
 
 /// The public key this node signed with as `key_id`, when it has used that key.
@@ -65,11 +65,10 @@ pub fn signer(store: &dyn Store, key_id: &str) -> Option<VerifyingKey> {
 /// Every public key this node has signed its log with, by key id (old keys stay after a
 /// rotation, so entries they signed remain verifiable).
 pub fn signers(store: &dyn Store) -> Result<BTreeMap<String, VerifyingKey>, StoreError> {
-    let prefix = keys::signer("");
     let mut out = BTreeMap::new();
-    for (k, v) in store.scan(&prefix, None, usize::MAX)? {
+    for (k, v) in store.scan(keys::SIGNERS, None, usize::MAX)? {
         if let (Ok(id), Ok(b)) = (
-            String::from_utf8(k[prefix.len()..].to_vec()),
+            String::from_utf8(k[keys::SIGNERS.len()..].to_vec()),
             <[u8; 32]>::try_from(v.as_slice()),
         ) && let Ok(vk) = VerifyingKey::from_bytes(&b)
         {
@@ -89,6 +88,7 @@ mod tests {
 
     use super::*;
     use crate::accesslog::AccessLog;
+    use crate::clock::Clock;
     use crate::store::{Op, SledStore};
 
     fn record(plan_id: &str) -> AccessRecord {
@@ -108,12 +108,24 @@ mod tests {
             SigningKey::from_bytes(&[1; 32]),
             SigningKey::from_bytes(&[2; 32]),
         ];
-        let first = AccessLog::open(store.clone(), keys[0].clone(), "org".into()).unwrap();
+        let first = AccessLog::open(
+            store.clone(),
+            keys[0].clone(),
+            "org".into(),
+            Clock::system(),
+        )
+        .unwrap();
         first
             .append_with(&[record(""), record(""), record("a")], Vec::new())
             .unwrap();
         drop(first);
-        let second = AccessLog::open(store.clone(), keys[1].clone(), "org".into()).unwrap();
+        let second = AccessLog::open(
+            store.clone(),
+            keys[1].clone(),
+            "org".into(),
+            Clock::system(),
+        )
+        .unwrap();
         second
             .append_with(&[record("b"), record("a")], Vec::new())
             .unwrap();
@@ -143,16 +155,18 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(size(&store).unwrap(), 0);
         assert!(entries(&store, 0, 10).unwrap().is_empty());
-        assert_eq!(first_about(&store, "a").unwrap(), None);
+        assert_eq!(plan_head(&store, "a").unwrap(), None);
         assert!(signers(&store).unwrap().is_empty());
     }
 
     #[test]
-    fn finds_the_first_record_about_a_plan() {
+    fn finds_the_newest_record_about_a_plan() {
         let (_dir, store, _) = written();
-        assert_eq!(first_about(store.as_ref(), "a").unwrap(), Some(2));
-        assert_eq!(first_about(store.as_ref(), "b").unwrap(), Some(3));
-        assert_eq!(first_about(store.as_ref(), "c").unwrap(), None);
+        let a = plan_head(store.as_ref(), "a").unwrap().unwrap();
+        assert_eq!((a.latest_index, a.records), (4, 2));
+        let b = plan_head(store.as_ref(), "b").unwrap().unwrap();
+        assert_eq!((b.latest_index, b.records), (3, 1));
+        assert_eq!(plan_head(store.as_ref(), "c").unwrap(), None);
     }
 
     #[test]

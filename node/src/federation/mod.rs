@@ -5,7 +5,8 @@
 //! - `delivery`: one task per peer drains that peer's outbox and keeps the signed receipts;
 //! - `sync`: anti-entropy from each peer's change feed;
 //! - `lease`: the consent leases a holder renews and the consent home grants;
-//! - `witness`: signed log heads sent to peers and witnessed for them;
+//! - `witness`: checkpoints of this node's log cosigned by its peers, and theirs cosigned here only
+//!   when consistent with what was cosigned before;
 //! - `service`: the gRPC service; `connect`: TLS connections to peers.
 
 pub mod admission;

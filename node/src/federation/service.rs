@@ -12,7 +12,7 @@ use kronobarn_proto::federation::{
 use tonic::{Request, Response, Status};
 
 use super::lease::LeaseRefusal;
-use super::witness::{self, WitnessError};
+use super::witness;
 use crate::node::Node;
 use crate::roster::{Roster, peer_organization};
 
@@ -101,22 +101,8 @@ impl FederationService for Federation {
         req: Request<WitnessCheckpointRequest>,
     ) -> Result<Response<WitnessCheckpointResponse>, Status> {
         let peer = self.peer(&req)?;
-        let Some(cp) = req.into_inner().checkpoint else {
-            return Ok(Response::new(WitnessCheckpointResponse {
-                countersignature: None,
-                held: witness::witnessed_envelope(&self.node, &peer),
-            }));
-        };
-        match witness::witness(&self.node, &self.roster, &peer, &cp) {
-            Ok(sig) => Ok(Response::new(WitnessCheckpointResponse {
-                countersignature: Some(sig),
-                held: Some(cp),
-            })),
-            Err(e @ WitnessError::Invalid(_)) => Err(Status::invalid_argument(e.to_string())),
-            Err(e) => {
-                tracing::error!(peer = %peer, problem = %e, "a peer's checkpoint contradicts what this node witnessed");
-                Err(Status::failed_precondition(e.to_string()))
-            }
-        }
+        witness::handle(&self.node, &self.roster, &peer, req.into_inner())
+            .map(Response::new)
+            .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 }

@@ -1,11 +1,12 @@
 //! The gateway's [`Backend`] on a node: each call delegates to the read or write it names.
 
 use kronobarn_gateway::{
-    AccessLogPage, Actor, Backend, BackendResult, DueEntry, PlanEvent, PlanView, StoredFragment,
+    AccessLogPage, Actor, Backend, BackendResult, DueEntry, LogExtract, PlanEvent, PlanView,
+    StoredFragment,
 };
 use kronobarn_proto::v1::{
-    AccessRecord, Consent, Contact, Fragment, Handover, PlanHeader, PlanSummary, Revocation,
-    RevocationStatus, Version,
+    AccessRecord, Consent, Contact, Fragment, GetWitnessStatusResponse, Handover, PlanHeader,
+    PlanSummary, Revocation, RevocationStatus, Version,
 };
 use tokio::sync::broadcast;
 
@@ -102,6 +103,18 @@ impl Backend for Node {
         limit: usize,
     ) -> BackendResult<AccessLogPage> {
         self.log_page(plan_id, after, limit)
+    }
+
+    async fn access_log_extract(
+        &self,
+        plan_id: &str,
+        lang: kronobarn_document::Lang,
+    ) -> BackendResult<LogExtract> {
+        self.log_extract(plan_id, lang).await
+    }
+
+    fn witness_status(&self) -> BackendResult<GetWitnessStatusResponse> {
+        self.witness_state()
     }
 
     fn revocation_status(&self, plan_id: &str) -> BackendResult<Vec<RevocationStatus>> {

@@ -8,6 +8,7 @@
 //! indexes, purges and local handovers live in the submodules.
 
 mod backend;
+mod evidence;
 mod handover;
 mod index;
 mod purge;
@@ -33,7 +34,7 @@ use kronobarn_proto::v1::{AccessRecord, PayloadKind, SignedEnvelope, Version};
 use prost::Message;
 use tokio::sync::{Notify, broadcast};
 
-use crate::accesslog::{AccessLog, VerifyError};
+use crate::accesslog::AccessLog;
 use crate::clock::{Clock, Hlc};
 use crate::commit::GroupCommit;
 use crate::keys;
@@ -41,6 +42,7 @@ use crate::outbox::Outbox;
 use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
+pub use evidence::{CosignFuture, Cosigned, Cosigner};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
@@ -70,6 +72,7 @@ pub struct Node {
     lease_notify: Notify,
     plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
+    cosigner: OnceLock<Arc<dyn Cosigner>>,
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
     rules: OnceLock<Rules>,
 }
@@ -99,9 +102,9 @@ pub enum OpenError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The access log is damaged.
+    /// The access log is damaged or of an earlier format.
     #[error(transparent)]
-    Log(#[from] VerifyError),
+    Log(#[from] crate::accesslog::OpenError),
 }
 
 /// A storage failure as the gateway sees it (details go to the operator's log).
@@ -141,7 +144,12 @@ impl Node {
         key: SigningKey,
         clock: Clock,
     ) -> Result<Self, OpenError> {
-        let log = AccessLog::open(store.clone(), key.clone(), organization.clone())?;
+        let log = AccessLog::open(
+            store.clone(),
+            key.clone(),
+            organization.clone(),
+            clock.clone(),
+        )?;
         let last = match store.get(keys::HLC)? {
             Some(b) => Version::decode(b.as_slice()).map_or((0, 0), |v| v.key()),
             None => (0, 0),
@@ -162,6 +170,7 @@ impl Node {
             lease_notify: Notify::new(),
             plan_changes: broadcast::channel(PLAN_CHANGES).0,
             display_name: OnceLock::new(),
+            cosigner: OnceLock::new(),
             max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
             rules: OnceLock::new(),
         })
@@ -268,6 +277,11 @@ impl Node {
         envelope::seal(kind, payload, &self.key)
     }
 
+    /// Cosigns, as a witness, the checkpoint text another node signed.
+    pub(crate) fn cosign(&self, text: &[u8]) -> SignedEnvelope {
+        crate::accesslog::signed::cosign(text, &self.key)
+    }
+
     /// The access log.
     pub fn access_log_handle(&self) -> &AccessLog {
         &self.log
@@ -315,6 +329,11 @@ impl Node {
         limit: usize,
     ) -> Result<Vec<Pair>, StoreError> {
         self.store.scan(prefix, after, limit)
+    }
+
+    /// The greatest pair under `prefix`.
+    pub(crate) fn last(&self, prefix: &[u8]) -> Result<Option<Pair>, StoreError> {
+        self.store.last(prefix)
     }
 
     /// Every pair under `prefix`.

@@ -285,19 +285,15 @@ impl Node {
         after: Option<u64>,
         limit: usize,
     ) -> BackendResult<AccessLogPage> {
-        let mut entries = self
-            .log
-            .by_plan(plan_id, after, limit + 1)
-            .map_err(internal)?;
-        let next_after = if entries.len() > limit {
-            entries.truncate(limit);
+        let (entries, more) = self.log.by_plan(plan_id, after, limit).map_err(internal)?;
+        let next_after = if more {
             entries.last().map(|e| e.index)
         } else {
             None
         };
         Ok(AccessLogPage {
             entries,
-            checkpoint: self.log.checkpoint(self.now_ms()),
+            checkpoint: self.log.checkpoint(),
             public_key: self.log.public_key().as_bytes().to_vec(),
             next_after,
         })

@@ -50,7 +50,7 @@ async fn an_acknowledged_write_survives_a_crash_with_its_access_record() {
             .is_some()
     );
     // Header, participant and intervention: three writes, three records, and the log verifies.
-    let head = verify_store(after.as_ref(), |_| {}).unwrap();
+    let head = verify_store(after.as_ref(), "vaxjo", Default::default(), |_| {}).unwrap();
     assert_eq!(head.size, 3);
 }
 
@@ -59,9 +59,14 @@ async fn a_write_not_yet_flushed_is_lost_whole_in_a_crash() {
     let county = County::new(&["vaxjo"]);
     let n = county.node("vaxjo");
     let plan = create_plan(n, "skola").await;
-    let before = verify_store(county.nodes["vaxjo"].store.crash().as_ref(), |_| {})
-        .unwrap()
-        .size;
+    let before = verify_store(
+        county.nodes["vaxjo"].store.crash().as_ref(),
+        "vaxjo",
+        Default::default(),
+        |_| {},
+    )
+    .unwrap()
+    .size;
     // Records applied but never flushed: neither the data nor its record survive.
     n.write(
         &[crate::records::permitted_peer(
@@ -80,7 +85,12 @@ async fn a_write_not_yet_flushed_is_lost_whole_in_a_crash() {
         crate::store::Store::get(after.as_ref(), b"k").unwrap(),
         None
     );
-    assert_eq!(verify_store(after.as_ref(), |_| {}).unwrap().size, before);
+    assert_eq!(
+        verify_store(after.as_ref(), "vaxjo", Default::default(), |_| {})
+            .unwrap()
+            .size,
+        before
+    );
 }
 
 #[tokio::test]

@@ -730,13 +730,13 @@ async fn witnesses_catch_a_truncated_log() {
         use kronobarn_node::store::{Op, SledStore, Store};
         let store = SledStore::open(&nodes[0].data_dir()).unwrap();
         let size = keys::log_index(&store.last(keys::LOG).unwrap().unwrap().0).unwrap() + 1;
-        // Cut at the end of a batch, so what is left is a valid chain on its own.
+        // Cut at the end of a batch, so what is left is a valid log on its own.
         let signed = |i: u64| {
             let bytes = store.get(&keys::log(i)).unwrap().unwrap();
-            !<kronobarn_proto::v1::LogEntry as prost::Message>::decode(bytes.as_slice())
+            <kronobarn_proto::v1::LogEntry as prost::Message>::decode(bytes.as_slice())
                 .unwrap()
-                .signature
-                .is_empty()
+                .checkpoint
+                .is_some()
         };
         let mut cut = size - 3;
         while !signed(cut - 1) {

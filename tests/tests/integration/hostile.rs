@@ -11,8 +11,8 @@ use kronobarn_proto::federation::{
     FetchChangesRequest, PushRequest, RenewLeaseRequest, WitnessCheckpointRequest,
 };
 use kronobarn_proto::v1::{
-    AcceptResponsibilityRequest, AccessAction, AccessRecord, AdvancePlanRequest, Checkpoint,
-    Consent, CreatePlanRequest, ExportFormat, ExportPlanRequest, GetConsentStatusRequest,
+    AcceptResponsibilityRequest, AccessAction, AccessRecord, AdvancePlanRequest, Consent,
+    CreatePlanRequest, ExportFormat, ExportPlanRequest, GetConsentStatusRequest,
     GetFragmentRequest, GetPlanRequest, Handover, ListAccessLogRequest, ListFollowUpsRequest,
     ListPlansRequest, LogEntry, PayloadKind, PutFragmentRequest, RecordConsentRequest,
     RevokeConsentRequest, TransferResponsibilityRequest, WatchFollowUpsRequest, WatchPlanRequest,
@@ -311,13 +311,11 @@ async fn every_inbound_method_refuses_hostile_bytes_stores_nothing_and_logs_no_p
     );
     let checkpoint = seal(
         PayloadKind::Checkpoint,
-        Checkpoint {
-            organization: "vaxjo-kommun".into(),
-            size: 3,
-            head_hash: vec![7; 32],
-            at_unix_ms: 1,
-        }
-        .encode_to_vec(),
+        format!(
+            "kronobarn/v2 vaxjo-kommun\n3\n{0}\n{0}\n1\n",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc="
+        )
+        .into_bytes(),
         &stranger.key,
     );
     let handover = seal(
@@ -368,6 +366,8 @@ async fn every_inbound_method_refuses_hostile_bytes_stores_nothing_and_logs_no_p
             "/kronobarn.federation.v1.FederationService/WitnessCheckpoint",
             WitnessCheckpointRequest {
                 checkpoint: Some(checkpoint),
+                proof_from_size: 2,
+                consistency_proof: vec![7; 64],
             }
             .encode_to_vec(),
         ),

@@ -17,3 +17,4 @@ mod raw;
 mod rules;
 mod scope;
 mod transport;
+mod witness;

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod log;
 mod map;
+mod multi;
 mod vectors;
 
 use crate::hash::{Hash, node_hash};
