@@ -140,10 +140,18 @@ pub struct Member {
     pub running: Running,
 }
 
+/// A port for a node of the county, chosen below the kernel's usual ephemeral range (32768 and
+/// up), so no outgoing connection or port-0 bind elsewhere can take it between the choice and the
+/// node's bind.
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    use rand::Rng;
+    for _ in 0..1000 {
+        let port = rand::thread_rng().gen_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free port between 20000 and 32000 on 127.0.0.1")
 }
 
 /// Where one member listens, for [`write`].

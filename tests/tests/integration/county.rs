@@ -19,13 +19,7 @@ use crate::harness::{TestNode, eventually, join_county, public_key, roster_membe
 
 const ORGS: [&str; 3] = ["vaxjo-kommun", "region-kronoberg", "polisen"];
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::harness::free_port;
 
 /// Three node folders sharing one roster and county CA, started.
 pub(super) async fn county() -> Vec<TestNode> {

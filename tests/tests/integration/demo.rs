@@ -97,11 +97,7 @@ fn config_check_names_the_bad_field_without_starting() {
 
 #[tokio::test]
 async fn health_subcommand_answers_for_probes() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let node = crate::harness::TestNode::start_with("vaxjo-kommun", |dir| {
         let config = dir.join("kronobarn.toml");
         let text = std::fs::read_to_string(&config).unwrap();

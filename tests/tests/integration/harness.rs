@@ -60,6 +60,19 @@ pub const UNITS: [&str; 8] = [
     "laxhjalp",
 ];
 
+/// A port for a listener the test writes into a config before the node binds it. Chosen below
+/// the kernel's ephemeral range (32768–60999 here), so no port-0 bind or outgoing connection of a
+/// parallel test can take it between the choice and the bind.
+pub fn free_port() -> u16 {
+    use rand::Rng;
+    loop {
+        let port = rand::thread_rng().gen_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// The node binary under test.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kb-node-under-test"))

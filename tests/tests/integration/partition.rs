@@ -79,13 +79,7 @@ impl Link {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::harness::free_port;
 
 /// Five nodes; node i reaches node j through `links[(i, j)]`.
 async fn federation() -> (Vec<TestNode>, HashMap<(usize, usize), Link>) {

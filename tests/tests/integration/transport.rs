@@ -153,11 +153,7 @@ async fn health_reflection_mtls_watch_and_no_personal_data_in_logs() {
 #[tokio::test]
 async fn metrics_are_served_without_personal_data() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::free_port();
     let node = TestNode::start_with("vaxjo-kommun", |dir| {
         let config = dir.join("kronobarn.toml");
         let text = std::fs::read_to_string(&config).unwrap();

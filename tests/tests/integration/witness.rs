@@ -19,13 +19,7 @@ use prost::Message;
 use super::common::*;
 use crate::harness::{TestNode, eventually, join_county, public_key, roster_member};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::harness::free_port;
 
 /// Växjö and its witness, the Police (which serves metrics on `metrics_port`), started.
 async fn pair(metrics_port: u16) -> (TestNode, TestNode) {
