@@ -250,15 +250,38 @@ pub async fn start(
     orgs: &[(&str, &str, Kind)],
     lease_ttl_secs: u64,
 ) -> anyhow::Result<Vec<Member>> {
+    start_with_delay(dir, orgs, lease_ttl_secs, std::time::Duration::ZERO).await
+}
+
+/// As [`start`], with every federation link `delay` late in each direction (through a proxy in
+/// front of each node), as a real network between organisations would be.
+pub async fn start_with_delay(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+    delay: std::time::Duration,
+) -> anyhow::Result<Vec<Member>> {
     let mut placements = Vec::new();
     for (org, name, kind) in orgs {
         let port = free_port()?;
+        let reached_at = if delay.is_zero() {
+            port
+        } else {
+            let proxy = free_port()?;
+            crate::delay::start(
+                ([127, 0, 0, 1], proxy).into(),
+                ([127, 0, 0, 1], port).into(),
+                delay,
+            )
+            .await?;
+            proxy
+        };
         placements.push(Placement {
             organization: org.to_string(),
             name: name.to_string(),
             kind: *kind,
             host: "127.0.0.1".into(),
-            federation_port: port,
+            federation_port: reached_at,
             client_listen: "127.0.0.1:0".into(),
             federation_listen: format!("127.0.0.1:{port}"),
         });

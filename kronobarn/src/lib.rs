@@ -7,5 +7,6 @@
 mod bench;
 pub mod cli;
 mod county;
+mod delay;
 mod demo;
 mod progress;

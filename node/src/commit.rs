@@ -13,6 +13,7 @@ use crate::store::{Store, StoreError};
 /// Shares flushes between concurrent writers.
 pub struct GroupCommit {
     store: Arc<dyn Store>,
+    work: Arc<crate::work::Work>,
     requested: AtomicU64,
     flushed: AtomicU64,
     flush_lock: tokio::sync::Mutex<()>,
@@ -20,9 +21,10 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Group commit over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, work: Arc<crate::work::Work>) -> Self {
         Self {
             store,
+            work,
             requested: AtomicU64::new(0),
             flushed: AtomicU64::new(0),
             flush_lock: tokio::sync::Mutex::new(()),
@@ -43,6 +45,7 @@ impl GroupCommit {
             .await
             .map_err(|e| StoreError::Engine(format!("flush task: {e}")))??;
         self.flushed.store(target, Ordering::SeqCst);
+        self.work.flushed();
         Ok(())
     }
 

@@ -25,3 +25,4 @@ pub mod server;
 pub mod store;
 #[cfg(test)]
 mod testkit;
+pub mod work;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use kronobarn_gateway::Backend;
 use kronobarn_node::config::Config;
 use kronobarn_node::node::Node;
+use kronobarn_node::work::WorkCounts;
 
 use super::ceilings::Ceilings;
 use super::report::Row;
@@ -123,9 +124,40 @@ pub async fn run(
         m.running.stop().await?;
     }
 
-    // 3. Revocation across the eleven nodes: time until every participant confirmed the purge.
-    let county =
-        crate::county::start(&dir.path().join("county"), &crate::county::KRONOBERG, 300).await?;
+    // 3. Revocation across the eleven nodes: time until every participant confirmed the purge,
+    // on loopback and with each link 2 ms and 10 ms late one way, as between organisations.
+    revocation(dir.path(), revocations, D::ZERO, c, rows).await?;
+    for delay_ms in [2u64, 10] {
+        revocation(
+            dir.path(),
+            (revocations / 2).max(10),
+            D::from_millis(delay_ms),
+            c,
+            rows,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Revokes `runs` times across the eleven-node county, each link `delay` late one way; prints
+/// the time until every participant confirmed, what each revocation cost in work (signatures,
+/// log records, flushes, pushes) and in process CPU, and adds rows against the floors.
+async fn revocation(
+    dir: &std::path::Path,
+    runs: usize,
+    delay: Duration,
+    c: &Ceilings,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    use std::time::Duration as D;
+    let county = crate::county::start_with_delay(
+        &dir.join(format!("county-{}ms", delay.as_millis())),
+        &crate::county::KRONOBERG,
+        300,
+        delay,
+    )
+    .await?;
     let home = county[6].running.node.clone();
     let others: Vec<&str> = crate::county::KRONOBERG
         .iter()
@@ -133,16 +165,15 @@ pub async fn run(
         .filter(|o| *o != "vaxjo-kommun")
         .collect();
     let mut times = Vec::new();
-    // Signed log entries written anywhere in the county while a revocation is in flight: the
-    // work on its path (each is a signature and part of a flushed batch).
-    let logged = |county: &[crate::county::Member]| -> u64 {
+    let work = |county: &[crate::county::Member]| -> WorkCounts {
         county
             .iter()
-            .map(|m| m.running.node.access_log_handle().size())
-            .sum()
+            .map(|m| m.running.node.work().read())
+            .fold(WorkCounts::default(), |a, b| a + b)
     };
-    let mut entries = 0;
-    for i in 0..revocations {
+    let mut spent = WorkCounts::default();
+    let mut cpu = D::ZERO;
+    for i in 0..runs {
         let plan_id = fixture::shared_plan(&home, &others).await?;
         let f = home
             .put_fragment(
@@ -181,7 +212,10 @@ pub async fn run(
             withdrawn_by: "g1".into(),
             ..Default::default()
         };
-        let before = logged(&county);
+        // Let the last run's deliveries and settlements finish before counting this one.
+        tokio::time::sleep(D::from_millis(20) + delay * 4).await;
+        let before = work(&county);
+        let cpu_before = super::process_cpu();
         let start = Instant::now();
         at.record_revocation(
             &fixture::actor(at.organization_id(), fixture::UNIT),
@@ -205,18 +239,24 @@ pub async fn run(
             tokio::time::sleep(D::from_micros(500)).await;
         }
         times.push(start.elapsed());
-        entries += logged(&county) - before;
+        // The work a revocation causes goes on a little after the recorder has every receipt
+        // (the home's forwards, the settlements): count it until the county is quiet.
+        tokio::time::sleep(D::from_millis(20) + delay * 4).await;
+        cpu += super::process_cpu().saturating_sub(cpu_before);
+        spent = spent + (work(&county) - before);
     }
     times.sort();
-    println!(
-        "{:<52} {:>12.1}",
-        "  signed log entries in the county per revocation",
-        entries as f64 / times.len().max(1) as f64
-    );
+    let n = times.len().max(1) as f64;
+    let per = |x: u64| x as f64 / n;
+    let label = if delay.is_zero() {
+        "loopback".to_string()
+    } else {
+        format!("links {} ms one way", delay.as_millis())
+    };
     println!(
         "{:<52} {:>12}",
         format!(
-            "revocation purged at 11 of 11, {} runs, p50 / p99",
+            "revocation purged at 11 of 11, {label}, {} runs, p50 / p99",
             times.len()
         ),
         format!(
@@ -225,20 +265,58 @@ pub async fn run(
             percentile(&times, 0.99).as_secs_f64() * 1e3
         )
     );
-    rows.push(Row::latency(
-        "revocation purged at 11 of 11, p50",
-        percentile(&times, 0.5),
-        "one hop",
-        c.one_hop(),
-        None,
-    ));
-    rows.push(Row::latency(
-        "revocation purged at 11 of 11, p99",
-        percentile(&times, 0.99),
-        "one hop",
-        c.one_hop(),
-        Some(5.0),
-    ));
+    println!(
+        "  per revocation, county: {:.1} signatures made, {:.1} checked, {:.1} log records in {:.1} batches, {:.1} flushes, {:.1} pushes of {:.1} envelopes; {:.2} ms process CPU",
+        per(spent.signed),
+        per(spent.verified),
+        per(spent.log_records),
+        per(spent.log_batches),
+        per(spent.flushes),
+        per(spent.pushes),
+        per(spent.envelopes_pushed),
+        cpu.as_secs_f64() * 1e3 / n,
+    );
+    let p99 = percentile(&times, 0.99);
+    if delay.is_zero() {
+        rows.push(Row::latency(
+            "revocation purged at 11 of 11, p50",
+            percentile(&times, 0.5),
+            "one hop",
+            c.one_hop(),
+            None,
+        ));
+        rows.push(Row::absolute(
+            "revocation purged at 11 of 11, p99",
+            format!("{:.2} ms", p99.as_secs_f64() * 1e3),
+            "≤ 6 ms",
+            Some(p99 <= D::from_millis(6)),
+        ));
+        rows.push(Row::absolute(
+            "signed log records in the county per revocation",
+            format!(
+                "{:.1} ({:.2} per node)",
+                per(spent.log_records),
+                per(spent.log_records) / 11.0
+            ),
+            "≤ 2 per node",
+            Some(per(spent.log_records) <= 22.0),
+        ));
+        rows.push(Row::absolute(
+            "county CPU per revocation (process CPU / runs)",
+            format!("{:.2} ms", cpu.as_secs_f64() * 1e3 / n),
+            "≤ 4 ms",
+            Some(cpu.as_secs_f64() * 1e3 / n <= 4.0),
+        ));
+    } else {
+        let rtt = delay * 2;
+        rows.push(Row::latency(
+            &format!("revocation purged at 11 of 11, p99, {label}"),
+            p99,
+            "link round trip",
+            rtt,
+            Some(2.5),
+        ));
+    }
     for m in county {
         m.running.stop().await?;
     }

@@ -45,7 +45,7 @@ impl Row {
             measured: ms(took),
             ceiling: format!("{ceiling_name} {}", ms(ceiling)),
             ratio: Some(ratio),
-            target: max_ratio.map_or("—".into(), |m| format!("≤ {m:.0}×")),
+            target: max_ratio.map_or("—".into(), |m| format!("≤ {m}×")),
             met: max_ratio.map(|m| ratio <= m),
         }
     }

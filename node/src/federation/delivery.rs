@@ -99,6 +99,7 @@ fn verified_receipt(
     now_ms: i64,
 ) -> Option<(AccessRecord, SignedEnvelope)> {
     let member = node.roster()?.member(peer)?;
+    node.work().verified();
     let payload = kronobarn_proto::envelope::open(receipt, PayloadKind::AccessRecord, |id| {
         member.key_for(id, now_ms)
     })
@@ -195,6 +196,7 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
         }
         let Some(c) = client.as_mut() else { continue };
         let envelopes: Vec<SignedEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
+        node.work().pushed(envelopes.len());
         match c.push(PushRequest { envelopes }).await {
             Ok(resp) => match settle(&node, &name, &batch, resp.into_inner().results).await {
                 Ok(n) if n > 0 => backoff = BACKOFF_MIN,

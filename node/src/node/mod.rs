@@ -75,6 +75,7 @@ pub struct Node {
     cosigner: OnceLock<Arc<dyn Cosigner>>,
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
     rules: OnceLock<Rules>,
+    work: Arc<crate::work::Work>,
 }
 
 /// The county's directory of authorities and units and this node's consent rules, set once at
@@ -154,9 +155,10 @@ impl Node {
             Some(b) => Version::decode(b.as_slice()).map_or((0, 0), |v| v.key()),
             None => (0, 0),
         };
+        let work = Arc::new(crate::work::Work::default());
         Ok(Self {
             organization,
-            commit: GroupCommit::new(store.clone()),
+            commit: GroupCommit::new(store.clone(), work.clone()),
             store,
             log,
             key,
@@ -173,6 +175,7 @@ impl Node {
             cosigner: OnceLock::new(),
             max_clock_ahead_ms: std::sync::atomic::AtomicU64::new(DEFAULT_MAX_CLOCK_AHEAD_MS),
             rules: OnceLock::new(),
+            work,
         })
     }
 
@@ -272,8 +275,14 @@ impl Node {
         self.clock.now_ms()
     }
 
+    /// The work this node has done so far (signatures, log batches, flushes, pushes).
+    pub fn work(&self) -> &crate::work::Work {
+        &self.work
+    }
+
     /// Signs `payload` as `kind` with the node's key.
     pub fn sign(&self, kind: PayloadKind, payload: Vec<u8>) -> SignedEnvelope {
+        self.work.signed();
         envelope::seal(kind, payload, &self.key)
     }
 
@@ -344,6 +353,9 @@ impl Node {
     /// Applies `ops` with the access records that account for them, in one atomic batch (not
     /// yet flushed: await [`Node::durable`] before acknowledging).
     pub(crate) fn write(&self, records: &[AccessRecord], ops: Vec<Op>) -> Result<(), StoreError> {
+        if !records.is_empty() {
+            self.work.logged(records.len());
+        }
         self.log.append_with(records, ops).map(|_| ())
     }
 

@@ -183,6 +183,7 @@ impl<'a> Admission<'a> {
             .ok_or_else(|| Refusal::UnknownSigner(env.key_id.clone()))?;
         let kind = PayloadKind::try_from(env.kind)
             .map_err(|_| Refusal::BadSignature(format!("unknown kind {}", env.kind)))?;
+        self.node.work().verified();
         let payload = envelope::open(env, kind, |_| Some(key))
             .map_err(|e| Refusal::BadSignature(e.to_string()))?;
         let signer = signer.to_string();
