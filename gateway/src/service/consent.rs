@@ -83,6 +83,7 @@ impl<B: Backend> PlanApi<B> {
             organizations: req.organizations,
             categories: req.categories,
             authorities: req.authorities,
+            notified: Vec::new(),
         };
         validate::revocation("", &revocation, header)
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;

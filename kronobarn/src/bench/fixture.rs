@@ -93,7 +93,9 @@ pub async fn shared_plan(home: &Node, others: &[&str]) -> anyhow::Result<String>
             plan_id: plan.plan_id.clone(),
             body: Some(Body::Participant(Participant {
                 organization: o.to_string(),
-                unit: UNIT.into(),
+                // A unit the development directory lists (the police's and the association's
+                // every unit is theirs), as in a configured county.
+                unit: if o.starts_with("region") { "bup" } else { UNIT }.into(),
                 contact: None,
             })),
             ..Default::default()

@@ -6,19 +6,19 @@
 
 use kronobarn_gateway::{BackendResult, PlanView};
 use kronobarn_policy::decide_share;
-use kronobarn_proto::v1::{AccessAction, AccessRecord};
 
 use super::Node;
 use super::index::{due_removal_ops, membership_ops, without_fragments};
 use crate::keys;
-use crate::records;
 use crate::store::Op;
 
-/// The deletions, and their access records, that a change of consent state causes.
+/// The deletions that a change of consent state causes. They are recorded in the one access
+/// record of that change (`purged_fragments`), not one record each: a revocation costs each
+/// holder one record, however much it withdraws.
 #[derive(Default)]
 pub(crate) struct Purge {
-    /// One record per fragment deleted.
-    pub records: Vec<AccessRecord>,
+    /// The fragments deleted.
+    pub fragments: Vec<String>,
     /// The deletions and index updates.
     pub ops: Vec<Op>,
 }
@@ -33,34 +33,17 @@ impl Node {
         let mut purge = Purge::default();
         for f in &after.fragments {
             let facts = crate::outbox::fragment_facts(&f.fragment);
-            let d = decide_share(&state, &self.organization, facts, now);
-            if !d.is_permit() {
+            if !decide_share(&state, &self.organization, facts, now).is_permit() {
                 purge
                     .ops
                     .push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
                 purge.ops.extend(due_removal_ops(plan_id, &f.fragment));
-                purge.records.push(AccessRecord {
-                    version: f.fragment.version,
-                    content_hash: f.content_hash.clone(),
-                    consent_version: d.consent_version(),
-                    ..records::permitted_peer(
-                        &f.fragment.home_organization,
-                        now,
-                        plan_id,
-                        &f.fragment.fragment_id,
-                        AccessAction::Purge,
-                        d.reason(),
-                    )
-                });
+                purge.fragments.push(f.fragment.fragment_id.clone());
             }
         }
-        if !purge.records.is_empty() {
+        if !purge.fragments.is_empty() {
             // A purged header or participant fragment also leaves the unit listing.
-            let gone = purge
-                .records
-                .iter()
-                .map(|r| r.fragment_id.as_str())
-                .collect();
+            let gone = purge.fragments.iter().map(String::as_str).collect();
             purge.ops.extend(membership_ops(
                 plan_id,
                 after,

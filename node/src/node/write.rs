@@ -426,11 +426,24 @@ impl Node {
         {
             let _g = self.stripe(&plan_id);
             let mut record = self.plan_record(&plan_id)?;
+            let mut after = self
+                .whole(&plan_id)?
+                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
             let now = self.now_ms();
+            // Revocations only remove access: they go to everyone the plan names that the roster
+            // lists. The revocation says whom, so the consent home forwards it only to the others.
+            let to: Vec<String> = match (self.outbox(), self.roster()) {
+                (Some(_), Some(roster)) => known_organizations(&after)
+                    .into_iter()
+                    .filter(|o| *o != self.organization && roster.member(o).is_some())
+                    .collect(),
+                _ => Vec::new(),
+            };
             revocation.revocation_id = random_id();
             revocation.recorded_at_organization = self.organization.clone();
             revocation.recorded_by = actor.user_id.clone();
             revocation.recorded_at_unix_ms = now;
+            revocation.notified = to.clone();
             let (env, hash) = self.seal(PayloadKind::Revocation, &revocation);
             record.updated_at_unix_ms = now;
             let (version, clock_op) = self.tick();
@@ -446,43 +459,31 @@ impl Node {
                     keys::revocation(&plan_id, &revocation.revocation_id),
                 ),
             ];
-            if let Some(outbox) = self.outbox()
-                && let Some(view) = self.load(&plan_id, false)?
-            {
-                // Revocations only remove access: they go to everyone the plan names.
-                let to = known_organizations(&view);
-                let pending = PurgeState {
-                    recorded_at_unix_ms: now,
-                    confirmed_at_unix_ms: 0,
-                    answer: String::new(),
-                };
-                let roster = self.roster().cloned();
-                for o in to.iter().filter(|o| {
-                    **o != self.organization
-                        && roster.as_ref().is_some_and(|r| r.member(o).is_some())
-                }) {
-                    ops.push(Op::Put(
-                        keys::purge(&plan_id, &revocation.revocation_id, o),
-                        pending.encode_to_vec(),
-                    ));
-                }
+            let pending = PurgeState {
+                recorded_at_unix_ms: now,
+                confirmed_at_unix_ms: 0,
+                answer: String::new(),
+            };
+            for o in &to {
+                ops.push(Op::Put(
+                    keys::purge(&plan_id, &revocation.revocation_id, o),
+                    pending.encode_to_vec(),
+                ));
+            }
+            if let Some(outbox) = self.outbox() {
                 ops.extend(outbox.ops(&env, URGENT, to, version, &mut 0));
             }
-            let rec = AccessRecord {
-                content_hash: hash,
-                ..self.write_record(actor, &plan_id, "consent", "revocation")
-            };
             // Copies received from others that the consent no longer covers go in the same
-            // batch as the revocation.
-            let mut after = self
-                .whole(&plan_id)?
-                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+            // batch as the revocation, recorded in its one access record.
             after.revocations.push(revocation.clone());
             let purge = self.purge_of(&after);
             ops.extend(purge.ops);
-            let mut records = vec![rec];
-            records.extend(purge.records);
-            self.write(&records, ops).map_err(internal)?;
+            let rec = AccessRecord {
+                content_hash: hash,
+                purged_fragments: purge.fragments,
+                ..self.write_record(actor, &plan_id, "consent", "revocation")
+            };
+            self.write(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;
         self.outbox_notify.notify_waiters();

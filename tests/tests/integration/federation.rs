@@ -414,12 +414,13 @@ async fn a_node_admits_only_what_roster_signatures_versions_and_consent_allow() 
         .iter()
         .map(|e| AccessRecord::decode(e.record.as_slice()).unwrap())
         .collect();
+    // The revocation's one receipt record names what went with it.
     let purged: Vec<_> = records
         .iter()
-        .filter(|r| r.action == AccessAction::Purge as i32)
-        .map(|r| (r.fragment_id.as_str(), r.reason.as_str()))
+        .filter(|r| !r.purged_fragments.is_empty())
+        .map(|r| (r.reason.as_str(), r.purged_fragments.clone()))
         .collect();
-    assert_eq!(purged, vec![("w-health", "revoked")]);
+    assert_eq!(purged, vec![("revocation", vec!["w-health".to_string()])]);
     assert_eq!(
         records
             .iter()

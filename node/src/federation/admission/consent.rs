@@ -112,15 +112,16 @@ impl Admission<'_> {
             consent_version: c.consent_version,
             ..self.receipt(peer, &plan_id, "consent", "consent-home")
         };
-        // Copies the new consent no longer covers go in the same batch.
-        let mut records = vec![record.clone()];
+        // Copies the new consent no longer covers go in the same batch, named in its record.
+        let mut record = record;
         if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
             after.consent = Some(c.clone());
             let purge = n.purge_of(&after);
             ops.extend(purge.ops);
-            records.extend(purge.records);
+            record.purged_fragments = purge.fragments;
         }
-        n.write(&records, ops).map_err(internal)?;
+        n.write(std::slice::from_ref(&record), ops)
+            .map_err(internal)?;
         Ok(Admitted {
             record,
             event: PlanEvent::Consent(c),
@@ -171,8 +172,7 @@ impl Admission<'_> {
                 plan_id,
             });
         }
-        let record = receipt("revocation");
-        let mut records = vec![record.clone()];
+        let mut record = receipt("revocation");
         let mut ops = vec![Op::Put(key.clone(), env.encode_to_vec())];
         if let Some(view) = &view {
             // The recorder sends a revocation to every organisation it knows of; the consent
@@ -182,6 +182,7 @@ impl Admission<'_> {
             // do not forward: a flood from every receiver multiplied the county's work per
             // revocation about five-fold (BENCHMARKS.md), and leases bound the rest. The home
             // forwards only what an organisation of the plan recorded.
+            // Only to those the recorder did not send it to itself: no node gets it twice.
             let known = known_organizations(view);
             if let Some(outbox) = n.outbox()
                 && view.home_organization == n.organization_id()
@@ -190,17 +191,20 @@ impl Admission<'_> {
                 let (version, clock_op) = n.tick();
                 ops.push(clock_op);
                 ops.push(Op::Put(keys::feed(version.key()), key));
-                let to = known.into_iter().filter(|o| o != signer && o != peer);
+                let to = known.into_iter().filter(|o| {
+                    o != signer && o != peer && o != n.organization_id() && !r.notified.contains(o)
+                });
                 ops.extend(outbox.ops(env, URGENT, to, version, &mut 0));
             }
             if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
                 after.revocations.push(r.clone());
                 let purge = n.purge_of(&after);
                 ops.extend(purge.ops);
-                records.extend(purge.records);
+                record.purged_fragments = purge.fragments;
             }
         }
-        n.write(&records, ops).map_err(internal)?;
+        n.write(std::slice::from_ref(&record), ops)
+            .map_err(internal)?;
         Ok(Admitted {
             record,
             event: PlanEvent::Revocation(r),

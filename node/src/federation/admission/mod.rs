@@ -251,6 +251,7 @@ pub async fn receive(
     let mut results = vec![PushResult::default(); envelopes.len()];
     let mut events = Vec::new();
     let admission = Admission::new(node, roster);
+    let batches_before = node.work().read().log_batches;
     for i in order {
         results[i].position = i as u32;
         match admission.admit(peer, &envelopes[i]) {
@@ -267,7 +268,12 @@ pub async fn receive(
             }
         }
     }
-    node.durable().await?;
+    // A push that stored nothing (everything already held, or refused) needs no flush; one
+    // that stored anything is flushed once, before any of it is acknowledged. (Another task's
+    // write in the meantime only makes this flush one that was not needed.)
+    if node.work().read().log_batches != batches_before {
+        node.durable().await?;
+    }
     node.outbox_notify().notify_waiters();
     if events
         .iter()
