@@ -251,6 +251,13 @@ pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
 
+/// `homeonly/{plan_id}`: what the plan's home keeps out of the signed header of a plan with
+/// protected personal data (the guardians' contact details), at this node only: never signed,
+/// queued, fed or exported.
+pub fn home_only(plan_id: &str) -> Vec<u8> {
+    format!("homeonly/{plan_id}").into_bytes()
+}
+
 /// `creation/{plan_id}`: the signed creation record of a plan (who created it, its first home).
 pub fn creation(plan_id: &str) -> Vec<u8> {
     format!("creation/{plan_id}").into_bytes()

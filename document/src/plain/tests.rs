@@ -42,6 +42,7 @@ fn input<'a>(
         made_by: "vaxjo-kommun",
         names,
         unit_names: &|_, _| None,
+        authority_names: &|_| None,
         reads: &[],
         copy_for: None,
         guardian_copy: false,

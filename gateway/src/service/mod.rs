@@ -2,8 +2,10 @@
 
 mod admit;
 mod consent;
+mod export;
 mod handover;
 mod practice;
+mod protected;
 mod watch;
 
 use std::pin::Pin;
@@ -31,6 +33,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use crate::{Actor, Backend, BackendError, ClientAuth, PlanView, StoredFragment};
+
+pub use export::{FAMILY_PURPOSES, for_family};
 
 /// Open watch streams a client system may hold unless the node's config says otherwise.
 pub const DEFAULT_MAX_WATCHERS_PER_CLIENT: usize = 64;
@@ -142,6 +146,9 @@ impl<B: Backend> PlanApi<B> {
                 _ => String::new(),
             },
             consent_version: d.consent_version(),
+            // Records about a fragment withheld from the guardians form the plan's withheld
+            // chain, so the guardians' extract neither shows them nor misses them.
+            withheld_from_guardians: f.is_some_and(|f| f.fragment.withheld_from_guardians),
             ..crate::record::by_user(
                 who,
                 self.backend.now_ms(),
@@ -298,6 +305,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             plan: Some(Plan {
                 plan_id: view.plan_id.clone(),
                 home_organization: view.home_organization.clone(),
+                protected_identity: export::protected_identity(&view),
                 fragments: view.fragments.into_iter().map(|f| f.fragment).collect(),
                 withheld: vec![],
             }),
@@ -315,12 +323,15 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
         let (shown, withheld) = self.visible(&who, &view, None).await?;
+        let mut fragments: Vec<_> = shown.into_iter().map(|f| f.fragment).collect();
+        self.with_home_only(&who, &view, &mut fragments)?;
         Ok(Response::new(GetPlanResponse {
             plan: Some(Plan {
                 plan_id: view.plan_id.clone(),
                 home_organization: view.home_organization.clone(),
-                fragments: shown.into_iter().map(|f| f.fragment).collect(),
+                fragments,
                 withheld,
+                protected_identity: export::protected_identity(&view),
             }),
         }))
     }
@@ -459,9 +470,14 @@ impl<B: Backend> PlanService for PlanApi<B> {
         self.need_to_know(&who, &view, &req.fragment_id).await?;
         let (mut shown, withheld) = self.visible(&who, &view, Some(&req.fragment_id)).await?;
         match (shown.pop(), withheld.first()) {
-            (Some(f), _) => Ok(Response::new(GetFragmentResponse {
-                fragment: Some(f.fragment),
-            })),
+            (Some(f), _) => {
+                let mut one = [f.fragment];
+                self.with_home_only(&who, &view, &mut one)?;
+                let [fragment] = one;
+                Ok(Response::new(GetFragmentResponse {
+                    fragment: Some(fragment),
+                }))
+            }
             (None, Some(w)) => Err(Status::permission_denied(format!(
                 "{}: {} may not see this fragment ({})",
                 w.reason,

@@ -9,8 +9,11 @@
 
 mod backend;
 mod evidence;
+#[cfg(test)]
+mod family_tests;
 mod handover;
 mod index;
+mod protected;
 mod purge;
 mod read;
 #[cfg(test)]
@@ -46,6 +49,7 @@ pub use evidence::{CosignFuture, Cosigned, Cosigner};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
+pub use protected::leaks_protected_contacts;
 pub use read::{HeldLease, PlanRecord, PurgeState};
 
 /// Number of lock stripes serialising writes per plan.

@@ -43,6 +43,7 @@ impl Node {
                     version: f.fragment.version,
                     content_hash: f.content_hash.clone(),
                     consent_version: d.consent_version(),
+                    withheld_from_guardians: f.fragment.withheld_from_guardians,
                     ..records::permitted_peer(
                         &f.fragment.home_organization,
                         now,
