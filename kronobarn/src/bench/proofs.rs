@@ -51,6 +51,7 @@ fn record(plan: &str, n: u64, rng: &mut impl Rng) -> AccessRecord {
         action: AccessAction::Read as i32,
         decision: Decision::Permit as i32,
         reason: "granted".into(),
+        withheld_from_guardians: false,
     }
 }
 

@@ -11,6 +11,9 @@ mod backend;
 mod evidence;
 #[cfg(test)]
 mod family_tests;
+mod gallring;
+#[cfg(test)]
+mod gallring_tests;
 mod handover;
 mod index;
 mod protected;
@@ -46,6 +49,7 @@ use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
+pub use gallring::{PlanDue, Retention};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};

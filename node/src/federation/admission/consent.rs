@@ -49,6 +49,13 @@ impl Admission<'_> {
         let mut record = match n.plan_record_if_any(&plan_id).map_err(internal)? {
             Some(r) => r,
             None => {
+                if n.get(&keys::tombstone(&plan_id))
+                    .map_err(internal)?
+                    .is_some()
+                {
+                    // Retention deleted the plan here: a late consent does not bring it back.
+                    return Err(Refusal::NotPermitted("plan-deleted"));
+                }
                 let Some(home) = n.provisional_home(&plan_id).map_err(internal)? else {
                     return Err(Refusal::NotYet(format!(
                         "plan {plan_id}: its creation record has not arrived"
@@ -163,6 +170,14 @@ impl Admission<'_> {
             content_hash: hash.clone(),
             ..self.receipt(signer, &plan_id, "consent", reason)
         };
+        if view.is_none()
+            && n.get(&keys::tombstone(&plan_id))
+                .map_err(internal)?
+                .is_some()
+        {
+            // Retention deleted the plan here: a late withdrawal has nothing left to remove.
+            return Err(Refusal::NotPermitted("plan-deleted"));
+        }
         if n.get(&key).map_err(internal)?.is_some() {
             // Stored before, with its purge in the same batch: nothing more to do.
             return Ok(Admitted {
