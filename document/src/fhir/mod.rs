@@ -442,7 +442,7 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
     }
     for r in input.revocations {
         let mut deny = json!({ "type": "deny" });
-        if !r.organizations.is_empty() {
+        if !r.organizations.is_empty() || !r.authorities.is_empty() {
             let mut refs: Vec<Value> = r.organizations.iter().flat_map(|o| b.grantees(o)).collect();
             refs.extend(r.authorities.iter().filter_map(|a| b.authority(a)));
             deny["actor"] = json!(refs.into_iter().map(|r| json!({

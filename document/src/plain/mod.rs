@@ -233,9 +233,10 @@ impl Doc<'_> {
     /// "BUP Växjö och BVC Teleborg, Region Kronoberg", or the organisation alone.
     fn grantee(&self, org: &str) -> String {
         let units = self.units_of(org);
+        // An organisation that is one authority (an association) is named once.
         let named: Vec<String> = units
             .iter()
-            .filter(|u| !u.authority.is_empty())
+            .filter(|u| !u.authority.is_empty() && u.authority != u.organization)
             .map(|u| u.authority.clone())
             .collect();
         if named.is_empty() {

@@ -8,14 +8,16 @@ use std::time::Instant;
 use anyhow::Context;
 use kronobarn_proto::v1::{
     AccessRecord, AdvancePlanRequest, Category, Child, Consent, ConsentForm, CoordinationMeeting,
-    CreatePlanRequest, ExportFormat, ExportPlanRequest, FollowUpRecord, GetConsentStatusRequest,
-    GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention, ListAccessLogRequest,
-    ListFollowUpsRequest, Participant, PlanHeader, PlanStage, RecordConsentRequest,
-    RevokeConsentRequest, WheelArea, WheelAssessment, fragment::Body,
+    CreatePlanRequest, ExportFormat, ExportPlanRequest, FollowUpRecord, Fragment,
+    GetConsentStatusRequest, GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention,
+    ListAccessLogRequest, ListFollowUpsRequest, Participant, PlanHeader, PlanStage,
+    RecordConsentRequest, RevokeConsentRequest, WheelArea, WheelAssessment, fragment::Body,
 };
 use prost::Message;
 
-use super::{County, advance, contact, in_days, kinds, now_ms, put, shown, step, today, until};
+use super::{
+    County, advance, contact, in_days, kinds, now_ms, put, put_fragment, shown, step, today, until,
+};
 
 /// Step 1: the principal notices a need and opens a plan at Växjö kommun's node; returns its
 /// id.
@@ -38,25 +40,25 @@ pub(super) async fn a_need_is_noticed(c: &mut County) -> anyhow::Result<String> 
                 guardians: vec![
                     Guardian {
                         guardian_id: "g1".into(),
-                        name: "Vårdnadshavare Ett".into(),
+                        name: "Maria Påhittadsson".into(),
                         has_custody: true,
                         contact: None,
                     },
                     Guardian {
                         guardian_id: "g2".into(),
-                        name: "Vårdnadshavare Två".into(),
+                        name: "Jonas Påhittadsson".into(),
                         has_custody: true,
                         contact: None,
                     },
                 ],
                 responsible_organization: String::new(),
                 responsible_unit: "ostra-skolan".into(),
-                responsible_contact: contact("Rektor Påhittad", "rektor"),
+                responsible_contact: contact("Karin Påhittad", "rektor"),
                 follow_up_dates: vec![in_days(90)],
-                follow_up_by: "Rektor Påhittad".into(),
+                follow_up_by: "Karin Påhittad".into(),
                 ..Default::default()
             }),
-            unit_contact: contact("Rektor Påhittad", "rektor"),
+            unit_contact: contact("Karin Påhittad", "rektor"),
         }))
         .await?
         .into_inner()
@@ -108,7 +110,7 @@ pub(super) async fn talk_with_the_wheel(c: &mut County, plan_id: &str) -> anyhow
                 needs: needs.into(),
                 strengths: "Nyfiken, tycker om att rita.".into(),
                 child_view: view.into(),
-                assessed_on: "2026-11-20".into(),
+                assessed_on: in_days(-7),
             }),
         )
         .await?;
@@ -124,11 +126,12 @@ pub(super) async fn talk_with_the_wheel(c: &mut County, plan_id: &str) -> anyhow
 pub(super) async fn both_guardians_consent(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
         3,
-        "Both guardians consent, separately. BUP may receive the health assessment and the interventions; Barnens vänner only the interventions; Växjö may receive the others' interventions. Nothing else, and nobody else.",
+        "Both guardians consent, separately, and the consent names authorities, not organisations: BUP at Region Kronoberg may receive the health assessment and the interventions; the association Barnens vänner only the interventions; the school in Växjö may receive the others' interventions. Nothing else, and nobody else: not even Växjö's own social services.",
     );
     let base = [Category::Identity as i32, Category::Participants as i32];
-    let grant = |org: &str, extra: &[Category]| Grant {
+    let grant = |org: &str, authority: &str, extra: &[Category]| Grant {
         organization: org.into(),
+        authority: authority.into(),
         categories: base
             .iter()
             .copied()
@@ -159,11 +162,17 @@ pub(super) async fn both_guardians_consent(c: &mut County, plan_id: &str) -> any
                 grants: vec![
                     grant(
                         "region-kronoberg",
+                        "region-kronoberg-bup",
                         &[Category::WheelHealth, Category::Interventions],
                     ),
-                    grant("barnens-vanner", &[Category::Interventions]),
+                    grant(
+                        "barnens-vanner",
+                        "barnens-vanner",
+                        &[Category::Interventions],
+                    ),
                     Grant {
                         organization: "vaxjo-kommun".into(),
+                        authority: "vaxjo-kommun-skola".into(),
                         categories: vec![Category::Interventions as i32],
                         ..Default::default()
                     },
@@ -196,7 +205,7 @@ pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> any
         PlanStage::MeetingCalled,
         AdvancePlanRequest {
             invited_organizations: vec!["region-kronoberg".into(), "barnens-vanner".into()],
-            meeting_on: in_days(-1),
+            meeting_on: today(),
             ..Default::default()
         },
     )
@@ -207,7 +216,7 @@ pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> any
         Body::Participant(Participant {
             organization: "region-kronoberg".into(),
             unit: "bup-vaxjo".into(),
-            contact: contact("Psykolog Påhittad", "psykolog"),
+            contact: contact("Omar Påhittad", "psykolog"),
         }),
     )
     .await?;
@@ -217,7 +226,7 @@ pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> any
         Body::Participant(Participant {
             organization: "barnens-vanner".into(),
             unit: "laxhjalp".into(),
-            contact: contact("Ledare Påhittad", "samordnare"),
+            contact: contact("Lena Påhittad", "samordnare"),
         }),
     )
     .await?;
@@ -225,13 +234,13 @@ pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> any
         &mut c.principal,
         plan_id,
         Body::Meeting(CoordinationMeeting {
-            held_on: in_days(-1),
+            held_on: today(),
             attendees: vec![
                 "Testbarn".into(),
-                "Vårdnadshavare Ett".into(),
-                "Vårdnadshavare Två".into(),
-                "Rektor Påhittad".into(),
-                "Psykolog Påhittad".into(),
+                "Maria Påhittadsson".into(),
+                "Jonas Påhittadsson".into(),
+                "Karin Påhittad".into(),
+                "Omar Påhittad".into(),
             ],
             child_view: "Jag vill ha en vuxen att gå till på rasten.".into(),
             guardians_view: "Vi vill att skolan och BUP samarbetar.".into(),
@@ -287,12 +296,32 @@ pub(super) async fn each_writes_its_own_part(c: &mut County, plan_id: &str) -> a
         Body::Intervention(Intervention {
             what: "Samtal på BUP varannan vecka".into(),
             who: "BUP Växjö".into(),
-            responsible: contact("Psykolog Påhittad", "psykolog"),
+            responsible: contact("Omar Påhittad", "psykolog"),
             from_date: in_days(6),
             to_date: in_days(200),
             follow_up_date: in_days(60),
-            follow_up_by: "Psykolog Påhittad".into(),
+            follow_up_by: "Omar Påhittad".into(),
         }),
+    )
+    .await?;
+    // A note BUP's psychologist marks as not to be shown to the guardians (OSL 12 kap. 3 §):
+    // staff copies hold it, the family's does not, and nothing in it tells that it exists.
+    put_fragment(
+        &mut c.psychologist,
+        Fragment {
+            plan_id: plan_id.to_string(),
+            withheld_from_guardians: true,
+            body: Some(Body::Intervention(Intervention {
+                what: "Enskilda samtal med Testbarn om oron hemma".into(),
+                who: "BUP Växjö".into(),
+                responsible: contact("Omar Påhittad", "psykolog"),
+                from_date: in_days(6),
+                to_date: in_days(200),
+                follow_up_date: in_days(60),
+                follow_up_by: "Omar Påhittad".into(),
+            })),
+            ..Default::default()
+        },
     )
     .await?;
     let from_bup = |f: &[kronobarn_proto::v1::Fragment]| {
@@ -316,9 +345,53 @@ pub(super) async fn each_writes_its_own_part(c: &mut County, plan_id: &str) -> a
     Ok(())
 }
 
-/// Step 6: the Police and Alvesta kommun, which no consent names, hold nothing of the plan.
+/// Step 6: Växjö's own social services, another authority of the same municipality on the same
+/// node, takes part but sees nothing: no consent names it.
+pub(super) async fn the_authority_boundary(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
+    step(
+        6,
+        "Secrecy holds between authorities, not only organisations. Växjö's social services is asked to join the next meeting, but the guardians have not consented to share anything with it: on the same node as the school, it sees nothing.",
+    );
+    put(
+        &mut c.principal,
+        plan_id,
+        Body::Participant(Participant {
+            organization: "vaxjo-kommun".into(),
+            unit: "ifo".into(),
+            contact: contact("Sara Påhittad", "socialsekreterare"),
+        }),
+    )
+    .await?;
+    let plan = c
+        .social_services
+        .api
+        .get_plan(c.social_services.user.req(GetPlanRequest {
+            plan_id: plan_id.to_string(),
+        }))
+        .await?
+        .into_inner()
+        .plan
+        .context("no plan")?;
+    if !plan.fragments.is_empty() {
+        anyhow::bail!("Växjö's social services could read what no consent names");
+    }
+    let mut reasons: Vec<&str> = plan.withheld.iter().map(|w| w.reason.as_str()).collect();
+    reasons.sort();
+    reasons.dedup();
+    println!(
+        "   Socialtjänsten, Växjö kommun: 0 parts shown, {} withheld ({}); each refusal is in the access log.",
+        plan.withheld.len(),
+        reasons.join(", ")
+    );
+    println!(
+        "   (Who is Barnens bästa-ansvarig for a child is looked up in the directory of units; that lookup is not in this version's client API, so the demo skips it.)"
+    );
+    Ok(())
+}
+
+/// Step 7: the Police and Alvesta kommun, which no consent names, hold nothing of the plan.
 pub(super) async fn without_consent_nothing(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
-    step(6, "Organisations without consent hold nothing.");
+    step(7, "Organisations without consent hold nothing.");
     for (desk, name) in [
         (&mut c.officer, "Polismyndigheten"),
         (&mut c.social_worker, "Alvesta kommun"),
@@ -340,10 +413,10 @@ pub(super) async fn without_consent_nothing(c: &mut County, plan_id: &str) -> an
     Ok(())
 }
 
-/// Step 7: the plan is followed up and revised; BUP lists its own follow-ups due soon.
+/// Step 8: the plan is followed up and revised; BUP lists its own follow-ups due soon.
 pub(super) async fn follow_up(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        7,
+        8,
         "The plan is followed up: the principal records how it went and sets the next date. BUP sees its own follow-ups coming up, from an index, without searching every plan.",
     );
     advance(
@@ -393,7 +466,7 @@ pub(super) async fn follow_up(c: &mut County, plan_id: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Step 8: the plan as the family's documents (HTML in Swedish and English, PDF, FHIR) into
+/// Step 9: the plan as the family's documents (HTML in Swedish and English, PDF, FHIR) into
 /// `out_dir`, and BUP's own rendering of what it may hold.
 pub(super) async fn a_document_for_the_family(
     c: &mut County,
@@ -401,20 +474,27 @@ pub(super) async fn a_document_for_the_family(
     out_dir: &Path,
 ) -> anyhow::Result<()> {
     step(
-        8,
-        "The plan as a document for the guardians and Testbarn, in plain words: who is responsible, what happens next, and what Testbarn said. Rendering is logged like any read.",
+        9,
+        "The plan as a document for the guardians and Testbarn, in plain words: who is responsible, what happens next, what Testbarn said, which authorities may know what and who has read it, and the family's rights. Made with the purpose guardian-copy, it leaves out what BUP withheld from the guardians, without a trace. Rendering is logged like any read.",
     );
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    for (format, lang, file) in [
-        (ExportFormat::Html, "sv", "barnets-plan.html"),
-        (ExportFormat::Html, "en", "childs-plan.en.html"),
-        (ExportFormat::Pdf, "sv", "barnets-plan.pdf"),
-        (ExportFormat::FhirR4Json, "", "plan.fhir.json"),
+    let family = c.principal.for_purpose("guardian-copy");
+    for (desk, format, lang, file) in [
+        (&family, ExportFormat::Html, "sv", "barnets-plan.html"),
+        (&family, ExportFormat::Html, "en", "childs-plan.en.html"),
+        (&family, ExportFormat::Pdf, "sv", "barnets-plan.pdf"),
+        (
+            &family,
+            ExportFormat::AccessLogHtml,
+            "sv",
+            "loggutdrag.html",
+        ),
+        (&c.principal, ExportFormat::FhirR4Json, "", "plan.fhir.json"),
     ] {
-        let doc = c
-            .principal
+        let mut desk = desk.clone();
+        let doc = desk
             .api
-            .export_plan(c.principal.user.req(ExportPlanRequest {
+            .export_plan(desk.user.req(ExportPlanRequest {
                 plan_id: plan_id.to_string(),
                 format: format as i32,
                 language: lang.into(),
@@ -440,18 +520,18 @@ pub(super) async fn a_document_for_the_family(
     std::fs::write(&path, &bup_copy.content)
         .with_context(|| format!("writing {}", path.display()))?;
     println!(
-        "   BUP's node renders only what BUP may hold (no learning or safety assessment, no meeting notes): {}",
+        "   BUP's node renders only what BUP may hold (no learning or safety assessment, no meeting notes), says so, and warns that its copy holds what the guardians may not see: {}",
         path.display()
     );
     Ok(())
 }
 
-/// Step 9: one guardian withdraws consent at the homework club's node; the purge is confirmed
+/// Step 10: one guardian withdraws consent at the homework club's node; the purge is confirmed
 /// by every participant and each node shows only its own records.
 pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        9,
-        "Vårdnadshavare Ett withdraws consent, telling the homework club. Withdrawing is as easy as giving: it is recorded at Barnens vänner's node.",
+        10,
+        "Maria Påhittadsson, one of the guardians, withdraws consent, telling the homework club. Withdrawing is as easy as giving: it is recorded at Barnens vänner's node.",
     );
     let t = Instant::now();
     let rev = c
@@ -512,10 +592,10 @@ pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyho
     Ok(())
 }
 
-/// Step 10: the responsible organisation closes the plan, with the reason.
+/// Step 11: the responsible organisation closes the plan, with the reason.
 pub(super) async fn the_plan_is_closed(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        10,
+        11,
         "The plan is closed, with the reason. Closing ends every share and lease.",
     );
     advance(
@@ -531,11 +611,11 @@ pub(super) async fn the_plan_is_closed(c: &mut County, plan_id: &str) -> anyhow:
     .await
 }
 
-/// Step 11: Region Kronoberg's records about the plan, counted by action; then every node is
+/// Step 12: Region Kronoberg's records about the plan, counted by action; then every node is
 /// stopped and its whole log verified.
 pub(super) async fn every_log_verified(mut c: County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        11,
+        12,
         "Every crossing is in the access logs on both sides. The nodes are stopped and all eleven logs verified.",
     );
     let log = c
