@@ -1,9 +1,11 @@
 //! `kronobarn demo`: a child's plan walked through the practice model across the eleven nodes of
 //! Kronoberg county on loopback, through the real client API and federation, in plain words.
 //!
-//! [`run`] tells the story step by step; each step is one function in [`steps`]. Everyone in it is
+//! [`run`] tells the story step by step; each step is one function in [`steps`] (the first
+//! half) or [`later`]. Everyone in it is
 //! invented; the child has the Swedish Tax Agency's published test identity number 20170101-2393 (a school child).
 
+mod later;
 mod steps;
 
 use std::path::Path;
@@ -29,11 +31,11 @@ pub async fn run(out_dir: &Path) -> anyhow::Result<()> {
     steps::each_writes_its_own_part(&mut county, &plan).await?;
     steps::the_authority_boundary(&mut county, &plan).await?;
     steps::without_consent_nothing(&mut county, &plan).await?;
-    steps::follow_up(&mut county, &plan).await?;
-    steps::a_document_for_the_family(&mut county, &plan, out_dir).await?;
-    steps::a_guardian_withdraws(&mut county, &plan).await?;
-    steps::the_plan_is_closed(&mut county, &plan).await?;
-    steps::every_log_verified(county, &plan).await?;
+    later::follow_up(&mut county, &plan).await?;
+    later::a_document_for_the_family(&mut county, &plan, out_dir).await?;
+    later::a_guardian_withdraws(&mut county, &plan).await?;
+    later::the_plan_is_closed(&mut county, &plan).await?;
+    later::every_log_verified(county, &plan).await?;
     println!(
         "\nDone. The nodes' folders were temporary; the plan as a document is in {}: open barnets-plan.html (or childs-plan.en.html) in a browser.",
         out_dir.display()
