@@ -271,6 +271,7 @@ impl Fixture {
             made_by: "vaxjo-kommun",
             names: &names,
             unit_names: &units,
+            authority_names: &|_| None,
             reads: &self.reads,
             copy_for: None,
             guardian_copy: true,

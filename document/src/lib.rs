@@ -131,6 +131,9 @@ pub struct PlanInput<'a> {
     /// Authorities in words by (organisation id, unit id), from a directory of units; when
     /// missing, the organisation's name is shown.
     pub unit_names: &'a (dyn Fn(&str, &str) -> Option<UnitName> + Sync),
+    /// Authorities by directory id, as (organisation id, name in words): a grant or a
+    /// revocation may name one.
+    pub authority_names: &'a (dyn Fn(&str) -> Option<(String, String)> + Sync),
     /// Who has read the plan, per authority, from the access log.
     pub reads: &'a [Reads],
     /// Set when the document is one authority's copy that may hold only part of the plan (BUP's
@@ -181,6 +184,14 @@ impl PlanInput<'_> {
                 organization,
             },
         }
+    }
+
+    /// An authority by directory id in words; `None` when the directory does not know it.
+    fn authority_name(&self, lang: Lang, id: &str) -> Option<UnitName> {
+        (self.authority_names)(id).map(|(org, name)| UnitName {
+            authority: words::organization(lang, &name),
+            organization: self.org_name(lang, &org),
+        })
     }
 
     fn today_iso(&self) -> String {

@@ -22,7 +22,7 @@ use kronobarn_proto::v1::{
 use kronobarn_proto::validate::FieldError;
 
 pub use auth::{Caller, ClientAuth, ClientCredential, OutOfScope, Refusal, Scope};
-pub use service::{DEFAULT_MAX_WATCHERS_PER_CLIENT, PlanApi};
+pub use service::{DEFAULT_MAX_WATCHERS_PER_CLIENT, FAMILY_PURPOSES, PlanApi, for_family};
 
 /// Who is acting: the calling system, the end user and why. Written into every access record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,6 +339,10 @@ pub trait Backend: Send + Sync + 'static {
     /// (follow-ups falling due). A receiver that falls behind is told (`Lagged`) and looks again
     /// at everything.
     fn plan_changes(&self) -> tokio::sync::broadcast::Receiver<String>;
+
+    /// The guardians' contact details the plan's home keeps out of the signed header of a plan
+    /// with protected personal data, by guardian id; empty at any other node or plan.
+    fn protected_contacts(&self, plan_id: &str) -> BackendResult<Vec<(String, Contact)>>;
 
     /// The display name of an organisation (from the roster), for documents.
     fn organization_name(&self, organization: &str) -> Option<String>;

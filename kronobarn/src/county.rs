@@ -25,7 +25,7 @@ pub const KRONOBERG: [(&str, &str, Kind); 11] = [
     ("polisen", "Polismyndigheten", Kind::Police),
     (
         "barnens-vanner",
-        "Barnens vänner (idéburen)",
+        "Föreningen Barnens vänner",
         Kind::Voluntary,
     ),
 ];
@@ -58,7 +58,8 @@ pub fn development_directory(
     let authority = |suffix: &str, kind: &str, title: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: format!("{organization}-{suffix}"),
         kind: kind.into(),
-        name: format!("{title}, {name}"),
+        // The document adds the organisation: "BUP, Region Kronoberg".
+        name: title.to_string(),
         whole_organization: false,
         units,
     };

@@ -38,6 +38,9 @@ pub struct Config {
     /// Consent rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentConfig>,
+    /// Retention (gallring) of this organisation's records of closed plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -53,6 +56,38 @@ pub struct ConsentConfig {
     /// (child-health-care, child-psychiatry, maternity-care, primary-care, student-health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_consent_from_15: Option<Vec<String>>,
+}
+
+/// How long this organisation's authorities keep their records of a closed plan. Copies received
+/// from other organisations go when the plan closes, whatever this says.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days after closing for an authority not listed in `authority`. Absent: such an
+    /// authority keeps its records (an authority deletes only under a retention decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_days: Option<u32>,
+    /// How often the node deletes what is due, in seconds (default 3600).
+    #[serde(default = "default_retention_check")]
+    pub check_secs: u64,
+    /// One rule per authority (`[[retention.authority]]`).
+    #[serde(default, rename = "authority", skip_serializing_if = "Vec::is_empty")]
+    pub authorities: Vec<AuthorityRetention>,
+}
+
+/// One authority's retention rule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityRetention {
+    /// The authority's directory id (one of this organisation's `[[authority]]` ids, or
+    /// `organisation/unit` for a unit the directory does not list).
+    pub id: String,
+    /// Days after a plan closes that the authority keeps its records of it.
+    pub days: u32,
+}
+
+fn default_retention_check() -> u64 {
+    3600
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -410,6 +445,9 @@ impl Config {
                 )
             })?;
         }
+        if config.retention.as_ref().is_some_and(|r| r.check_secs == 0) {
+            return Err(field("retention.check_secs", "must be at least 1".into()));
+        }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(
                 "logging.format",
@@ -515,5 +553,39 @@ mod tests {
             let e = Config::load(&init.config_path).unwrap_err().to_string();
             assert!(e.contains(field), "{to}: {e}");
         }
+    }
+
+    #[tokio::test]
+    async fn retention_rules_name_this_organisations_authorities() {
+        let dir = tempfile::tempdir().unwrap();
+        let init =
+            crate::init::init(dir.path(), "vaxjo-kommun", "", "127.0.0.1:0", &["skola"]).unwrap();
+        let text = std::fs::read_to_string(&init.config_path).unwrap();
+        let rules = |id: &str| {
+            format!(
+                "{text}\n[retention]\ndefault_days = 3650\n[[retention.authority]]\nid = \"{id}\"\ndays = 30\n"
+            )
+        };
+        std::fs::write(&init.config_path, rules("vaxjo-kommun/skola")).unwrap();
+        let loaded = Config::load(&init.config_path).unwrap();
+        let opened = crate::server::open(&loaded).unwrap();
+        assert_eq!(opened.retention.days("vaxjo-kommun/skola"), Some(30));
+        assert_eq!(opened.retention.days("vaxjo-kommun/ifo"), Some(3650));
+        assert!(
+            opened
+                .node
+                .gallring(&opened.retention, true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        drop(opened);
+        std::fs::write(&init.config_path, rules("region-kronoberg/bup")).unwrap();
+        let loaded = Config::load(&init.config_path).unwrap();
+        let e = crate::server::open(&loaded).err().unwrap().to_string();
+        assert!(
+            e.contains("retention.authority") && e.contains("region-kronoberg/bup"),
+            "{e}"
+        );
     }
 }

@@ -251,6 +251,37 @@ pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
 
+/// `homeonly/{plan_id}`: what the plan's home keeps out of the signed header of a plan with
+/// protected personal data (the guardians' contact details), at this node only: never signed,
+/// queued, fed or exported.
+pub fn home_only(plan_id: &str) -> Vec<u8> {
+    format!("homeonly/{plan_id}").into_bytes()
+}
+
+/// `tomb/{plan_id}`: the signed tombstone of a plan whose records retention deleted here.
+pub fn tombstone(plan_id: &str) -> Vec<u8> {
+    format!("tomb/{plan_id}").into_bytes()
+}
+
+/// The plan id in a `plan/{plan_id}` key.
+pub fn plan_of_key(key: &[u8]) -> Option<&str> {
+    tail(PLAN, key)
+}
+
+/// Every key prefix that holds something of one plan besides its fragments' indexes, the
+/// outbox and the access log: what retention deletes when nothing of the plan may stay.
+pub fn plan_prefixes(plan_id: &str) -> Vec<Vec<u8>> {
+    vec![
+        fragments(plan_id),
+        members(plan_id),
+        consents(plan_id),
+        revocations(plan_id),
+        purges(plan_id),
+        own_units(plan_id),
+        handeds(plan_id),
+    ]
+}
+
 /// `creation/{plan_id}`: the signed creation record of a plan (who created it, its first home).
 pub fn creation(plan_id: &str) -> Vec<u8> {
     format!("creation/{plan_id}").into_bytes()

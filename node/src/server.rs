@@ -15,7 +15,7 @@ use crate::config::Loaded;
 use crate::federation::connect::PeerTls;
 use crate::federation::delivery;
 use crate::federation::service::Federation;
-use crate::node::Node;
+use crate::node::{Node, Retention};
 use crate::pki::read_signing_key;
 use crate::roster::Roster;
 use crate::store::{SledStore, Store};
@@ -90,8 +90,53 @@ fn directory(
     Ok(dir)
 }
 
-/// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
-pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
+/// The retention rules of `cfg`, checked against the directory: every authority a rule names
+/// must be one of this organisation's.
+pub fn retention(
+    cfg: &crate::config::Config,
+    dir: &kronobarn_policy::Directory,
+) -> anyhow::Result<Retention> {
+    let Some(r) = &cfg.retention else {
+        return Ok(Retention::default());
+    };
+    let mut rules = Retention {
+        default_days: r.default_days,
+        ..Default::default()
+    };
+    for a in &r.authorities {
+        let ours = match dir.authority(&a.id) {
+            Some(x) => x.organization == cfg.organization,
+            None => kronobarn_policy::Directory::implicit_unit(&a.id)
+                .is_some_and(|(o, _)| o == cfg.organization),
+        };
+        if !ours {
+            anyhow::bail!(
+                "retention.authority: `{}` is not an authority of {} in the directory (list it under [[authority]], or write organisation/unit)",
+                a.id,
+                cfg.organization
+            );
+        }
+        if rules.by_authority.insert(a.id.clone(), a.days).is_some() {
+            anyhow::bail!("retention.authority: `{}` is listed twice", a.id);
+        }
+    }
+    Ok(rules)
+}
+
+/// A node opened on its store, with its roster and retention rules, not serving.
+pub struct Opened {
+    /// The node.
+    pub node: Arc<Node>,
+    /// The roster, when federation is configured.
+    pub roster: Option<Arc<Roster>>,
+    /// Its retention rules.
+    pub retention: Retention,
+}
+
+/// Opens a node's store with its key, clock, roster, directory and rules, without serving: what
+/// `start` serves, and what `kronobarn gallring` runs on when the node is stopped (a running node
+/// holds the store locked).
+pub fn open(loaded: &Loaded) -> anyhow::Result<Opened> {
     let cfg = &loaded.config;
     let key = read_signing_key(&cfg.signing_key)?;
     let store: Arc<dyn Store> = Arc::new(
@@ -130,14 +175,31 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         }
         None => None,
     };
+    let dir = directory(cfg, roster.as_deref())?;
+    let retention = retention(cfg, &dir)?;
     node.set_rules(
-        directory(cfg, roster.as_deref())?,
+        dir,
         crate::directory::consent_rules(
             cfg.consent
                 .as_ref()
                 .and_then(|c| c.own_consent_from_15.as_deref()),
         )?,
     );
+    Ok(Opened {
+        node,
+        roster,
+        retention,
+    })
+}
+
+/// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
+pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
+    let cfg = &loaded.config;
+    let Opened {
+        node,
+        roster,
+        retention,
+    } = open(loaded)?;
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
@@ -213,14 +275,22 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         }),
     );
     tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let check =
+        std::time::Duration::from_secs(cfg.retention.as_ref().map_or(3600, |r| r.check_secs));
     let mut running = Running {
         client_addr,
         federation_addr: None,
         node: node.clone(),
         shutdown: vec![tx],
         tasks: vec![task],
-        stop_workers: None,
-        workers: Vec::new(),
+        workers: vec![tokio::spawn(gallring(
+            node.clone(),
+            retention,
+            check,
+            stop_rx.clone(),
+        ))],
+        stop_workers: Some(stop_tx),
     };
 
     if let (Some(f), Some(addr), Some(roster)) = (&cfg.federation, loaded.federation_listen, roster)
@@ -240,8 +310,11 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             cert_pem: cert.clone(),
             key_pem: key.clone(),
         };
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        running.workers = delivery::spawn(node.clone(), tls_material.clone(), stop_rx.clone());
+        running.workers.extend(delivery::spawn(
+            node.clone(),
+            tls_material.clone(),
+            stop_rx.clone(),
+        ));
         running
             .workers
             .push(tokio::spawn(crate::federation::lease::renew(
@@ -268,7 +341,6 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 std::time::Duration::from_secs(f.anti_entropy_secs),
                 stop_rx,
             )));
-        running.stop_workers = Some(stop_tx);
         let service = FederationServiceServer::new(Federation::new(node, roster))
             .max_decoding_message_size(16 * max)
             .max_encoding_message_size(16 * max);
@@ -286,6 +358,31 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         tracing::info!(addr = %running.federation_addr.unwrap_or(addr), "federation serving");
     }
     Ok(running)
+}
+
+/// Deletes what retention says is due, every `period` (the first time one period after start),
+/// until `stop`.
+async fn gallring(
+    node: Arc<Node>,
+    rules: Retention,
+    period: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+        match node.gallring(&rules, false).await {
+            Ok(done) if !done.is_empty() => {
+                tracing::info!(plans = done.len(), "gallring: retention ran")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "gallring: retention failed; it runs again later")
+            }
+        }
+    }
 }
 
 /// Accepted connections with Nagle off: small request/response exchanges must not wait ~40 ms.

@@ -9,6 +9,32 @@ pub const STATUS_FRAGMENT_ID: &str = "status";
 /// `Revocation.withdrawn_by` when the responsible organisation closed the plan.
 pub const PLAN_CLOSED: &str = "plan-closed";
 
+/// What follows a plan id in the name of the plan's withheld chain in the access log.
+pub const WITHHELD_CHAIN: &str = "/withheld";
+
+/// The access log's chain of records about fragments withheld from the guardians (OSL ch. 12
+/// §3): `{plan_id}/withheld`. Kept apart from the plan's own chain so the guardians' extract of
+/// the plan is complete, provably, and says nothing of what is withheld.
+pub fn withheld_chain(plan_id: &str) -> String {
+    format!("{plan_id}{WITHHELD_CHAIN}")
+}
+
+/// The chain of the access log an access record belongs to: its plan's own, or the plan's
+/// withheld chain when it is about a fragment withheld from the guardians; empty for a record
+/// about no plan.
+pub fn chain_of(r: &crate::v1::AccessRecord) -> std::borrow::Cow<'_, str> {
+    if r.withheld_from_guardians && !r.plan_id.is_empty() {
+        withheld_chain(&r.plan_id).into()
+    } else {
+        r.plan_id.as_str().into()
+    }
+}
+
+/// The plan a chain name is about: the plan id itself, or the plan of a withheld chain.
+pub fn plan_of_chain(chain: &str) -> &str {
+    chain.strip_suffix(WITHHELD_CHAIN).unwrap_or(chain)
+}
+
 /// A plan id: 32 lowercase hex digits (128 random bits).
 pub fn is_plan_id(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -44,5 +70,21 @@ mod tests {
         assert!(!is_slug(&"a".repeat(65)));
         assert!(is_user_id("SE2321000016-1234"));
         assert!(!is_user_id("anna svensson"));
+    }
+
+    #[test]
+    fn records_about_withheld_fragments_have_a_chain_of_their_own() {
+        let p = "0123456789abcdef0123456789abcdef";
+        let mut r = crate::v1::AccessRecord {
+            plan_id: p.into(),
+            ..Default::default()
+        };
+        assert_eq!(chain_of(&r), p);
+        r.withheld_from_guardians = true;
+        assert_eq!(chain_of(&r), withheld_chain(p));
+        assert_eq!(plan_of_chain(&chain_of(&r)), p);
+        assert_eq!(plan_of_chain(p), p);
+        r.plan_id.clear();
+        assert_eq!(chain_of(&r), "");
     }
 }

@@ -54,6 +54,8 @@ struct Bundle<'a> {
     /// Authorities referenced, as (organisation, unit): each an Organization partOf its
     /// organisation.
     units: std::collections::BTreeSet<(String, String)>,
+    /// Authorities (by directory id) referenced, each an Organization part of its organisation.
+    authorities: std::collections::BTreeSet<String>,
     /// The units of each organisation that take part in the plan.
     participants: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -85,6 +87,31 @@ impl Bundle<'_> {
             return vec![self.org(org)];
         }
         units.iter().map(|u| self.unit(org, u)).collect()
+    }
+
+    /// An authority by directory id, as part of its organisation; the organisation alone
+    /// (when the directory knows it) or nothing.
+    fn authority(&mut self, id: &str) -> Option<Value> {
+        let (org, _) = (self.input.authority_names)(id)?;
+        self.orgs.insert(org.clone());
+        self.authorities.insert(id.to_string());
+        Some(json!({
+            "reference": urn(self.input.plan_id, &format!("authority/{id}")),
+            "display": self.input.authority_name(Lang::Sv, id).map(|a| a.full()).unwrap_or_default(),
+        }))
+    }
+
+    /// Whom a grant names: its unit, its authority, or the organisation's units in the plan.
+    fn grant_to(&mut self, g: &kronobarn_proto::v1::Grant) -> Vec<Value> {
+        if !g.unit.is_empty() {
+            return vec![self.unit(&g.organization, &g.unit)];
+        }
+        if !g.authority.is_empty()
+            && let Some(a) = self.authority(&g.authority)
+        {
+            return vec![a];
+        }
+        self.grantees(&g.organization)
     }
 
     fn push(&mut self, full_url: String, mut resource: Value) {
@@ -151,6 +178,7 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         entries: Vec::new(),
         orgs: Default::default(),
         units: Default::default(),
+        authorities: Default::default(),
         participants,
     };
     // Protected personal data: marked restricted, and no contact details of child or guardians.
@@ -356,7 +384,7 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             .iter()
             .map(|g| {
                 let actors: Vec<Value> = b
-                    .grantees(&g.organization)
+                    .grant_to(g)
                     .into_iter()
                     .map(|r| json!({
                         "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
@@ -376,6 +404,16 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             .filter_map(|g| guardians.get(&g.guardian_id))
             .map(|u| json!({ "reference": u }))
             .collect();
+        // The consent home names the authority that holds the thread, when the header says.
+        let consent_home = match header {
+            Some(h)
+                if h.responsible_organization == c.consent_home
+                    && !h.responsible_unit.is_empty() =>
+            {
+                b.unit(&c.consent_home, &h.responsible_unit)
+            }
+            _ => b.org(&c.consent_home),
+        };
         let mut consent = json!({
             "resourceType": "Consent",
             "identifier": [{ "system": format!("urn:kronobarn:plan:{plan}:consent"), "value": c.consent_version.to_string() }],
@@ -384,7 +422,7 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
             "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }] }],
             "patient": { "reference": patient },
             "dateTime": instant(c.recorded_at_unix_ms),
-            "organization": [b.org(&c.consent_home)],
+            "organization": [consent_home],
             "policyRule": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN", "display": "opt-in" }] },
             "provision": {
                 "type": "permit",
@@ -404,8 +442,9 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
     }
     for r in input.revocations {
         let mut deny = json!({ "type": "deny" });
-        if !r.organizations.is_empty() {
-            let refs: Vec<Value> = r.organizations.iter().flat_map(|o| b.grantees(o)).collect();
+        if !r.organizations.is_empty() || !r.authorities.is_empty() {
+            let mut refs: Vec<Value> = r.organizations.iter().flat_map(|o| b.grantees(o)).collect();
+            refs.extend(r.authorities.iter().filter_map(|a| b.authority(a)));
             deny["actor"] = json!(refs.into_iter().map(|r| json!({
                 "role": { "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient" }] },
                 "reference": r,
@@ -503,7 +542,24 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
         b.push(urn(plan, &format!("audit/{index}")), event);
     }
 
-    // Every authority referenced, as part of its organisation.
+    // Every authority a grant or revocation names, as part of its organisation.
+    for id in std::mem::take(&mut b.authorities) {
+        let Some((org, name)) = (input.authority_names)(&id) else {
+            continue;
+        };
+        let part_of = b.org(&org);
+        b.push(
+            urn(plan, &format!("authority/{id}")),
+            json!({
+                "resourceType": "Organization",
+                "identifier": [{ "system": "urn:kronobarn:authority", "value": id }],
+                "active": true,
+                "name": name,
+                "partOf": part_of,
+            }),
+        );
+    }
+    // Every unit referenced, as part of its organisation.
     for (org, unit) in std::mem::take(&mut b.units) {
         let u = urn(plan, &format!("unit/{org}/{unit}"));
         let name = input.unit_name(Lang::Sv, &org, &unit);

@@ -233,9 +233,10 @@ impl Doc<'_> {
     /// "BUP Växjö och BVC Teleborg, Region Kronoberg", or the organisation alone.
     fn grantee(&self, org: &str) -> String {
         let units = self.units_of(org);
+        // An organisation that is one authority (an association) is named once.
         let named: Vec<String> = units
             .iter()
-            .filter(|u| !u.authority.is_empty())
+            .filter(|u| !u.authority.is_empty() && u.authority != u.organization)
             .map(|u| u.authority.clone())
             .collect();
         if named.is_empty() {
@@ -247,6 +248,27 @@ impl Doc<'_> {
                 units[0].organization
             )
         }
+    }
+
+    /// Whom a grant names: a unit, an authority, or (legacy) an organisation by its
+    /// authorities in the plan.
+    fn grant_to(&self, g: &kronobarn_proto::v1::Grant) -> String {
+        if !g.unit.is_empty() {
+            return self.unit(&g.organization, &g.unit).full();
+        }
+        if !g.authority.is_empty()
+            && let Some(a) = self.input.authority_name(self.lang, &g.authority)
+        {
+            return a.full();
+        }
+        self.grantee(&g.organization)
+    }
+
+    /// An authority by directory id in words, or the id when the directory does not know it.
+    fn authority(&self, id: &str) -> String {
+        self.input
+            .authority_name(self.lang, id)
+            .map_or_else(|| id.to_string(), |a| a.full())
     }
 
     /// The responsible authority: the header's organisation and unit.

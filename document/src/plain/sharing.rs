@@ -130,7 +130,7 @@ pub(super) fn sharing(d: &Doc<'_>, out: &mut Vec<Block>) {
             for g in &c.grants {
                 out.push(Block::Item(format!(
                     "{} {} {}",
-                    d.grantee(&g.organization),
+                    d.grant_to(g),
                     t(lang, "får veta", "may know"),
                     categories(d, &g.categories)
                 )));
@@ -179,8 +179,13 @@ pub(super) fn sharing(d: &Doc<'_>, out: &mut Vec<Block>) {
             Lang::Sv => format!("Den {on} tog {who} tillbaka {own} samtycke"),
             Lang::En => format!("On {on}, {who} withdrew {own} consent"),
         };
-        if !r.organizations.is_empty() {
-            let orgs: Vec<String> = r.organizations.iter().map(|o| d.grantee(o)).collect();
+        if !r.organizations.is_empty() || !r.authorities.is_empty() {
+            let orgs: Vec<String> = r
+                .organizations
+                .iter()
+                .map(|o| d.grantee(o))
+                .chain(r.authorities.iter().map(|a| d.authority(a)))
+                .collect();
             let orgs = if orgs.iter().any(|o| o.contains(',')) {
                 orgs.join("; ")
             } else {
@@ -200,19 +205,21 @@ pub(super) fn sharing(d: &Doc<'_>, out: &mut Vec<Block>) {
                 categories(d, &r.categories)
             ));
         }
-        s.push_str(if r.organizations.is_empty() && r.categories.is_empty() {
-            t(
-                lang,
-                ". Därför delas inget längre inom planen.",
-                ". So nothing is shared within the plan any more.",
-            )
-        } else {
-            t(
-                lang,
-                ". Det delas inte längre.",
-                ". That is no longer shared.",
-            )
-        });
+        s.push_str(
+            if r.organizations.is_empty() && r.authorities.is_empty() && r.categories.is_empty() {
+                t(
+                    lang,
+                    ". Därför delas inget längre inom planen.",
+                    ". So nothing is shared within the plan any more.",
+                )
+            } else {
+                t(
+                    lang,
+                    ". Det delas inte längre.",
+                    ". That is no longer shared.",
+                )
+            },
+        );
         out.push(Block::Para(s));
     }
     reads(d, out);

@@ -42,6 +42,7 @@ fn input<'a>(
         made_by: "vaxjo-kommun",
         names,
         unit_names: &|_, _| None,
+        authority_names: &|_| None,
         reads: &[],
         copy_for: None,
         guardian_copy: false,
@@ -548,4 +549,58 @@ fn print_the_family_documents() {
         ..Default::default()
     });
     println!("\n----\n\n{}", sv(&f));
+}
+
+#[test]
+fn grants_and_withdrawals_name_the_authority_the_consent_names() {
+    let mut f = Fixture::family();
+    let c = f.consent.as_mut().unwrap();
+    c.grants[0].authority = "region-kronoberg-bup".into();
+    c.grants.push(kronobarn_proto::v1::Grant {
+        organization: "vaxjo-kommun".into(),
+        unit: "ostra-skolan".into(),
+        categories: vec![kronobarn_proto::v1::Category::Interventions as i32],
+        ..Default::default()
+    });
+    f.revocations.push(kronobarn_proto::v1::Revocation {
+        withdrawn_by: "g1".into(),
+        authorities: vec!["region-kronoberg-bup".into()],
+        recorded_at_unix_ms: fixture::noon(2026, 11, 22),
+        ..Default::default()
+    });
+    let names = |id: &str| {
+        (id == "region-kronoberg-bup").then(|| ("region-kronoberg".into(), "BUP".into()))
+    };
+    let mut input = f.input();
+    input.authority_names = &names;
+    let doc = text(&blocks(&input, Lang::Sv));
+    has(&doc, "BUP, Region Kronoberg får veta");
+    has(&doc, "Östra skolan, Växjö kommun får veta vilket stöd");
+    has(&doc, "tillbaka sitt samtycke för BUP, Region Kronoberg");
+    let fhir = serde_json::to_string(&crate::fhir::bundle(&input, &[])).unwrap();
+    assert_eq!(
+        fhir.matches("\"display\":\"BUP, Region Kronoberg\"")
+            .count(),
+        2,
+        "the grant and the withdrawal name the authority: {fhir}"
+    );
+    assert!(fhir.contains("\"urn:kronobarn:authority\""), "{fhir}");
+}
+
+#[test]
+fn an_association_that_is_one_authority_is_named_once() {
+    let f = Fixture::family();
+    let units = |o: &str, u: &str| {
+        (o == "barnens-vanner")
+            .then(|| UnitName {
+                authority: "Barnens vänner (idéburen)".into(),
+                organization: String::new(),
+            })
+            .or_else(|| fixture::units(o, u))
+    };
+    let mut input = f.input();
+    input.unit_names = &units;
+    let doc = text(&blocks(&input, Lang::Sv));
+    lacks(&doc, "Barnens vänner (ideell förening), Barnens vänner");
+    has(&doc, "Barnens vänner (ideell förening)");
 }

@@ -2,15 +2,18 @@
 
 mod admit;
 mod consent;
+mod decide;
+mod export;
 mod handover;
 mod practice;
+mod protected;
 mod watch;
 
 use std::pin::Pin;
 use std::sync::Arc;
 
 use futures_util::Stream;
-use kronobarn_policy::{Decision, FragmentFacts, Requester, decide_read, decide_write, takes_part};
+use kronobarn_policy::{Decision, FragmentFacts, Requester, decide_write, takes_part};
 use kronobarn_proto::v1::plan_service_server::PlanService;
 use kronobarn_proto::v1::{
     AcceptResponsibilityRequest, AcceptResponsibilityResponse, AccessAction, AccessRecord,
@@ -23,14 +26,16 @@ use kronobarn_proto::v1::{
     RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
     TransferResponsibilityRequest, TransferResponsibilityResponse, WatchFollowUpsRequest,
     WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse,
-    WithdrawResponsibilityOfferRequest, WithdrawResponsibilityOfferResponse, WithheldFragment,
-    fragment::Body, watch_plan_response::Event,
+    WithdrawResponsibilityOfferRequest, WithdrawResponsibilityOfferResponse, fragment::Body,
+    watch_plan_response::Event,
 };
 use kronobarn_proto::validate::{self, FieldError, swedish_date};
 use tokio::sync::broadcast::error::RecvError;
 use tonic::{Request, Response, Status};
 
 use crate::{Actor, Backend, BackendError, ClientAuth, PlanView, StoredFragment};
+
+pub use export::{FAMILY_PURPOSES, for_family};
 
 /// Open watch streams a client system may hold unless the node's config says otherwise.
 pub const DEFAULT_MAX_WATCHERS_PER_CLIENT: usize = 64;
@@ -118,90 +123,6 @@ impl<B: Backend> PlanApi<B> {
             "reason" => rec.reason.clone()
         )
         .increment(1);
-    }
-
-    fn record(
-        &self,
-        who: &Actor,
-        plan_id: &str,
-        action: AccessAction,
-        d: &Decision,
-        f: Option<&StoredFragment>,
-        what: &str,
-    ) -> AccessRecord {
-        let fragment_id = f.map_or(what, |f| f.fragment.fragment_id.as_str());
-        let decision = if d.is_permit() {
-            WireDecision::Permit
-        } else {
-            WireDecision::Deny
-        };
-        AccessRecord {
-            version: f.and_then(|f| f.fragment.version),
-            content_hash: match (d.is_permit(), f) {
-                (true, Some(f)) => f.content_hash.clone(),
-                _ => String::new(),
-            },
-            consent_version: d.consent_version(),
-            ..crate::record::by_user(
-                who,
-                self.backend.now_ms(),
-                plan_id,
-                fragment_id,
-                action,
-                decision,
-                d.reason(),
-            )
-        }
-    }
-
-    /// Denies a plan-level request when the user's unit takes no part in the plan, logging it.
-    async fn need_to_know(&self, who: &Actor, view: &PlanView, what: &str) -> Result<(), Status> {
-        let state = view.policy_state();
-        if takes_part(&state, requester(who)) {
-            return Ok(());
-        }
-        let d = Decision::Deny(kronobarn_policy::Deny::NotParticipant);
-        let rec = self.record(who, &view.plan_id, AccessAction::Read, &d, None, what);
-        self.log(vec![rec]).await?;
-        Err(Status::permission_denied(format!(
-            "not-participant: unit '{}' of {} takes no part in plan {}",
-            who.unit, who.organization, view.plan_id
-        )))
-    }
-
-    /// Decides every fragment for the reader, logs each decision, and splits the plan.
-    async fn visible(
-        &self,
-        who: &Actor,
-        view: &PlanView,
-        only: Option<&str>,
-    ) -> Result<(Vec<StoredFragment>, Vec<WithheldFragment>), Status> {
-        let state = view.policy_state();
-        let now = self.backend.now_ms();
-        let mut shown = Vec::new();
-        let mut withheld = Vec::new();
-        let mut records = Vec::new();
-        for f in view
-            .fragments
-            .iter()
-            .filter(|f| only.is_none_or(|id| f.fragment.fragment_id == id))
-        {
-            let d = decide_read(&state, requester(who), facts(f), now);
-            records.push(self.record(who, &view.plan_id, AccessAction::Read, &d, Some(f), ""));
-            if d.is_permit() {
-                shown.push(f.clone());
-            } else {
-                withheld.push(WithheldFragment {
-                    fragment_id: f.fragment.fragment_id.clone(),
-                    home_organization: f.fragment.home_organization.clone(),
-                    category: f.fragment.category,
-                    reason: d.reason().to_string(),
-                });
-            }
-        }
-        // The records are durable before anything is shown.
-        self.log(records).await?;
-        Ok((shown, withheld))
     }
 }
 
@@ -298,6 +219,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
             plan: Some(Plan {
                 plan_id: view.plan_id.clone(),
                 home_organization: view.home_organization.clone(),
+                protected_identity: export::protected_identity(&view),
                 fragments: view.fragments.into_iter().map(|f| f.fragment).collect(),
                 withheld: vec![],
             }),
@@ -315,12 +237,15 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
         let (shown, withheld) = self.visible(&who, &view, None).await?;
+        let mut fragments: Vec<_> = shown.into_iter().map(|f| f.fragment).collect();
+        self.with_home_only(&who, &view, &mut fragments)?;
         Ok(Response::new(GetPlanResponse {
             plan: Some(Plan {
                 plan_id: view.plan_id.clone(),
                 home_organization: view.home_organization.clone(),
-                fragments: shown.into_iter().map(|f| f.fragment).collect(),
+                fragments,
                 withheld,
+                protected_identity: export::protected_identity(&view),
             }),
         }))
     }
@@ -459,9 +384,14 @@ impl<B: Backend> PlanService for PlanApi<B> {
         self.need_to_know(&who, &view, &req.fragment_id).await?;
         let (mut shown, withheld) = self.visible(&who, &view, Some(&req.fragment_id)).await?;
         match (shown.pop(), withheld.first()) {
-            (Some(f), _) => Ok(Response::new(GetFragmentResponse {
-                fragment: Some(f.fragment),
-            })),
+            (Some(f), _) => {
+                let mut one = [f.fragment];
+                self.with_home_only(&who, &view, &mut one)?;
+                let [fragment] = one;
+                Ok(Response::new(GetFragmentResponse {
+                    fragment: Some(fragment),
+                }))
+            }
             (None, Some(w)) => Err(Status::permission_denied(format!(
                 "{}: {} may not see this fragment ({})",
                 w.reason,

@@ -1,19 +1,16 @@
 //! The practice model over the client API: moving a plan through its stages, follow-ups falling
-//! due, and the plan as a document (plain words for the family, FHIR for other systems).
+//! due. The plan as a document is in `export`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
-use kronobarn_document::{Lang, PlanInput};
 use kronobarn_policy::lifecycle::{self, Stage, StageFacts};
-use kronobarn_policy::{Decision, PlanState, decide_read, takes_part};
+use kronobarn_policy::{PlanState, decide_read, takes_part};
 use kronobarn_proto::ids::STATUS_FRAGMENT_ID;
 use kronobarn_proto::v1::{
-    AccessAction, AccessRecord, AdvancePlanRequest, ExportFormat, ExportPlanRequest,
-    ExportPlanResponse, FollowUpDue, Fragment, ListFollowUpsRequest, ListFollowUpsResponse,
-    PlanStage, PlanStatus, Revocation, StageChange, fragment::Body,
+    AccessAction, AccessRecord, AdvancePlanRequest, FollowUpDue, Fragment, ListFollowUpsRequest,
+    ListFollowUpsResponse, PlanStage, PlanStatus, Revocation, StageChange, fragment::Body,
 };
 use kronobarn_proto::validate::{self, FieldError};
-use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::{PlanApi, facts, invalid, page_size, requester, timer};
@@ -351,179 +348,5 @@ impl<B: Backend> PlanApi<B> {
             follow_ups,
             truncated,
         }))
-    }
-
-    /// The plan as a document or a FHIR bundle, holding only what the user may see.
-    pub(super) async fn export(
-        &self,
-        who: &Actor,
-        req: ExportPlanRequest,
-    ) -> Result<ExportPlanResponse, Status> {
-        let format = match ExportFormat::try_from(req.format) {
-            Ok(ExportFormat::Unspecified) | Err(_) => {
-                return Err(Status::invalid_argument(
-                    "format: must be EXPORT_FORMAT_HTML, EXPORT_FORMAT_PDF, EXPORT_FORMAT_FHIR_R4_JSON, EXPORT_FORMAT_ACCESS_LOG_HTML or EXPORT_FORMAT_ACCESS_LOG_JSON",
-                ));
-            }
-            Ok(f) => f,
-        };
-        let lang = Lang::parse(&req.language)
-            .ok_or_else(|| Status::invalid_argument("language: must be \"sv\" or \"en\""))?;
-        if matches!(
-            format,
-            ExportFormat::AccessLogHtml | ExportFormat::AccessLogJson
-        ) {
-            return self.log_extract(who, &req.plan_id, format, lang).await;
-        }
-        let view = self.plan(&req.plan_id)?;
-        let what = match format {
-            ExportFormat::FhirR4Json => "export-fhir",
-            _ => "document",
-        };
-        self.need_to_know(who, &view, what).await?;
-        let (shown, withheld) = self.visible(who, &view, None).await?;
-        let state = view.policy_state();
-        let in_force: HashSet<&str> = state
-            .revocations_in_force()
-            .map(|r| r.id.as_str())
-            .collect();
-        let revocations: Vec<Revocation> = view
-            .revocations
-            .iter()
-            .filter(|r| in_force.contains(r.revocation_id.as_str()))
-            .cloned()
-            .collect();
-        let fragments: Vec<Fragment> = shown.into_iter().map(|f| f.fragment).collect();
-        let names = |o: &str| self.backend.organization_name(o);
-        let input = PlanInput {
-            plan_id: &view.plan_id,
-            home_organization: &view.home_organization,
-            fragments: &fragments,
-            withheld: withheld.len(),
-            consent: view.consent.as_ref(),
-            revocations: &revocations,
-            today: self.today(),
-            made_at_unix_ms: self.backend.now_ms(),
-            made_by: self.backend.organization(),
-            names: &names,
-            unit_names: &|_, _| None,
-            reads: &[],
-            copy_for: None,
-            guardian_copy: false,
-            withheld_from_guardians: 0,
-            protected_identity: false,
-        };
-        let short = &view.plan_id[..8];
-        let (content, media_type, file_name) = match format {
-            ExportFormat::Html => (
-                kronobarn_document::html(&input, lang).into_bytes(),
-                "text/html; charset=utf-8",
-                format!("plan-{short}-{}.html", lang.tag()),
-            ),
-            ExportFormat::Pdf => (
-                kronobarn_document::pdf(&input, lang),
-                "application/pdf",
-                format!("plan-{short}-{}.pdf", lang.tag()),
-            ),
-            _ => {
-                // The access records about the plan become AuditEvents; reading them is logged
-                // like ListAccessLog.
-                let log = self.audit_trail(who, &view.plan_id).await?;
-                let bundle = kronobarn_document::fhir::bundle(&input, &log);
-                (
-                    serde_json::to_vec_pretty(&bundle)
-                        .map_err(|e| Status::internal(e.to_string()))?,
-                    "application/fhir+json",
-                    format!("plan-{short}.fhir.json"),
-                )
-            }
-        };
-        // The document itself is an access record: what was handed out, and to whom.
-        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(who, &view.plan_id, AccessAction::Read, &permit, None, what);
-        rec.reason = "participant".into();
-        rec.content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
-        self.log(vec![rec]).await?;
-        Ok(ExportPlanResponse {
-            content,
-            media_type: media_type.into(),
-            file_name,
-            withheld: withheld.len() as u32,
-        })
-    }
-
-    /// The guardian's access log extract (loggutdrag), for a municipality's e-service to hand
-    /// to the guardian. Handing it out is itself recorded first, so the extract shows it.
-    async fn log_extract(
-        &self,
-        who: &Actor,
-        plan_id: &str,
-        format: ExportFormat,
-        lang: Lang,
-    ) -> Result<ExportPlanResponse, Status> {
-        let view = self.facts(plan_id)?;
-        self.need_to_know(who, &view, "access-log-extract").await?;
-        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(
-            who,
-            &view.plan_id,
-            AccessAction::Read,
-            &permit,
-            None,
-            "access-log-extract",
-        );
-        rec.reason = "participant".into();
-        self.log(vec![rec]).await?;
-        let x = self.backend.access_log_extract(&view.plan_id, lang).await?;
-        let short = &view.plan_id[..8];
-        let (content, media_type, file_name) = if format == ExportFormat::AccessLogJson {
-            (x.json, "application/json", x.json_file_name)
-        } else {
-            (
-                x.html.into_bytes(),
-                "text/html; charset=utf-8",
-                format!("loggutdrag-{short}-{}.html", lang.tag()),
-            )
-        };
-        Ok(ExportPlanResponse {
-            content,
-            media_type: media_type.into(),
-            file_name,
-            withheld: 0,
-        })
-    }
-
-    /// Every access record about a plan, with its log index, logging that they were read.
-    async fn audit_trail(
-        &self,
-        who: &Actor,
-        plan_id: &str,
-    ) -> Result<Vec<(u64, AccessRecord)>, Status> {
-        let permit = Decision::Permit(kronobarn_policy::Permit::OwnFragment);
-        let mut rec = self.record(
-            who,
-            plan_id,
-            AccessAction::Read,
-            &permit,
-            None,
-            "access-log",
-        );
-        rec.reason = "participant".into();
-        self.log(vec![rec]).await?;
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.backend.access_log(plan_id, after, 1000)?;
-            for e in &page.entries {
-                let r = AccessRecord::decode(e.record.as_slice()).map_err(|_| {
-                    Status::internal("an access record does not decode; run log verify")
-                })?;
-                out.push((e.index, r));
-            }
-            match page.next_after {
-                Some(n) if !page.entries.is_empty() => after = Some(n),
-                _ => return Ok(out),
-            }
-        }
     }
 }

@@ -49,6 +49,11 @@ pub enum Command {
         /// Language of the page: sv or en.
         #[arg(long, default_value = "sv")]
         lang: String,
+        /// The plan's withheld chain instead: the records about fragments withheld from the
+        /// guardians (OSL 12 kap. 3 §), for a supervisory authority or a court, never for the
+        /// guardians.
+        #[arg(long)]
+        withheld: bool,
     },
     /// Verify an extract's JSON file offline against a key you already trust: the roster's key
     /// for the organisation (and its witnesses'), or a key pinned by hand. An extract signed by
@@ -83,7 +88,17 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             plan,
             out,
             lang,
-        } => write_extract(&config, &plan, &out, &lang).await,
+            withheld,
+        } => {
+            let chain = if withheld {
+                kronobarn_proto::ids::withheld_chain(&plan)
+            } else {
+                plan.clone()
+            };
+            kronobarn_proto::validate::plan_id("--plan", &plan)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            write_extract(&config, &chain, &out, &lang).await
+        }
         Command::VerifyExtract { file, roster, key } => {
             verify_extract(&file, roster.as_deref(), key.as_deref())
         }
@@ -205,7 +220,7 @@ async fn witnessed(
     Ok(witness::fetch_held(&roster, &loaded.config.organization, &tls).await)
 }
 
-/// Writes the extract for `plan` into `out` as the client API's ExportPlan makes it: at a
+/// Writes the extract for `plan` (a plan id, or its withheld chain) into `out` as the client API's ExportPlan makes it: at a
 /// checkpoint the witnesses are asked to cosign, verified before it is written.
 async fn write_extract(
     config: &Path,
@@ -213,7 +228,6 @@ async fn write_extract(
     out: &Path,
     lang: &str,
 ) -> anyhow::Result<ExitCode> {
-    kronobarn_proto::validate::plan_id("--plan", plan).map_err(|e| anyhow::anyhow!("{e}"))?;
     let lang = Lang::parse(lang).context("--lang: must be sv or en")?;
     let (loaded, store) = open_store(config)?;
     let key = kronobarn_node::pki::read_signing_key(&loaded.config.signing_key)?;

@@ -6,6 +6,7 @@ mod client;
 mod config;
 mod demo;
 mod export;
+mod gallring;
 mod health;
 mod init;
 mod log;
@@ -58,6 +59,9 @@ enum Command {
         #[command(subcommand)]
         command: export::Command,
     },
+    /// Retention (gallring) on a stopped node: delete what the `[retention]` rules say is due
+    /// today, one atomic batch per plan, or with --dry-run only list it (plan ids and dates).
+    Gallring(gallring::Args),
     /// Walk a child's plan through the practice model across the county's eleven nodes, in
     /// plain words, writing the plan as a document for the family into a folder.
     Demo(demo::Args),
@@ -98,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log { command } => log::run(command).await,
         Command::Plan { command } => plan::run(command).await,
         Command::Export { command } => export::run(command).await,
+        Command::Gallring(args) => gallring::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

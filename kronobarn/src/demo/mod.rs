@@ -1,9 +1,11 @@
 //! `kronobarn demo`: a child's plan walked through the practice model across the eleven nodes of
 //! Kronoberg county on loopback, through the real client API and federation, in plain words.
 //!
-//! [`run`] tells the story step by step; each step is one function in [`steps`]. Everyone in it is
+//! [`run`] tells the story step by step; each step is one function in [`steps`] (the first
+//! half) or [`later`]. Everyone in it is
 //! invented; the child has the Swedish Tax Agency's published test identity number 20170101-2393 (a school child).
 
+mod later;
 mod steps;
 
 use std::path::Path;
@@ -27,12 +29,13 @@ pub async fn run(out_dir: &Path) -> anyhow::Result<()> {
     steps::both_guardians_consent(&mut county, &plan).await?;
     steps::a_coordination_meeting(&mut county, &plan).await?;
     steps::each_writes_its_own_part(&mut county, &plan).await?;
+    steps::the_authority_boundary(&mut county, &plan).await?;
     steps::without_consent_nothing(&mut county, &plan).await?;
-    steps::follow_up(&mut county, &plan).await?;
-    steps::a_document_for_the_family(&mut county, &plan, out_dir).await?;
-    steps::a_guardian_withdraws(&mut county, &plan).await?;
-    steps::the_plan_is_closed(&mut county, &plan).await?;
-    steps::every_log_verified(county, &plan).await?;
+    later::follow_up(&mut county, &plan).await?;
+    later::a_document_for_the_family(&mut county, &plan, out_dir).await?;
+    later::a_guardian_withdraws(&mut county, &plan).await?;
+    later::the_plan_is_closed(&mut county, &plan).await?;
+    later::every_log_verified(county, &plan).await?;
     println!(
         "\nDone. The nodes' folders were temporary; the plan as a document is in {}: open barnets-plan.html (or childs-plan.en.html) in a browser.",
         out_dir.display()
@@ -62,6 +65,9 @@ struct County {
     officer: Desk,
     /// A social worker at Alvesta kommun: takes no part in the plan.
     social_worker: Desk,
+    /// A social worker at Växjö kommun's social services: another authority of the plan's own
+    /// municipality, on the same node, which no consent names.
+    social_services: Desk,
 }
 
 impl County {
@@ -125,6 +131,13 @@ impl County {
             "ifo",
         )
         .await?;
+        let social_services = seat(
+            "vaxjo-kommun",
+            "socialsekreterare.vaxjo",
+            "social-worker",
+            "ifo",
+        )
+        .await?;
         Ok(Self {
             members,
             principal,
@@ -132,6 +145,7 @@ impl County {
             club_leader,
             officer,
             social_worker,
+            social_services,
         })
     }
 }
@@ -140,6 +154,15 @@ impl County {
     /// Hangs up every person's connection and hands back the running nodes.
     fn into_members(self) -> Vec<Member> {
         self.members
+    }
+}
+
+impl Desk {
+    /// The same person, stating another purpose (e.g. making the guardians' copy).
+    fn for_purpose(&self, purpose: &str) -> Desk {
+        let mut d = self.clone();
+        d.user.purpose = purpose.into();
+        d
     }
 }
 
@@ -254,11 +277,19 @@ async fn advance(
 
 /// Writes one fragment of the plan at `desk`'s node.
 async fn put(desk: &mut Desk, plan_id: &str, body: Body) -> anyhow::Result<Fragment> {
-    let f = Fragment {
-        plan_id: plan_id.into(),
-        body: Some(body),
-        ..Default::default()
-    };
+    put_fragment(
+        desk,
+        Fragment {
+            plan_id: plan_id.into(),
+            body: Some(body),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Writes a fragment as given (e.g. marked as withheld from the guardians) at `desk`'s node.
+async fn put_fragment(desk: &mut Desk, f: Fragment) -> anyhow::Result<Fragment> {
     let r = desk
         .api
         .put_fragment(desk.user.req(PutFragmentRequest {

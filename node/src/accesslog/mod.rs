@@ -190,13 +190,15 @@ impl AccessLog {
         let mut st = self.lock();
         let saved = st.tree.clone();
         let start = st.tree.size();
+        let chains: Vec<_> = records.iter().map(kronobarn_proto::ids::chain_of).collect();
         let mut heads: HashMap<&str, PlanHead> = HashMap::new();
         let mut entries = Vec::with_capacity(records.len());
         let mut nodes = Vec::with_capacity(4);
         for (i, r) in records.iter().enumerate() {
             let index = start + i as u64;
             let record = r.encode_to_vec();
-            let plan = r.plan_id.as_str();
+            // Records about fragments withheld from the guardians form the plan's withheld chain.
+            let plan = chains[i].as_ref();
             let head = if plan.is_empty() {
                 None
             } else {

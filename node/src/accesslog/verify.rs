@@ -205,7 +205,8 @@ impl Verifier {
         if e.leaf_hash != leaf {
             return fail(Problem::Changed);
         }
-        let head = (!record.plan_id.is_empty()).then(|| self.head(&record.plan_id));
+        let chain = kronobarn_proto::ids::chain_of(&record).into_owned();
+        let head = (!chain.is_empty()).then(|| self.head(&chain));
         let expected = head.flatten().map_or(0, |h| h.latest_index + 1);
         if e.plan_previous != expected {
             return fail(Problem::PlanLinkBroken {
@@ -224,7 +225,7 @@ impl Verifier {
         if let Some(h) = head {
             let records = h.map_or(0, |h| h.records) + 1;
             self.pending.insert(
-                record.plan_id,
+                chain,
                 PlanHead {
                     latest_index: position,
                     latest_leaf: leaf,

@@ -59,6 +59,13 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
     }
 }
 
+/// A fragment its author withheld from the guardians: the record of sending it goes into the
+/// plan's withheld chain of the access log.
+fn withheld_from_guardians(env: &SignedEnvelope) -> bool {
+    env.kind == PayloadKind::Fragment as i32
+        && Fragment::decode(env.payload.as_slice()).is_ok_and(|f| f.withheld_from_guardians)
+}
+
 /// True when the peer answered for the envelope for good: accepted, or refused in a way that
 /// sending again will not change (the entry is dropped, and the refusal logged).
 fn answered(r: &PushResult) -> bool {
@@ -319,6 +326,7 @@ pub(crate) async fn settle(
             version,
             content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload)),
             consent_version,
+            withheld_from_guardians: withheld_from_guardians(env),
             ..records::by_peer(
                 peer,
                 now,

@@ -125,6 +125,10 @@ impl Backend for Node {
         self.plan_changes.subscribe()
     }
 
+    fn protected_contacts(&self, plan_id: &str) -> BackendResult<Vec<(String, Contact)>> {
+        self.home_only_contacts(plan_id)
+    }
+
     fn organization_name(&self, organization: &str) -> Option<String> {
         self.roster()
             .and_then(|r| r.member(organization))

@@ -90,7 +90,9 @@ impl Node {
     }
 
     /// The guardian's extract for a plan at a fresh, cosigned checkpoint, checked as any
-    /// verifier would before it is handed out.
+    /// verifier would before it is handed out. `plan_id` may also name the plan's withheld
+    /// chain, for a supervisor's extract of the records about what is withheld from the
+    /// guardians.
     pub(crate) async fn log_extract(&self, plan_id: &str, lang: Lang) -> BackendResult<LogExtract> {
         let c = self.cosigned_checkpoint(Some(plan_id)).await?;
         let x = extract::build(self.log.store(), &c.snapshot, c.cosignatures).map_err(internal)?;
@@ -99,11 +101,20 @@ impl Node {
             .records
             .iter()
             .map(|(_, r)| {
-                let part = part_of(self.log.store(), plan_id, &r.fragment_id);
+                let plan = kronobarn_proto::ids::plan_of_chain(plan_id);
+                let part = part_of(self.log.store(), plan, &r.fragment_id);
                 (r.fragment_id.clone(), part)
             })
             .collect();
-        let json_file_name = format!("loggutdrag-{}.json", plan_id.get(..8).unwrap_or(plan_id));
+        let suffix = if plan_id.ends_with(kronobarn_proto::ids::WITHHELD_CHAIN) {
+            "-withheld"
+        } else {
+            ""
+        };
+        let json_file_name = format!(
+            "loggutdrag-{}{suffix}.json",
+            plan_id.get(..8).unwrap_or(plan_id)
+        );
         let names = |o: &str| self.organization_name(o);
         let html = Page {
             lang,

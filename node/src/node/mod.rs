@@ -9,8 +9,14 @@
 
 mod backend;
 mod evidence;
+#[cfg(test)]
+mod family_tests;
+mod gallring;
+#[cfg(test)]
+mod gallring_tests;
 mod handover;
 mod index;
+mod protected;
 mod purge;
 mod read;
 #[cfg(test)]
@@ -43,9 +49,12 @@ use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
+pub use gallring::{PlanDue, Retention};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
+pub use protected::leaks_protected_contacts;
+pub(crate) use purge::Purge;
 pub use read::{HeldLease, PlanRecord, PurgeState};
 
 /// Number of lock stripes serialising writes per plan.

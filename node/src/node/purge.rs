@@ -6,6 +6,7 @@
 
 use kronobarn_gateway::{BackendResult, PlanView};
 use kronobarn_policy::decide_share;
+use kronobarn_proto::v1::AccessRecord;
 
 use super::Node;
 use super::index::{due_removal_ops, membership_ops, without_fragments};
@@ -14,11 +15,14 @@ use crate::store::Op;
 
 /// The deletions that a change of consent state causes. They are recorded in the one access
 /// record of that change (`purged_fragments`), not one record each: a revocation costs each
-/// holder one record, however much it withdraws.
+/// holder one record, however much it withdraws. Fragments withheld from the guardians are named
+/// in a second record of the plan's withheld chain, so the guardians' extract never names them.
 #[derive(Default)]
 pub(crate) struct Purge {
-    /// The fragments deleted.
+    /// The fragments deleted that the guardians may know of.
     pub fragments: Vec<String>,
+    /// The fragments deleted that were withheld from the guardians.
+    pub withheld: Vec<String>,
     /// The deletions and index updates.
     pub ops: Vec<Op>,
 }
@@ -38,12 +42,21 @@ impl Node {
                     .ops
                     .push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
                 purge.ops.extend(due_removal_ops(plan_id, &f.fragment));
-                purge.fragments.push(f.fragment.fragment_id.clone());
+                if f.fragment.withheld_from_guardians {
+                    purge.withheld.push(f.fragment.fragment_id.clone());
+                } else {
+                    purge.fragments.push(f.fragment.fragment_id.clone());
+                }
             }
         }
-        if !purge.fragments.is_empty() {
+        if !purge.fragments.is_empty() || !purge.withheld.is_empty() {
             // A purged header or participant fragment also leaves the unit listing.
-            let gone = purge.fragments.iter().map(String::as_str).collect();
+            let gone = purge
+                .fragments
+                .iter()
+                .chain(&purge.withheld)
+                .map(String::as_str)
+                .collect();
             purge.ops.extend(membership_ops(
                 plan_id,
                 after,
@@ -51,6 +64,28 @@ impl Node {
             ));
         }
         purge
+    }
+
+    /// The records of a change that caused `purge`: `record` itself, naming what the guardians
+    /// may know went, and when withheld fragments went too, a copy of it in the withheld chain
+    /// naming those.
+    pub(crate) fn purge_records(
+        &self,
+        mut record: AccessRecord,
+        purge: Purge,
+    ) -> Vec<AccessRecord> {
+        record.purged_fragments = purge.fragments;
+        let mut out = Vec::with_capacity(2);
+        if !purge.withheld.is_empty() {
+            out.push(AccessRecord {
+                purged_fragments: purge.withheld,
+                withheld_from_guardians: true,
+                content_hash: String::new(),
+                ..record.clone()
+            });
+        }
+        out.insert(0, record);
+        out
     }
 
     /// The whole plan as stored, to compute a purge from (`None` when this node holds nothing

@@ -246,6 +246,8 @@ impl Node {
         fragment.category = category as i32;
         fragment.written_at_unix_ms = now;
         fragment.written_by = actor.user_id.clone();
+        // A protected header is signed without the guardians' contact details.
+        let home_only = super::protected::keep_home_only(&mut fragment);
         let (env, hash) = self.seal(PayloadKind::Fragment, &fragment);
         let stored = StoredFragment {
             fragment: fragment.clone(),
@@ -254,6 +256,7 @@ impl Node {
 
         record.updated_at_unix_ms = now;
         let mut ops = extra;
+        ops.extend(home_only);
         if let Some(before) = &before {
             ops.extend(membership_ops(
                 &plan_id,
@@ -291,6 +294,7 @@ impl Node {
         let rec = AccessRecord {
             version: Some(version),
             content_hash: hash,
+            withheld_from_guardians: fragment.withheld_from_guardians,
             ..self.write_record(actor, &plan_id, &fragment.fragment_id, "own-fragment")
         };
         self.write(&[rec], ops).map_err(internal)?;
@@ -334,6 +338,13 @@ impl Node {
                 ));
             }
             let now = self.now_ms();
+            // Every node holding any part of the plan learns from the consent that its readers
+            // must be warned, also one that may not see the header.
+            consent.protected_identity |= self
+                .stored_fragment(&plan_id, HEADER_FRAGMENT_ID)?
+                .is_some_and(
+                    |f| matches!(f.fragment.body, Some(Body::Header(h)) if h.protected_identity),
+                );
             consent.consent_version = current + 1;
             consent.consent_home = self.organization.clone();
             consent.recorded_by = actor.user_id.clone();
@@ -476,14 +487,14 @@ impl Node {
             // Copies received from others that the consent no longer covers go in the same
             // batch as the revocation, recorded in its one access record.
             after.revocations.push(revocation.clone());
-            let purge = self.purge_of(&after);
-            ops.extend(purge.ops);
+            let mut purge = self.purge_of(&after);
+            ops.append(&mut purge.ops);
             let rec = AccessRecord {
                 content_hash: hash,
-                purged_fragments: purge.fragments,
                 ..self.write_record(actor, &plan_id, "consent", "revocation")
             };
-            self.write(&[rec], ops).map_err(internal)?;
+            self.write(&self.purge_records(rec, purge), ops)
+                .map_err(internal)?;
         }
         self.durable().await?;
         self.outbox_notify.notify_waiters();

@@ -20,6 +20,10 @@ fn the_county_demo_tells_the_whole_story() {
     assert!(text.contains("11 nodes started"), "{text}");
     assert!(text.contains("purged at 3 of 3 participants in"), "{text}");
     assert!(
+        text.contains("Socialtjänsten, Växjö kommun: 0 parts shown"),
+        "another authority of the same municipality sees nothing without consent: {text}"
+    );
+    assert!(
         text.contains("11 logs,") && text.contains("verified"),
         "{text}"
     );
@@ -41,22 +45,49 @@ fn the_county_demo_tells_the_whole_story() {
             "{text}"
         );
     }
-    // The rendered document answers: who is responsible, what happens next and when, and what
-    // the child said. BUP's copy holds only what BUP may see.
+    // The rendered document answers: who is responsible and how to reach them, what happens
+    // next and when, what the child said, which authorities may know what and who has read it,
+    // and the family's rights. BUP's copy holds only what BUP may see.
     let page = crate::harness::read(&dir.path().join("barnets-plan.html"));
     assert!(
         text.contains("barnets-plan.html"),
         "the demo names the file"
     );
     for answer in [
-        "Rektor Påhittad, rektor, på Växjö kommun håller ihop planen",
+        "Karin Påhittad, rektor, på Skolan, Växjö kommun, håller ihop planen",
+        "Telefon:",
         "Nästa gång vi ses och pratar om hur det går är den",
         "Jag vill ha en vuxen att gå till på rasten.",
+        "BUP, Region Kronoberg får veta",
+        "Så här ofta har planen lästs",
+        "ta tillbaka samtycket",
+        "loggutdrag",
     ] {
         assert!(page.contains(answer), "missing {answer:?}");
     }
+    for never in [
+        "Enskilda samtal",
+        "(idéburen)",
+        "Får inte lämnas till vårdnadshavarna",
+    ] {
+        assert!(!page.contains(never), "the family's copy shows {never:?}");
+    }
+    let extract = crate::harness::read(&dir.path().join("loggutdrag.html"));
+    assert!(
+        extract.contains("Loggutdrag"),
+        "the family's log extract is written"
+    );
     let bup = crate::harness::read(&dir.path().join("barnets-plan.bup.html"));
     assert!(bup.contains("Jag är trött."), "BUP may see the health area");
+    assert!(
+        bup.contains("Enskilda samtal"),
+        "staff see what is withheld from the guardians"
+    );
+    assert!(
+        bup.contains("Får inte lämnas till vårdnadshavarna"),
+        "and are warned"
+    );
+    assert!(bup.contains("kopia av planen som finns hos BUP, Region Kronoberg"));
     for hidden in [
         "Jag vill kunna läsa",
         "Det är jobbigt på rasten",

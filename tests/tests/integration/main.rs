@@ -7,6 +7,7 @@ mod crash;
 mod demo;
 mod durability;
 mod federation;
+mod gallring;
 mod harness;
 mod hostile;
 mod log_tamper;

@@ -388,7 +388,8 @@ fn check_records(
         }
         let r = AccessRecord::decode(e.record.as_slice())
             .map_err(|_| ExtractError::Malformed(format!("record {} does not decode", e.index)))?;
-        if r.plan_id != x.plan_id {
+        // The plan's own chain, or its withheld chain (`{plan}/withheld`), never another's.
+        if kronobarn_proto::ids::chain_of(&r) != x.plan_id {
             return Err(ExtractError::OtherPlan(e.index));
         }
         leaves.push((e.index, leaf::of(e)));

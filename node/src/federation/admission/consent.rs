@@ -9,7 +9,7 @@ use prost::Message;
 
 use super::{Admission, Admitted, Refusal, internal, invalid};
 use crate::keys;
-use crate::node::PlanRecord;
+use crate::node::{PlanRecord, Purge};
 use crate::outbox::{URGENT, known_organizations};
 use crate::store::Op;
 
@@ -49,6 +49,13 @@ impl Admission<'_> {
         let mut record = match n.plan_record_if_any(&plan_id).map_err(internal)? {
             Some(r) => r,
             None => {
+                if n.get(&keys::tombstone(&plan_id))
+                    .map_err(internal)?
+                    .is_some()
+                {
+                    // Retention deleted the plan here: a late consent does not bring it back.
+                    return Err(Refusal::NotPermitted("plan-deleted"));
+                }
                 let Some(home) = n.provisional_home(&plan_id).map_err(internal)? else {
                     return Err(Refusal::NotYet(format!(
                         "plan {plan_id}: its creation record has not arrived"
@@ -113,15 +120,15 @@ impl Admission<'_> {
             ..self.receipt(peer, &plan_id, "consent", "consent-home")
         };
         // Copies the new consent no longer covers go in the same batch, named in its record.
-        let mut record = record;
+        let mut purge = Purge::default();
         if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
             after.consent = Some(c.clone());
-            let purge = n.purge_of(&after);
-            ops.extend(purge.ops);
-            record.purged_fragments = purge.fragments;
+            purge = n.purge_of(&after);
+            ops.append(&mut purge.ops);
         }
-        n.write(std::slice::from_ref(&record), ops)
-            .map_err(internal)?;
+        let records = n.purge_records(record, purge);
+        n.write(&records, ops).map_err(internal)?;
+        let record = records.into_iter().next().expect("the change's own record");
         Ok(Admitted {
             record,
             event: PlanEvent::Consent(c),
@@ -164,6 +171,14 @@ impl Admission<'_> {
             content_hash: hash.clone(),
             ..self.receipt(signer, &plan_id, "consent", reason)
         };
+        if view.is_none()
+            && n.get(&keys::tombstone(&plan_id))
+                .map_err(internal)?
+                .is_some()
+        {
+            // Retention deleted the plan here: a late withdrawal has nothing left to remove.
+            return Err(Refusal::NotPermitted("plan-deleted"));
+        }
         if n.get(&key).map_err(internal)?.is_some() {
             // Stored before, with its purge in the same batch: nothing more to do.
             return Ok(Admitted {
@@ -172,7 +187,8 @@ impl Admission<'_> {
                 plan_id,
             });
         }
-        let mut record = receipt("revocation");
+        let record = receipt("revocation");
+        let mut purge = Purge::default();
         let mut ops = vec![Op::Put(key.clone(), env.encode_to_vec())];
         if let Some(view) = &view {
             // The recorder sends a revocation to every organisation it knows of; the consent
@@ -198,13 +214,13 @@ impl Admission<'_> {
             }
             if let Some(mut after) = n.whole(&plan_id).map_err(internal)? {
                 after.revocations.push(r.clone());
-                let purge = n.purge_of(&after);
-                ops.extend(purge.ops);
-                record.purged_fragments = purge.fragments;
+                purge = n.purge_of(&after);
+                ops.append(&mut purge.ops);
             }
         }
-        n.write(std::slice::from_ref(&record), ops)
-            .map_err(internal)?;
+        let records = n.purge_records(record, purge);
+        n.write(&records, ops).map_err(internal)?;
+        let record = records.into_iter().next().expect("the change's own record");
         Ok(Admitted {
             record,
             event: PlanEvent::Revocation(r),

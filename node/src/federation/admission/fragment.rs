@@ -37,6 +37,11 @@ impl Admission<'_> {
                 signer: signer.into(),
             });
         }
+        if node::leaks_protected_contacts(&f) {
+            return Err(Refusal::Invalid(
+                "fragment.header: a header with protected personal data carries no contact details of the guardians; they stay at the home".into(),
+            ));
+        }
         if f.fragment_id.is_empty() || f.category != category as i32 {
             return Err(Refusal::Invalid(
                 "fragment: fragment_id and a category matching the body are required".into(),
@@ -111,6 +116,7 @@ impl Admission<'_> {
                     record: AccessRecord {
                         version: Some(version),
                         content_hash: hash,
+                        withheld_from_guardians: f.withheld_from_guardians,
                         ..self.receipt(peer, &plan_id, &f.fragment_id, "already-held")
                     },
                     event: PlanEvent::Fragment {
@@ -159,6 +165,7 @@ impl Admission<'_> {
             version: Some(version),
             content_hash: hash,
             consent_version: d.consent_version(),
+            withheld_from_guardians: f.withheld_from_guardians,
             ..self.receipt(peer, &plan_id, &f.fragment_id, d.reason())
         };
         n.write(std::slice::from_ref(&record), ops)

@@ -69,6 +69,13 @@ impl Admission<'_> {
             }
             return Ok(done("already-held"));
         }
+        if n.get(&keys::tombstone(&plan_id))
+            .map_err(internal)?
+            .is_some()
+        {
+            // Retention deleted the plan here: nothing brings it back.
+            return Err(Refusal::NotPermitted("plan-deleted"));
+        }
         let ops = vec![Op::Put(keys::creation(&plan_id), env.encode_to_vec())];
         let admitted = done("plan-created");
         n.write(std::slice::from_ref(&admitted.record), ops)
