@@ -128,26 +128,33 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
         }
     };
     let now = node.now_ms();
-    let valid = wanted
-        .iter()
-        .filter_map(|(k, _)| keys::wanted_lease_plan(k))
-        .filter(|plan_id| {
-            kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
-                .ok()
-                .flatten()
-                .and_then(|v| v.lease)
-                .is_some_and(|l| l.expires_at_unix_ms > now)
-        })
-        .count();
+    let mut valid = 0;
+    let mut due = Vec::new();
+    for (k, home) in wanted.iter() {
+        let Some(plan_id) = keys::wanted_lease_plan(k) else {
+            continue;
+        };
+        let view = kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
+            .ok()
+            .flatten();
+        let lease = view.as_ref().and_then(|v| v.lease.as_ref());
+        if lease.is_some_and(|l| l.expires_at_unix_ms > now) {
+            valid += 1;
+        }
+        let consent = view
+            .as_ref()
+            .and_then(|v| v.consent.as_ref())
+            .map(|c| c.consent_version);
+        if lease_due(lease, consent, now) {
+            due.push((plan_id.to_string(), home.clone()));
+        }
+    }
     metrics::gauge!("kronobarn_leases", "state" => "valid").set(valid as f64);
     metrics::gauge!("kronobarn_leases", "state" => "expired-or-missing")
         .set((wanted.len() - valid) as f64);
     // One connection per consent home per round, however many plans it leases.
     let mut clients = std::collections::HashMap::new();
-    for (k, home) in wanted {
-        let Some(plan_id) = keys::wanted_lease_plan(&k).map(str::to_string) else {
-            continue;
-        };
+    for (plan_id, home) in due {
         let home = String::from_utf8_lossy(&home).into_owned();
         let Some(member) = roster.member(&home) else {
             continue;
@@ -170,6 +177,20 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
             tracing::debug!(plan = %plan_id, home = %home, error = %e, "lease not renewed");
         }
     }
+}
+
+/// Whether a lease must be asked for now: none held, one for an older consent, or one past a
+/// third of its lifetime. A round woken by an arriving consent so renews only the plans whose
+/// consent changed, not every lease the node holds (which made each consent cost the county
+/// one signed lease per plan held).
+fn lease_due(lease: Option<&Lease>, consent_version: Option<u64>, now_ms: i64) -> bool {
+    let Some(version) = consent_version else {
+        return false;
+    };
+    let Some(l) = lease else {
+        return true;
+    };
+    l.consent_version != version || l.expires_at_unix_ms - now_ms <= l.ttl_ms.saturating_mul(2) / 3
 }
 
 async fn renew_one(
@@ -220,4 +241,33 @@ pub fn keep(
         return Err("the lease is for another plan, organisation or consent".into());
     }
     node.keep_lease(plan_id, env).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(version: u64, expires: i64) -> Lease {
+        Lease {
+            consent_version: version,
+            expires_at_unix_ms: expires,
+            ttl_ms: 300,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_lease_is_asked_for_when_missing_stale_or_a_third_through() {
+        // No consent yet: nothing to ask for.
+        assert!(!lease_due(None, None, 0));
+        assert!(lease_due(None, Some(1), 0));
+        // Fresh, for the current consent: not due.
+        assert!(!lease_due(Some(&lease(1, 300)), Some(1), 0));
+        assert!(!lease_due(Some(&lease(1, 300)), Some(1), 99));
+        // A third of the way through, or expired.
+        assert!(lease_due(Some(&lease(1, 300)), Some(1), 100));
+        assert!(lease_due(Some(&lease(1, 300)), Some(1), 400));
+        // For another consent version.
+        assert!(lease_due(Some(&lease(1, 300)), Some(2), 0));
+    }
 }
