@@ -38,6 +38,9 @@ pub struct Config {
     /// Consent rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentConfig>,
+    /// Exceptions to the model's rule of who may be a child's Barnens bästa-ansvarig.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsibility: Option<ResponsibilityConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -53,6 +56,20 @@ pub struct ConsentConfig {
     /// (child-health-care, child-psychiatry, maternity-care, primary-care, student-health).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub own_consent_from_15: Option<Vec<String>>,
+}
+
+/// Who may be Barnens bästa-ansvarig besides the model's rule (maternity care before birth, BVC
+/// or a preschool, the school's principal, KAA for 16 to 20). Every plan created or handed to a
+/// unit only by an exception is logged (no personal data) and says so in its access record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsibilityConfig {
+    /// This organisation's units that may hold the responsibility whatever the rule says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_units: Vec<String>,
+    /// Authority kinds (slugs, as in `[[authority]]`) that may hold it whatever the rule says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_kinds: Vec<String>,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -410,6 +427,30 @@ impl Config {
                 )
             })?;
         }
+        if let Some(r) = &config.responsibility {
+            if let Some(bad) = r
+                .allow_units
+                .iter()
+                .find(|u| !kronobarn_proto::ids::is_slug(u))
+            {
+                return Err(field(
+                    "responsibility.allow_units",
+                    format!("unit \"{bad}\" must be 1-64 of a-z, 0-9, '-', '_', '.'"),
+                ));
+            }
+            if let Some(bad) = r
+                .allow_kinds
+                .iter()
+                .find(|k| kronobarn_policy::AuthorityKind::from_slug(k).is_none())
+            {
+                return Err(field(
+                    "responsibility.allow_kinds",
+                    format!(
+                        "\"{bad}\" is not a kind of authority (school, preschool, child-health-care, maternity-care, activity-responsibility, ...)"
+                    ),
+                ));
+            }
+        }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(
                 "logging.format",
@@ -509,6 +550,16 @@ mod tests {
                 "max_watchers_per_client = 64",
                 "max_watchers_per_client = 0",
                 "client_api.max_watchers_per_client",
+            ),
+            (
+                "max_watchers_per_client = 64",
+                "max_watchers_per_client = 64\n[responsibility]\nallow_kinds = [\"polis\"]",
+                "responsibility.allow_kinds",
+            ),
+            (
+                "max_watchers_per_client = 64",
+                "max_watchers_per_client = 64\n[responsibility]\nallow_units = [\"Elevhälsan\"]",
+                "responsibility.allow_units",
             ),
         ] {
             std::fs::write(&init.config_path, text.replacen(from, to, 1)).unwrap();

@@ -23,7 +23,9 @@
 //! turns 16. A child who starts early or late is the caller's exception to configure. KAA ends on
 //! the 20th birthday.
 
-use crate::authority::{Authority, AuthorityKind, Directory, DirectoryUnit, ServiceUnit};
+use crate::authority::{
+    Authority, AuthorityKind, Directory, DirectoryUnit, ServiceKind, ServiceUnit,
+};
 use crate::date::{Birth, Date};
 
 /// Where the child is in school.
@@ -440,20 +442,27 @@ pub enum Fits {
 
 /// May `organization`'s `unit` be the child's Barnens bästa-ansvarig on `today`? Its kind is its
 /// authority's in the directory; a unit the directory does not list is an authority of its own
-/// of kind [`AuthorityKind::Other`], which never is. An exception the operator configured lets
-/// it through, and says which rule it set aside.
+/// of kind [`AuthorityKind::Other`], which never is. When the child's birth is not known (a
+/// reserve number without a birth date) only whether the kind can ever be responsible is
+/// checked. An exception the operator configured lets it through, and says which rule it set
+/// aside.
 pub fn responsible_unit(
     directory: &Directory,
     organization: &str,
     unit: &str,
-    child: ChildFacts,
+    child: Option<ChildFacts>,
     today: Date,
     exceptions: &Exceptions,
 ) -> Result<Fits, NotResponsible> {
     let kind = directory
         .authority_of(organization, unit)
         .map_or(AuthorityKind::Other, |a| a.kind);
-    match may_be_responsible(kind, child, today) {
+    let fits = match child {
+        Some(child) => may_be_responsible(kind, child, today),
+        None if ServiceKind::for_responsible(kind).is_some() => Ok(()),
+        None => Err(NotResponsible::NeverResponsible { kind }),
+    };
+    match fits {
         Ok(()) => Ok(Fits::Rule),
         Err(e)
             if exceptions.kinds.contains(kind)

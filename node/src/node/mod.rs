@@ -8,6 +8,9 @@
 //! indexes, purges and local handovers live in the submodules.
 
 mod backend;
+mod child;
+#[cfg(test)]
+mod child_tests;
 mod evidence;
 mod handover;
 mod index;
@@ -45,7 +48,7 @@ use crate::store::{Op, Pair, Store, StoreError};
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
-pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
+pub use index::{changes_membership, due_ops, fragment_kind, membership_ops, units, with_fragment};
 pub use read::{HeldLease, PlanRecord, PurgeState};
 
 /// Number of lock stripes serialising writes per plan.
@@ -75,6 +78,19 @@ pub struct Node {
     cosigner: OnceLock<Arc<dyn Cosigner>>,
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
     rules: OnceLock<Rules>,
+    responsibility: OnceLock<Responsibility>,
+    /// Tags children's identity numbers for the child index (from the signing key).
+    tagger: crate::pseudonym::ChildTagger,
+    /// Held while a header that names a child is checked against the child's other plans and
+    /// written, so two plans for one child cannot both pass the check.
+    child_lock: Mutex<()>,
+}
+
+/// Who may be Barnens bästa-ansvarig besides the model's rule, and the units' public contacts.
+#[derive(Default)]
+struct Responsibility {
+    exceptions: kronobarn_policy::responsibility::Exceptions,
+    contacts: std::collections::BTreeMap<(String, String), kronobarn_proto::v1::Contact>,
 }
 
 /// The county's directory of authorities and units and this node's consent rules, set once at
@@ -155,6 +171,9 @@ impl Node {
             None => (0, 0),
         };
         Ok(Self {
+            tagger: crate::pseudonym::ChildTagger::new(&key),
+            child_lock: Mutex::new(()),
+            responsibility: OnceLock::new(),
             organization,
             commit: GroupCommit::new(store.clone()),
             store,
@@ -206,6 +225,40 @@ impl Node {
             directory: Arc::new(directory),
             consent,
         });
+    }
+
+    /// Sets the operator's exceptions to who may be Barnens bästa-ansvarig and the units' public
+    /// contacts. Once, at start.
+    pub fn set_responsibility(
+        &self,
+        exceptions: kronobarn_policy::responsibility::Exceptions,
+        contacts: impl IntoIterator<Item = ((String, String), kronobarn_proto::v1::Contact)>,
+    ) {
+        let _ = self.responsibility.set(Responsibility {
+            exceptions,
+            contacts: contacts.into_iter().collect(),
+        });
+    }
+
+    /// The operator's exceptions to who may be Barnens bästa-ansvarig.
+    pub fn exceptions(&self) -> kronobarn_policy::responsibility::Exceptions {
+        self.responsibility
+            .get()
+            .map(|r| r.exceptions.clone())
+            .unwrap_or_default()
+    }
+
+    /// A unit's public contact from the directory.
+    pub fn unit_contact(
+        &self,
+        organization: &str,
+        unit: &str,
+    ) -> Option<kronobarn_proto::v1::Contact> {
+        self.responsibility
+            .get()?
+            .contacts
+            .get(&(organization.to_string(), unit.to_string()))
+            .cloned()
     }
 
     /// The directory of authorities and units.

@@ -243,18 +243,18 @@ fn an_operators_exception_is_named_and_only_where_configured() {
     let today = d(2025, 6, 1);
     let none = Exceptions::default();
     assert_eq!(
-        responsible_unit(&dir, "vaxjo", "rektor-ost", pupil, today, &none),
+        responsible_unit(&dir, "vaxjo", "rektor-ost", Some(pupil), today, &none),
         Ok(Fits::Rule)
     );
     assert_eq!(
-        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", pupil, today, &none),
+        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", Some(pupil), today, &none),
         Err(NotResponsible::NeverResponsible {
             kind: K::StudentHealth
         })
     );
     // A unit the directory does not list is of kind other, which never is.
     assert_eq!(
-        responsible_unit(&dir, "vaxjo", "okand", pupil, today, &none),
+        responsible_unit(&dir, "vaxjo", "okand", Some(pupil), today, &none),
         Err(NotResponsible::NeverResponsible { kind: K::Other })
     );
     let by_unit = Exceptions {
@@ -262,18 +262,24 @@ fn an_operators_exception_is_named_and_only_where_configured() {
         ..Default::default()
     };
     assert_eq!(
-        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", pupil, today, &by_unit),
+        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", Some(pupil), today, &by_unit),
         Ok(Fits::Exception(NotResponsible::NeverResponsible {
             kind: K::StudentHealth
         }))
     );
-    assert!(responsible_unit(&dir, "vaxjo", "forskola-sol", pupil, today, &by_unit).is_err());
+    assert!(responsible_unit(&dir, "vaxjo", "forskola-sol", Some(pupil), today, &by_unit).is_err());
     let by_kind = Exceptions {
         kinds: KindSet::EMPTY.with(K::Preschool),
         ..Default::default()
     };
+    // Without the child's birth only whether the kind can ever hold it is known.
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "forskola-sol", None, today, &none),
+        Ok(Fits::Rule)
+    );
+    assert!(responsible_unit(&dir, "vaxjo", "elevhalsa-ost", None, today, &none).is_err());
     assert!(matches!(
-        responsible_unit(&dir, "vaxjo", "forskola-sol", pupil, today, &by_kind),
+        responsible_unit(&dir, "vaxjo", "forskola-sol", Some(pupil), today, &by_kind),
         Ok(Fits::Exception(NotResponsible::SchoolStarted { .. }))
     ));
 }
