@@ -478,6 +478,13 @@ mod tests {
         assert!(c.federation.is_some());
         assert!(c.client_api.clients.iter().all(|c| !c.units.is_empty()));
         assert!(c.client_api.clients.iter().any(|c| c.roles.is_some()));
+        let mut dir = kronobarn_policy::Directory::new();
+        crate::directory::add(&mut dir, &c.organization, &c.authorities).expect("directory");
+        assert_eq!(
+            crate::directory::contacts(&c.organization, &c.authorities).len(),
+            1,
+            "the school's public contact"
+        );
         let r: crate::roster::RosterFile =
             toml::from_str(include_str!("../../deploy/roster.example.toml"))
                 .expect("roster example parses");

@@ -2,6 +2,7 @@
 
 mod admit;
 mod consent;
+mod errors;
 mod handover;
 mod practice;
 mod responsible;
@@ -224,32 +225,6 @@ fn facts(f: &StoredFragment) -> FragmentFacts<'_> {
 
 fn invalid(e: FieldError) -> Status {
     Status::invalid_argument(e.to_string())
-}
-
-impl From<BackendError> for Status {
-    fn from(e: BackendError) -> Self {
-        match e {
-            BackendError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            BackendError::Invalid(f) => invalid(f),
-            e @ BackendError::Denied(..) => Status::permission_denied(e.to_string()),
-            e @ (BackendError::Conflict(..) | BackendError::Precondition(..)) => {
-                Status::failed_precondition(e.to_string())
-            }
-            BackendError::OpenPlanExists { plan_id, message } => {
-                let mut s = Status::already_exists(format!("open-plan-exists: {message}"));
-                if let Some(id) = plan_id.and_then(|p| p.parse().ok()) {
-                    s.metadata_mut().insert("x-kronobarn-existing-plan-id", id);
-                }
-                s
-            }
-            BackendError::Internal(m) => {
-                tracing::error!(error = %m, "backend failure");
-                Status::internal(
-                    "the node could not complete the request; its operator can see why in the node log",
-                )
-            }
-        }
-    }
 }
 
 fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status> {
