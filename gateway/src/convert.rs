@@ -21,11 +21,17 @@ pub fn plan_state(view: &PlanView) -> PlanState {
     let mut child_birth = None;
     if let Some(h) = &view.header {
         // The header names its own responsible organisation; after a handover the old header still
-        // names the old one until the new home rewrites it.
-        let org = if h.responsible_organization.is_empty() {
-            &view.home_organization
-        } else {
+        // names the old one until the new home rewrites it. A header naming none is its writer's.
+        let writer = view
+            .fragments
+            .iter()
+            .find(|f| f.fragment.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID)
+            .map(|f| &f.fragment.home_organization)
+            .filter(|o| !o.is_empty());
+        let org = if !h.responsible_organization.is_empty() {
             &h.responsible_organization
+        } else {
+            writer.unwrap_or(&view.home_organization)
         };
         let unit = Unit {
             organization: org.clone(),

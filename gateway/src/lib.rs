@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod convert;
 pub mod record;
+pub mod responsible;
 mod service;
 
 use std::future::Future;
@@ -140,6 +141,9 @@ pub enum Denial {
     NotResponsible,
     /// A handover is accepted by the unit it is offered to, not another of the organisation's.
     NotOfferedUnit,
+    /// Who may author what (`kronobarn_policy::may_author`) refuses it: an authority the
+    /// directory does not place, one that takes no part, or not the responsible unit's.
+    Authoring(kronobarn_policy::AuthoringDenied),
 }
 
 impl Denial {
@@ -150,6 +154,7 @@ impl Denial {
             Denial::NotConsentHome => "not-consent-home",
             Denial::NotResponsible => "not-responsible",
             Denial::NotOfferedUnit => "not-offered-unit",
+            Denial::Authoring(d) => d.code(),
         }
     }
 }
@@ -172,6 +177,22 @@ impl Conflict {
             Conflict::StaleVersion => "stale-version",
             Conflict::StaleConsent => "stale-consent",
             Conflict::HandoverOpen => "handover-open",
+        }
+    }
+}
+
+/// Why the backend would not act: the child's facts or the plan do not allow it as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// The responsible unit's kind of authority may not be the child's Barnens bästa-ansvarig.
+    ResponsibleKind,
+}
+
+impl Precondition {
+    /// Stable slug, first in the message the caller gets.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Precondition::ResponsibleKind => "responsible-kind",
         }
     }
 }
@@ -208,6 +229,17 @@ pub enum BackendError {
     /// The caller's view is out of date, or the plan is busy (optimistic concurrency).
     #[error("{slug}: {message}", slug = .0.slug(), message = .1)]
     Conflict(Conflict, String),
+    /// The child's facts or the plan do not allow this as asked.
+    #[error("{slug}: {message}", slug = .0.slug(), message = .1)]
+    Precondition(Precondition, String),
+    /// The child already has an open plan here; `plan_id` names it when the caller may know of it.
+    #[error("open-plan-exists: {message}")]
+    OpenPlanExists {
+        /// The open plan, when the caller takes part in it or its authority is the caller's.
+        plan_id: Option<String>,
+        /// For people.
+        message: String,
+    },
     /// Storage or another internal failure; details are in the node's log.
     #[error("internal error: {0}")]
     Internal(String),
@@ -346,6 +378,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The display name of an organisation (from the roster), for documents.
     fn organization_name(&self, organization: &str) -> Option<String>;
+
+    /// The county's directory of authorities and units, as this node knows it.
+    fn directory(&self) -> std::sync::Arc<kronobarn_policy::Directory>;
+
+    /// The public contact the directory gives for a unit (a reception, a function), if any.
+    fn unit_contact(&self, organization: &str, unit: &str) -> Option<Contact>;
+
+    /// Other plans this node holds whose header names the same child as `plan_id`'s (found by a
+    /// keyed hash of the identity number, never the number). Closed ones and ones the reader
+    /// may not see are the caller's to leave out.
+    fn same_child_plans(&self, plan_id: &str) -> BackendResult<Vec<String>>;
 
     /// Entries of the follow-up index dated `from..=to` (YYYY-MM-DD; `from` may be empty) and
     /// ordered after `after` when given, in index order (date, plan, fragment), at most `limit`.

@@ -54,6 +54,7 @@ pub fn development_directory(
     let unit = |id: &str, serves: &[&str]| UnitEntry {
         id: id.into(),
         serves: serves.iter().map(|s| s.to_string()).collect(),
+        contact: None,
     };
     let authority = |suffix: &str, kind: &str, title: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: format!("{organization}-{suffix}"),

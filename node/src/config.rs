@@ -41,6 +41,9 @@ pub struct Config {
     /// Retention (gallring) of this organisation's records of closed plans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionConfig>,
+    /// Exceptions to the model's rule of who may be a child's Barnens bästa-ansvarig.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsibility: Option<ResponsibilityConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -88,6 +91,20 @@ pub struct AuthorityRetention {
 
 fn default_retention_check() -> u64 {
     3600
+}
+
+/// Who may be Barnens bästa-ansvarig besides the model's rule (maternity care before birth, BVC
+/// or a preschool, the school's principal, KAA for 16 to 20). Every plan created or handed to a
+/// unit only by an exception is logged (no personal data) and says so in its access record.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsibilityConfig {
+    /// This organisation's units that may hold the responsibility whatever the rule says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_units: Vec<String>,
+    /// Authority kinds (slugs, as in `[[authority]]`) that may hold it whatever the rule says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_kinds: Vec<String>,
 }
 
 fn is_zero(v: &i64) -> bool {
@@ -448,6 +465,30 @@ impl Config {
         if config.retention.as_ref().is_some_and(|r| r.check_secs == 0) {
             return Err(field("retention.check_secs", "must be at least 1".into()));
         }
+        if let Some(r) = &config.responsibility {
+            if let Some(bad) = r
+                .allow_units
+                .iter()
+                .find(|u| !kronobarn_proto::ids::is_slug(u))
+            {
+                return Err(field(
+                    "responsibility.allow_units",
+                    format!("unit \"{bad}\" must be 1-64 of a-z, 0-9, '-', '_', '.'"),
+                ));
+            }
+            if let Some(bad) = r
+                .allow_kinds
+                .iter()
+                .find(|k| kronobarn_policy::AuthorityKind::from_slug(k).is_none())
+            {
+                return Err(field(
+                    "responsibility.allow_kinds",
+                    format!(
+                        "\"{bad}\" is not a kind of authority (school, preschool, child-health-care, maternity-care, activity-responsibility, ...)"
+                    ),
+                ));
+            }
+        }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(
                 "logging.format",
@@ -475,6 +516,13 @@ mod tests {
         assert!(c.federation.is_some());
         assert!(c.client_api.clients.iter().all(|c| !c.units.is_empty()));
         assert!(c.client_api.clients.iter().any(|c| c.roles.is_some()));
+        let mut dir = kronobarn_policy::Directory::new();
+        crate::directory::add(&mut dir, &c.organization, &c.authorities).expect("directory");
+        assert_eq!(
+            crate::directory::contacts(&c.organization, &c.authorities).len(),
+            1,
+            "the school's public contact"
+        );
         let r: crate::roster::RosterFile =
             toml::from_str(include_str!("../../deploy/roster.example.toml"))
                 .expect("roster example parses");
@@ -547,6 +595,16 @@ mod tests {
                 "max_watchers_per_client = 64",
                 "max_watchers_per_client = 0",
                 "client_api.max_watchers_per_client",
+            ),
+            (
+                "max_watchers_per_client = 64",
+                "max_watchers_per_client = 64\n[responsibility]\nallow_kinds = [\"polis\"]",
+                "responsibility.allow_kinds",
+            ),
+            (
+                "max_watchers_per_client = 64",
+                "max_watchers_per_client = 64\n[responsibility]\nallow_units = [\"Elevhälsan\"]",
+                "responsibility.allow_units",
             ),
         ] {
             std::fs::write(&init.config_path, text.replacen(from, to, 1)).unwrap();

@@ -43,6 +43,74 @@ pub struct UnitEntry {
     /// "school:21345678", "preschool:…", "bvc:…", "maternity:…", "municipality:0780".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serves: Vec<String>,
+    /// The unit's public contact (a reception, a function: never a child's), which
+    /// LookupResponsible and SuggestResponsible give to staff and families who ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<UnitContact>,
+}
+
+/// A unit's public contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitContact {
+    /// A name or function, e.g. "Expeditionen".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// A title, e.g. "Rektor".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub title: String,
+    /// Telephone.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+    /// E-mail.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+}
+
+/// The public contacts of `organization`'s units in `entries`, by (organisation, unit).
+pub fn contacts(
+    organization: &str,
+    entries: &[AuthorityEntry],
+) -> Vec<((String, String), kronobarn_proto::v1::Contact)> {
+    entries
+        .iter()
+        .flat_map(|e| &e.units)
+        .filter_map(|u| {
+            let c = u.contact.as_ref()?;
+            Some((
+                (organization.to_string(), u.id.clone()),
+                kronobarn_proto::v1::Contact {
+                    name: c.name.clone(),
+                    title: c.title.clone(),
+                    phone: c.phone.clone(),
+                    email: c.email.clone(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The operator's exceptions to who may be Barnens bästa-ansvarig, for `organization`'s units
+/// (kinds were checked when the config was loaded).
+pub fn exceptions(
+    organization: &str,
+    config: Option<&crate::config::ResponsibilityConfig>,
+) -> kronobarn_policy::responsibility::Exceptions {
+    let Some(c) = config else {
+        return Default::default();
+    };
+    kronobarn_policy::responsibility::Exceptions {
+        units: c
+            .allow_units
+            .iter()
+            .map(|u| (organization.to_string(), u.clone()))
+            .collect(),
+        kinds: c
+            .allow_kinds
+            .iter()
+            .filter_map(|k| AuthorityKind::from_slug(k))
+            .collect(),
+    }
 }
 
 /// Why a directory entry was refused (names the entry, never personal data).

@@ -142,6 +142,7 @@ pub fn init(
         authorities: Vec::new(),
         consent: None,
         retention: None,
+        responsibility: None,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",

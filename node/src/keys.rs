@@ -287,6 +287,30 @@ pub fn creation(plan_id: &str) -> Vec<u8> {
     format!("creation/{plan_id}").into_bytes()
 }
 
+/// `child/`: plans by a keyed hash of the child's identity number (see `pseudonym`), never the
+/// number itself.
+pub const CHILDREN: &[u8] = b"child/";
+
+/// `child/{tag hex}/`: the plans this node holds a header of for one child.
+pub fn child_plans(tag: &[u8; 32]) -> Vec<u8> {
+    format!("child/{}/", hex::encode(tag)).into_bytes()
+}
+
+/// `child/{tag hex}/{plan_id}`.
+pub fn child_plan(tag: &[u8; 32], plan_id: &str) -> Vec<u8> {
+    format!("child/{}/{plan_id}", hex::encode(tag)).into_bytes()
+}
+
+/// The plan id in a `child/{tag}/{plan_id}` key.
+pub fn child_plan_id<'k>(tag: &[u8; 32], key: &'k [u8]) -> Option<&'k str> {
+    tail(&child_plans(tag), key)
+}
+
+/// `meta/derived-index`: what the derived indexes (`child/`, handovers in `due/`) were built
+/// with (the tag secret's fingerprint and the directory); a node built with anything else
+/// rebuilds them at start.
+pub const DERIVED_INDEX: &[u8] = b"meta/derived-index";
+
 /// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.
 fn tail<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
     std::str::from_utf8(key.strip_prefix(prefix)?).ok()
@@ -374,6 +398,9 @@ mod tests {
             Some("polisen")
         );
         assert_eq!(feed_version(&feed((5, 6))), Some((5, 6)));
+        let tag = [7u8; 32];
+        assert_eq!(child_plan_id(&tag, &child_plan(&tag, "p1")), Some("p1"));
+        assert_eq!(child_plan_id(&[8u8; 32], &child_plan(&tag, "p1")), None);
         assert_eq!(
             due_parts(&due("2027-01-24", "p1", "f1")),
             Some(("2027-01-24".into(), "p1".into(), "f1".into()))

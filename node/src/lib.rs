@@ -19,6 +19,7 @@ pub mod keys;
 pub mod node;
 pub mod outbox;
 pub mod pki;
+pub mod pseudonym;
 pub mod records;
 pub mod roster;
 pub mod server;

@@ -185,6 +185,20 @@ pub fn open(loaded: &Loaded) -> anyhow::Result<Opened> {
                 .and_then(|c| c.own_consent_from_15.as_deref()),
         )?,
     );
+    let mut contacts = crate::directory::contacts(&cfg.organization, &cfg.authorities);
+    for m in roster.iter().flat_map(|r| r.members()) {
+        contacts.extend(crate::directory::contacts(
+            &m.entry.organization,
+            &m.entry.authorities,
+        ));
+    }
+    node.set_responsibility(
+        crate::directory::exceptions(&cfg.organization, cfg.responsibility.as_ref()),
+        contacts,
+    );
+    // Plans made before the child index, or under another key or directory, are indexed now.
+    node.prepare_indexes()
+        .map_err(|e| anyhow::anyhow!("building the child index: {e}"))?;
     Ok(Opened {
         node,
         roster,

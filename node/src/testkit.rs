@@ -112,6 +112,7 @@ impl County {
                     Node::open_with_clock(o.to_string(), store.clone(), key.clone(), clock.clone())
                         .expect("open");
                 node.enable_federation(roster.clone(), Duration::from_secs(300));
+                configure(&node, orgs);
                 let node = Arc::new(node);
                 (
                     o.to_string(),
@@ -179,11 +180,14 @@ impl County {
             .collect();
         self.roster = Arc::new(Roster::from_entries(entries, Vec::new()).expect("roster"));
         self.nodes.get_mut(org).expect("member").key = new;
+        let orgs: Vec<String> = self.nodes.keys().cloned().collect();
+        let orgs: Vec<&str> = orgs.iter().map(String::as_str).collect();
         for (o, n) in self.nodes.iter_mut() {
             let node =
                 Node::open_with_clock(o.clone(), n.store.clone(), n.key.clone(), n.clock.clone())
                     .expect("reopen");
             node.enable_federation(self.roster.clone(), Duration::from_secs(300));
+            configure(&node, &orgs);
             n.node = Arc::new(node);
         }
         self.enable_witnesses();
@@ -273,6 +277,42 @@ impl County {
     }
 }
 
+/// The test county's directory, at every node: each organisation's unit `skola` is its school's
+/// principal (school code `school-{org}`), `bvc` its child health care and `mvc` its maternity
+/// care, so they may be a child's Barnens bästa-ansvarig; every other unit is an authority of
+/// its own. Then the derived indexes. (No exceptions: a test sets its own.)
+pub fn configure(node: &Node, orgs: &[&str]) {
+    use kronobarn_policy::{AuthorityKind as K, ServiceKind as S};
+    let mut dir = kronobarn_policy::Directory::new();
+    for o in orgs {
+        for (unit, kind, serves) in [
+            ("skola", K::School, S::School),
+            ("bvc", K::ChildHealthCare, S::ChildHealthCentre),
+            ("mvc", K::MaternityCare, S::MaternityClinic),
+        ] {
+            dir.add_authority(kronobarn_policy::Authority {
+                id: format!("{o}-{unit}"),
+                organization: o.to_string(),
+                kind,
+                name: format!("{unit}, {o}"),
+            })
+            .expect("authority");
+            dir.add_unit(kronobarn_policy::DirectoryUnit {
+                organization: o.to_string(),
+                unit: unit.into(),
+                authority: format!("{o}-{unit}"),
+                serves: vec![kronobarn_policy::ServiceUnit {
+                    kind: serves,
+                    code: format!("{unit}-{o}"),
+                }],
+            })
+            .expect("unit");
+        }
+    }
+    node.set_rules(dir, Default::default());
+    node.prepare_indexes().expect("indexes");
+}
+
 /// A user of `org`'s unit `unit` calling through the test system.
 pub fn actor(org: &str, unit: &str) -> Actor {
     Actor {
@@ -285,13 +325,17 @@ pub fn actor(org: &str, unit: &str) -> Actor {
     }
 }
 
-/// A plan header with the Tax Agency's test personal identity number and invented names.
+/// A plan header with invented names, for a school child of its own: each header names another
+/// child (an invented reserve number), since a child has one open plan at a node.
 pub fn header(unit: &str) -> PlanHeader {
+    static CHILDREN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = CHILDREN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     PlanHeader {
         child: Some(Child {
-            personal_identity_number: "20170101-2393".into(),
+            personal_identity_number: format!("TESTKIT-{n:08}"),
+            identity_kind: kronobarn_proto::v1::IdentityKind::ReserveNumber as i32,
             name: "Testbarn Påhittadsson".into(),
-            birth_date: String::new(),
+            birth_date: "2017-01-01".into(),
             ..Default::default()
         }),
         guardians: vec![Guardian {

@@ -127,12 +127,92 @@ impl std::fmt::Display for AuthoringDenied {
 impl std::error::Error for AuthoringDenied {}
 
 /// May `writer` author `fragment` in `plan`?
+///
+/// A fragment that names no home authority (written before authorities, or sent by a node of an
+/// earlier version) is judged by its organisation alone: the home writes its own, and only the
+/// plan's home the plan-level ones.
 pub fn may_author(
     plan: &PlanState,
     writer: Writer<'_>,
     fragment: AuthoredFragment<'_>,
 ) -> Result<(), AuthoringDenied> {
-    if fragment.home != writer.organization || fragment.home_authority != writer.authority {
+    check(plan, writer, fragment, true)
+}
+
+/// [`may_author`] as a receiver can judge it, which does not know every other organisation's
+/// units: an authority its directory does not list is taken as the signer's word about its own
+/// organisation (judged by the organisation alone, as a legacy fragment is), a responsible unit
+/// it does not list leaves the plan-level fragments to the organisation check, and whether the
+/// writer takes part is the sender organisation's part in the plan, which the caller checks. An
+/// authority the directory lists under another organisation is refused.
+pub fn may_author_received(
+    plan: &PlanState,
+    writer: Writer<'_>,
+    fragment: AuthoredFragment<'_>,
+) -> Result<(), AuthoringDenied> {
+    let listed = |id: &str| plan.directory.authority(id).filter(|_| !is_implicit(id));
+    if let Some(a) = listed(writer.authority)
+        && a.organization != writer.organization
+    {
+        return Err(AuthoringDenied::UnknownAuthority);
+    }
+    let (writer, fragment) = if listed(writer.authority).is_some() {
+        (writer, fragment)
+    } else {
+        if fragment.home != writer.organization {
+            return Err(AuthoringDenied::NotHome);
+        }
+        (
+            Writer {
+                authority: "",
+                ..writer
+            },
+            legacy(fragment),
+        )
+    };
+    if fragment.kind.is_plan_level()
+        && plan.responsible.as_ref().is_some_and(|u| {
+            plan.directory
+                .authority_of(&u.organization, &u.unit)
+                .is_none_or(|a| is_implicit(&a.id))
+        })
+    {
+        return check(plan, writer, legacy(fragment), false);
+    }
+    check(plan, writer, fragment, false)
+}
+
+/// The fragment as one written before authorities: judged by its organisation alone.
+fn legacy(f: AuthoredFragment<'_>) -> AuthoredFragment<'_> {
+    AuthoredFragment {
+        home_authority: "",
+        ..f
+    }
+}
+
+/// An authority the directory made up for a unit nobody described (`organisation/unit`).
+fn is_implicit(id: &str) -> bool {
+    crate::authority::Directory::implicit_unit(id).is_some()
+}
+
+fn check(
+    plan: &PlanState,
+    writer: Writer<'_>,
+    fragment: AuthoredFragment<'_>,
+    participants: bool,
+) -> Result<(), AuthoringDenied> {
+    if fragment.home != writer.organization {
+        return Err(AuthoringDenied::NotHome);
+    }
+    if fragment.home_authority.is_empty() {
+        // Legacy: by organisation alone.
+        return if fragment.kind.is_plan_level() && writer.organization != plan.consent_home {
+            Err(AuthoringDenied::NotPlanHome)
+        } else {
+            Ok(())
+        };
+    }
+    if fragment.home_authority != writer.authority {
         return Err(AuthoringDenied::NotHome);
     }
     let known = plan
@@ -160,10 +240,11 @@ pub fn may_author(
             },
         };
     }
-    if !plan
-        .participant_authorities()
-        .iter()
-        .any(|a| a.id == writer.authority)
+    if participants
+        && !plan
+            .participant_authorities()
+            .iter()
+            .any(|a| a.id == writer.authority)
     {
         return Err(AuthoringDenied::NotParticipant);
     }

@@ -132,7 +132,7 @@ pub fn withdrawal_counts(birth: Option<Birth>, by: &WithdrawnBy, recorded_on: Da
         WithdrawnBy::Guardian(_) => birth
             .and_then(Birth::born_on)
             .is_none_or(|b| recorded_on < b.anniversary(18)),
-        WithdrawnBy::YoungPerson | WithdrawnBy::Unknown => true,
+        WithdrawnBy::YoungPerson | WithdrawnBy::PlanClosed | WithdrawnBy::Unknown => true,
     }
 }
 
@@ -257,6 +257,10 @@ mod tests {
             d(2030, 1, 1)
         ));
         assert!(withdrawal_counts(None, &g, d(2030, 1, 1)));
+        // Closing the plan of an adult withdraws every grant: it is no guardian's withdrawal.
+        let closed = WithdrawnBy::from_wire("plan-closed");
+        assert_eq!(closed, WithdrawnBy::PlanClosed);
+        assert!(withdrawal_counts(birth, &closed, d(2030, 1, 1)));
     }
 
     proptest! {

@@ -70,7 +70,9 @@ pub use access::{
     Decision, Deny, Permit, decide_read, decide_share, decide_share_to_authority, decide_write,
     recipient_organizations, takes_part,
 };
-pub use authoring::{AuthoredFragment, AuthoringDenied, FragmentKind, Writer, may_author};
+pub use authoring::{
+    AuthoredFragment, AuthoringDenied, FragmentKind, Writer, may_author, may_author_received,
+};
 pub use authority::{
     Authority, AuthorityKind, Directory, DirectoryError, DirectoryUnit, KindSet, ServiceKind,
     ServiceUnit,

@@ -23,7 +23,9 @@
 //! turns 16. A child who starts early or late is the caller's exception to configure. KAA ends on
 //! the 20th birthday.
 
-use crate::authority::{Authority, AuthorityKind, Directory, DirectoryUnit, ServiceUnit};
+use crate::authority::{
+    Authority, AuthorityKind, Directory, DirectoryUnit, ServiceKind, ServiceUnit,
+};
 use crate::date::{Birth, Date};
 
 /// Where the child is in school.
@@ -39,6 +41,10 @@ pub enum Schooling {
     UpperSecondary,
     /// Has left school (or upper secondary school) without being at another.
     LeftSchool,
+    /// Not said: read from the child's age. Before school starts the child is not at school (BVC,
+    /// or a preschool, may hold it); during the compulsory years at school; after them and before
+    /// 20 either at upper secondary school (the principal) or not (KAA); from 20 nowhere.
+    Unknown,
 }
 
 /// What the responsibility rule needs to know about the child. No identity.
@@ -92,7 +98,8 @@ pub enum NotResponsible {
         /// The day they end by the rule.
         until: Date,
     },
-    /// KAA is responsible only until the 20th birthday.
+    /// From the 20th birthday the model names nobody for a young person not (said to be) at
+    /// school; KAA's responsibility ends then.
     Turned20 {
         /// The 20th birthday.
         on: Date,
@@ -179,7 +186,7 @@ impl std::fmt::Display for NotResponsible {
             NotResponsible::Turned20 { on } => {
                 write!(
                     f,
-                    "{code}: the activity responsibility (KAA) ended on the 20th birthday, {on}"
+                    "{code}: from the 20th birthday, {on}, the model names nobody for a young person not at school (the activity responsibility, KAA, ends then)"
                 )
             }
         }
@@ -231,6 +238,27 @@ pub fn may_be_responsible(
     };
     let start = school_start(born);
     let end = compulsory_school_end(born);
+    if child.schooling == S::Unknown {
+        let twenty = born.anniversary(20);
+        if kind == K::School && today >= twenty {
+            return Err(NotResponsible::Turned20 { on: twenty });
+        }
+        let read = if today < start {
+            S::Preschool
+        } else if kind == K::School && today >= end {
+            S::UpperSecondary
+        } else {
+            S::None
+        };
+        return may_be_responsible(
+            kind,
+            ChildFacts {
+                schooling: read,
+                ..child
+            },
+            today,
+        );
+    }
     let at_school = matches!(child.schooling, S::School | S::UpperSecondary);
     match kind {
         K::MaternityCare => Err(NotResponsible::Born { on: born }),
@@ -272,7 +300,8 @@ pub fn may_be_responsible(
 }
 
 /// The kinds the model names for the child today, the one to suggest first. Empty only for a
-/// young person of 20 or more who is not at school.
+/// young person of 20 or more who is not at school. Two kinds are either of a pair the model
+/// lets hold it: a preschool or BVC, or (schooling not said, 16 to 20) the school or KAA.
 pub fn responsible_kinds(child: ChildFacts, today: Date) -> &'static [AuthorityKind] {
     use AuthorityKind as K;
     use Schooling as S;
@@ -282,6 +311,10 @@ pub fn responsible_kinds(child: ChildFacts, today: Date) -> &'static [AuthorityK
     };
     match child.schooling {
         S::School | S::UpperSecondary => &[K::School],
+        S::Unknown if today < school_start(born) => &[K::ChildHealthCare, K::Preschool],
+        S::Unknown if today < compulsory_school_end(born) => &[K::School],
+        S::Unknown if today < born.anniversary(20) => &[K::School, K::ActivityResponsibility],
+        S::Unknown => &[],
         _ if today < school_start(born) && child.schooling == S::Preschool => {
             &[K::Preschool, K::ChildHealthCare]
         }
@@ -360,4 +393,85 @@ pub fn transition_due(
         due: because.since().unwrap_or(today),
         because,
     })
+}
+
+/// The handover due on `from` for a child whose responsible is of kind `current`, or else the
+/// first one after it: the rule changes only on the birth date, the day school starts, the day
+/// the compulsory school years end and the 20th birthday, so those are the days looked at.
+/// `None` when `current` fits for good (until the child's facts change).
+pub fn next_transition(
+    child: ChildFacts,
+    current: AuthorityKind,
+    from: Date,
+) -> Option<Transition> {
+    if let Some(t) = transition_due(child, current, from) {
+        return Some(t);
+    }
+    let born = child.birth.born_on()?;
+    let mut days = [
+        born,
+        school_start(born),
+        compulsory_school_end(born),
+        born.anniversary(20),
+    ];
+    days.sort();
+    days.into_iter()
+        .filter(|d| *d > from)
+        .find_map(|d| transition_due(child, current, d))
+}
+
+/// Units and kinds an operator lets be Barnens bästa-ansvarig whatever the rule says (a unit
+/// that holds the thread for a group the model does not name). Each use is the operator's to
+/// account for: the node logs it and records it in the access record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exceptions {
+    /// Units allowed, by (organisation, unit).
+    pub units: std::collections::BTreeSet<(String, String)>,
+    /// Authority kinds allowed.
+    pub kinds: crate::authority::KindSet,
+}
+
+/// How a responsible unit fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fits {
+    /// By the model's rule.
+    Rule,
+    /// Only by the operator's exception.
+    Exception(NotResponsible),
+}
+
+/// May `organization`'s `unit` be the child's Barnens bästa-ansvarig on `today`? Its kind is its
+/// authority's in the directory; a unit the directory does not list is an authority of its own
+/// of kind [`AuthorityKind::Other`], which never is. When the child's birth is not known (a
+/// reserve number without a birth date) only whether the kind can ever be responsible is
+/// checked. An exception the operator configured lets it through, and says which rule it set
+/// aside.
+pub fn responsible_unit(
+    directory: &Directory,
+    organization: &str,
+    unit: &str,
+    child: Option<ChildFacts>,
+    today: Date,
+    exceptions: &Exceptions,
+) -> Result<Fits, NotResponsible> {
+    let kind = directory
+        .authority_of(organization, unit)
+        .map_or(AuthorityKind::Other, |a| a.kind);
+    let fits = match child {
+        Some(child) => may_be_responsible(kind, child, today),
+        None if ServiceKind::for_responsible(kind).is_some() => Ok(()),
+        None => Err(NotResponsible::NeverResponsible { kind }),
+    };
+    match fits {
+        Ok(()) => Ok(Fits::Rule),
+        Err(e)
+            if exceptions.kinds.contains(kind)
+                || exceptions
+                    .units
+                    .contains(&(organization.to_string(), unit.to_string())) =>
+        {
+            Ok(Fits::Exception(e))
+        }
+        Err(e) => Err(e),
+    }
 }

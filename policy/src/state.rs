@@ -62,14 +62,18 @@ pub enum WithdrawnBy {
     Guardian(String),
     /// The child or young person.
     YoungPerson,
+    /// The responsible organisation closed the plan, which withdraws every grant whoever
+    /// consented; it always counts.
+    PlanClosed,
 }
 
 impl WithdrawnBy {
-    /// From the wire's `withdrawn_by`: a guardian id, "child", or empty.
+    /// From the wire's `withdrawn_by`: a guardian id, "child", "plan-closed", or empty.
     pub fn from_wire(s: &str) -> WithdrawnBy {
         match s {
             "" => WithdrawnBy::Unknown,
             "child" => WithdrawnBy::YoungPerson,
+            "plan-closed" => WithdrawnBy::PlanClosed,
             g => WithdrawnBy::Guardian(g.to_string()),
         }
     }

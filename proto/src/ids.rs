@@ -6,6 +6,9 @@
 pub const HEADER_FRAGMENT_ID: &str = "header";
 /// Fragment id of the plan's status in the practice model (written only by AdvancePlan).
 pub const STATUS_FRAGMENT_ID: &str = "status";
+/// `FollowUpDue.fragment_id` of a handover of responsibility the model makes due (it is no
+/// fragment: the header and the directory decide it).
+pub const HANDOVER_DUE_ID: &str = "handover";
 /// `Revocation.withdrawn_by` when the responsible organisation closed the plan.
 pub const PLAN_CLOSED: &str = "plan-closed";
 

@@ -36,8 +36,13 @@ fn decode_everything(bytes: &[u8]) {
     if let Ok(r) = RecordConsentRequest::decode(bytes)
         && let Some(c) = &r.consent
     {
-        let _ = validate::consent("consent", c, Some(&PlanHeader::default()));
-        let _ = validate::consent("consent", c, None);
+        let _ = validate::consent(
+            "consent",
+            c,
+            Some(&PlanHeader::default()),
+            validate::Consenters::Guardians,
+        );
+        let _ = validate::consent("consent", c, None, validate::Consenters::YoungPerson);
     }
     if let Ok(r) = RevokeConsentRequest::decode(bytes) {
         let _ = validate::plan_id("plan_id", &r.plan_id);

@@ -3,6 +3,28 @@
 
 use super::*;
 
+/// Who must consent to a plan today (the policy's rule for the child's age): from 15 the young
+/// person too when an authority taking part is of a kind the node's rules ask it for.
+fn consenters(view: &PlanView, now_ms: i64) -> validate::Consenters {
+    use kronobarn_policy::AgeStage;
+    let state = view.policy_state();
+    let today = kronobarn_policy::Date::in_sweden(now_ms);
+    let required =
+        kronobarn_policy::required_consenters(state.child_birth, today, &view.consent_rules);
+    match required.stage {
+        AgeStage::Adult => validate::Consenters::YoungPerson,
+        AgeStage::Young
+            if state
+                .participant_authorities()
+                .iter()
+                .any(|a| required.young_person_required(Some(a.kind))) =>
+        {
+            validate::Consenters::GuardiansAndYoungPerson
+        }
+        _ => validate::Consenters::Guardians,
+    }
+}
+
 impl<B: Backend> PlanApi<B> {
     pub(super) async fn serve_record_consent(
         &self,
@@ -35,7 +57,8 @@ impl<B: Backend> PlanApi<B> {
             .header
             .as_ref()
             .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
-        validate::consent("consent", &consent, Some(header)).map_err(invalid)?;
+        let who_consents = consenters(&view, self.backend.now_ms());
+        validate::consent("consent", &consent, Some(header), who_consents).map_err(invalid)?;
         if consent.valid_until_unix_ms <= self.backend.now_ms() {
             return Err(Status::invalid_argument(
                 "consent.valid_until_unix_ms: lies in the past",
@@ -87,6 +110,20 @@ impl<B: Backend> PlanApi<B> {
         };
         validate::revocation("", &revocation, header)
             .map_err(|e| invalid(FieldError::new(e.field.trim_start_matches('.'), e.problem)))?;
+        // From 18 the young person alone withdraws: a guardian's withdrawal would be recorded
+        // and then count for nothing, so the caller is told instead.
+        let by = kronobarn_policy::WithdrawnBy::from_wire(&revocation.withdrawn_by);
+        let birth = header
+            .and_then(|h| h.child.as_ref())
+            .and_then(crate::convert::birth);
+        let today = kronobarn_policy::Date::in_sweden(self.backend.now_ms());
+        if matches!(by, kronobarn_policy::WithdrawnBy::Guardian(_))
+            && !kronobarn_policy::consenters::withdrawal_counts(birth, &by, today)
+        {
+            return Err(Status::failed_precondition(
+                "guardian-after-18: the young person is 18 or older and alone decides about the consent; a guardian's withdrawal does not count. Record the young person's own withdrawal (withdrawn_by \"child\")",
+            ));
+        }
         let recorded = self.backend.record_revocation(&who, revocation).await?;
         tracing::info!(plan = %view.plan_id, revocation = %recorded.revocation_id, "consent revoked");
         Ok(Response::new(RevokeConsentResponse {

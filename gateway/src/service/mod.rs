@@ -3,10 +3,12 @@
 mod admit;
 mod consent;
 mod decide;
+mod errors;
 mod export;
 mod handover;
 mod practice;
 mod protected;
+mod responsible;
 mod watch;
 
 use std::pin::Pin;
@@ -22,10 +24,11 @@ use kronobarn_proto::v1::{
     GetConsentStatusResponse, GetFragmentRequest, GetFragmentResponse, GetPlanRequest,
     GetPlanResponse, GetWitnessStatusRequest, GetWitnessStatusResponse, ListAccessLogRequest,
     ListAccessLogResponse, ListFollowUpsRequest, ListFollowUpsResponse, ListPlansRequest,
-    ListPlansResponse, Plan, PutFragmentRequest, PutFragmentResponse, RecordConsentRequest,
-    RecordConsentResponse, Revocation, RevokeConsentRequest, RevokeConsentResponse,
-    TransferResponsibilityRequest, TransferResponsibilityResponse, WatchFollowUpsRequest,
-    WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse,
+    ListPlansResponse, LookupResponsibleRequest, LookupResponsibleResponse, Plan,
+    PutFragmentRequest, PutFragmentResponse, RecordConsentRequest, RecordConsentResponse,
+    Revocation, RevokeConsentRequest, RevokeConsentResponse, SuggestResponsibleRequest,
+    SuggestResponsibleResponse, TransferResponsibilityRequest, TransferResponsibilityResponse,
+    WatchFollowUpsRequest, WatchFollowUpsResponse, WatchPlanRequest, WatchPlanResponse,
     WithdrawResponsibilityOfferRequest, WithdrawResponsibilityOfferResponse, fragment::Body,
     watch_plan_response::Event,
 };
@@ -145,23 +148,6 @@ fn invalid(e: FieldError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
-impl From<BackendError> for Status {
-    fn from(e: BackendError) -> Self {
-        match e {
-            BackendError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            BackendError::Invalid(f) => invalid(f),
-            e @ BackendError::Denied(..) => Status::permission_denied(e.to_string()),
-            e @ BackendError::Conflict(..) => Status::failed_precondition(e.to_string()),
-            BackendError::Internal(m) => {
-                tracing::error!(error = %m, "backend failure");
-                Status::internal(
-                    "the node could not complete the request; its operator can see why in the node log",
-                )
-            }
-        }
-    }
-}
-
 fn page_size(requested: u32, default: u32, max: u32) -> Result<usize, Status> {
     match requested {
         0 => Ok(default as usize),
@@ -195,35 +181,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         &self,
         req: Request<CreatePlanRequest>,
     ) -> Result<Response<CreatePlanResponse>, Status> {
-        let _timer = timer("CreatePlan");
-        let who = self.caller(&req, "", AccessAction::Write).await?;
-        let req = req.into_inner();
-        let mut header = req
-            .header
-            .ok_or_else(|| Status::invalid_argument("header: is required"))?;
-        validate::header("header", &header, self.today()).map_err(invalid)?;
-        if header.responsible_organization.is_empty() {
-            header.responsible_organization = who.organization.clone();
-        } else if header.responsible_organization != who.organization {
-            return Err(Status::invalid_argument(format!(
-                "header.responsible_organization: a plan is created by its responsible organisation; this node is {}",
-                who.organization
-            )));
-        }
-        let view = self
-            .backend
-            .create_plan(&who, header, req.unit_contact)
-            .await?;
-        tracing::info!(plan = %view.plan_id, unit = %who.unit, "plan created");
-        Ok(Response::new(CreatePlanResponse {
-            plan: Some(Plan {
-                plan_id: view.plan_id.clone(),
-                home_organization: view.home_organization.clone(),
-                protected_identity: export::protected_identity(&view),
-                fragments: view.fragments.into_iter().map(|f| f.fragment).collect(),
-                withheld: vec![],
-            }),
-        }))
+        self.serve_create_plan(req).await
     }
 
     async fn get_plan(
@@ -237,6 +195,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
         let view = self.plan(&req.get_ref().plan_id)?;
         self.need_to_know(&who, &view, "plan").await?;
         let (shown, withheld) = self.visible(&who, &view, None).await?;
+        let same_child_plan_ids = self.same_child_notice(&who, &view, &shown).await?;
         let mut fragments: Vec<_> = shown.into_iter().map(|f| f.fragment).collect();
         self.with_home_only(&who, &view, &mut fragments)?;
         Ok(Response::new(GetPlanResponse {
@@ -247,6 +206,7 @@ impl<B: Backend> PlanService for PlanApi<B> {
                 withheld,
                 protected_identity: export::protected_identity(&view),
             }),
+            same_child_plan_ids,
         }))
     }
 
@@ -309,6 +269,10 @@ impl<B: Backend> PlanService for PlanApi<B> {
             .fragment
             .ok_or_else(|| Status::invalid_argument("fragment: is required"))?;
         validate::fragment("fragment", &fragment, self.today()).map_err(invalid)?;
+        let mut fragment = fragment;
+        if let Some(Body::Header(h)) = fragment.body.as_mut() {
+            crate::responsible::normalise(h, self.today());
+        }
         if matches!(fragment.body, Some(Body::Status(_))) {
             return Err(Status::invalid_argument(
                 "fragment.status: a plan's stage is moved with AdvancePlan, which checks the practice model's rules",
@@ -551,5 +515,19 @@ impl<B: Backend> PlanService for PlanApi<B> {
         // an admitted call needs no access record.
         self.caller(&req, "", AccessAction::Read).await?;
         Ok(Response::new(self.backend.witness_status()?))
+    }
+
+    async fn suggest_responsible(
+        &self,
+        req: Request<SuggestResponsibleRequest>,
+    ) -> Result<Response<SuggestResponsibleResponse>, Status> {
+        self.serve_suggest_responsible(req).await
+    }
+
+    async fn lookup_responsible(
+        &self,
+        req: Request<LookupResponsibleRequest>,
+    ) -> Result<Response<LookupResponsibleResponse>, Status> {
+        self.serve_lookup_responsible(req).await
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use kronobarn_policy::lifecycle::{self, Stage, StageFacts};
 use kronobarn_policy::{PlanState, decide_read, takes_part};
-use kronobarn_proto::ids::STATUS_FRAGMENT_ID;
+use kronobarn_proto::ids::{HANDOVER_DUE_ID, HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, AdvancePlanRequest, FollowUpDue, Fragment, ListFollowUpsRequest,
     ListFollowUpsResponse, PlanStage, PlanStatus, Revocation, StageChange, fragment::Body,
@@ -14,7 +14,11 @@ use kronobarn_proto::validate::{self, FieldError};
 use tonic::{Request, Response, Status};
 
 use super::{PlanApi, facts, invalid, page_size, requester, timer};
+use crate::responsible::{HandoverDue, handover_due};
 use crate::{Actor, Backend, PlanView, StoredFragment};
+
+/// The header's position among a view's fragments.
+pub(super) type StoredFragmentRef = usize;
 
 /// Entries of the follow-up index read at a time.
 pub(super) const DUE_PAGE: usize = 1000;
@@ -203,6 +207,9 @@ impl<B: Backend> PlanApi<B> {
         now: i64,
     ) -> Seen {
         let (view, state) = (&plan.view, &plan.state);
+        if fragment_id == HANDOVER_DUE_ID {
+            return self.seen_handover(who, plan, date, today, now);
+        }
         let Some(f) = view
             .fragments
             .iter()
@@ -250,12 +257,68 @@ impl<B: Backend> PlanApi<B> {
             due_on: date.to_string(),
             follow_up_by: by,
             subject,
+            ..Default::default()
         };
         if done {
             Seen::Held(item, record)
         } else {
             Seen::Due(item, record)
         }
+    }
+
+    /// The handover the model makes due for the plan, and the index date it is listed under,
+    /// as the node indexed it (from the header and the directory).
+    pub(super) fn handover(&self, view: &PlanView) -> Option<(StoredFragmentRef, HandoverDue)> {
+        let header = view
+            .fragments
+            .iter()
+            .position(|f| f.fragment.fragment_id == HEADER_FRAGMENT_ID)?;
+        let here = view.home_organization == self.backend.organization();
+        let due = handover_due(
+            &view.fragments[header].fragment,
+            &view.home_organization,
+            here,
+            &view.directory,
+        )?;
+        Some((header, due))
+    }
+
+    /// A handover of responsibility due on the plan, to a reader who may read its header.
+    fn seen_handover(
+        &self,
+        who: &Actor,
+        plan: &ReaderPlan,
+        date: &str,
+        today: &str,
+        now: i64,
+    ) -> Seen {
+        let (view, state) = (&plan.view, &plan.state);
+        let Some((header, due)) = self.handover(view) else {
+            return Seen::Nothing; // stale: the header or the responsible unit changed
+        };
+        if due.index_date != date || current_stage(view).0 == Stage::Closed {
+            return Seen::Nothing;
+        }
+        let f = &view.fragments[header];
+        let d = decide_read(state, requester(who), facts(f), now);
+        if !d.is_permit() {
+            return Seen::Withheld;
+        }
+        let t = due.transition;
+        let due_on = t.due.to_string();
+        let item = FollowUpDue {
+            plan_id: view.plan_id.clone(),
+            fragment_id: HANDOVER_DUE_ID.into(),
+            overdue: due_on.as_str() < today,
+            done: false,
+            due_on,
+            follow_up_by: due.responsible_unit,
+            subject: "handover".into(),
+            handover_to_kind: t.to.map(|k| k.slug().to_string()).unwrap_or_default(),
+            handover_reason: t.because.code().into(),
+        };
+        let record = self.record(who, &view.plan_id, AccessAction::Read, &d, Some(f), "");
+        Seen::Due(item, record)
     }
 
     /// Follow-ups of plans the user's unit takes part in, due in `from..=to`, each one checked

@@ -373,6 +373,11 @@ impl<B: Backend> PlanApi<B> {
                     .map(|d| (d.to_string(), f.fragment.fragment_id.clone()))
             })
             .collect();
+        if let Some((_, h)) = self.handover(&plan.view)
+            && h.index_date.as_str() <= today
+        {
+            due.push((h.index_date, kronobarn_proto::ids::HANDOVER_DUE_ID.into()));
+        }
         due.sort();
         // What moved or went is forgotten, so the sent set holds only follow-ups that exist.
         if let Some(sent) = w.sent.get_mut(plan_id) {

@@ -14,14 +14,18 @@ use kronobarn_proto::v1::{
 /// (see `county::development_units`).
 pub const UNIT: &str = "ostra-skolan";
 
-/// A plan header for an invented child with the Swedish Tax Agency's test identity number, one
-/// guardian, and the responsible unit [`UNIT`].
+/// A plan header for an invented school child, one guardian, and the responsible unit [`UNIT`].
+/// Each header names another child (an invented reserve number, never a real person's), since a
+/// child has one open plan at a node.
 pub fn header() -> PlanHeader {
+    static CHILDREN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = CHILDREN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     PlanHeader {
         child: Some(Child {
-            personal_identity_number: "20170101-2393".into(),
+            personal_identity_number: format!("BENCH-{n:010}"),
+            identity_kind: kronobarn_proto::v1::IdentityKind::ReserveNumber as i32,
             name: "Testbarn Påhittadsson".into(),
-            birth_date: String::new(),
+            birth_date: "2017-01-01".into(),
             ..Default::default()
         }),
         guardians: vec![Guardian {
@@ -42,6 +46,14 @@ pub fn header() -> PlanHeader {
         follow_up_by: String::new(),
         ..Default::default()
     }
+}
+
+/// The bench organisation's directory in config form: [`UNIT`] is its school's principal, who may
+/// be a school child's Barnens bästa-ansvarig.
+pub fn directory(organization: &str) -> String {
+    format!(
+        "\n[[authority]]\nid = \"{organization}-skola\"\nkind = \"school\"\nname = \"Skolan\"\n[[authority.unit]]\nid = \"{UNIT}\"\n"
+    )
 }
 
 /// A learning assessment of 200 characters in `plan_id`.

@@ -22,13 +22,13 @@ pub async fn run(plans: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let mut county = crate::county::start(&dir.path().join("pair"), pair, 300).await?;
     let home = county[0].running.node.clone();
     let home_cfg = county[0].init.config_path.clone();
-    let header = fixture::header();
     let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = Instant::now();
     let (h, m) = (home.clone(), made.clone());
     let r = rate(plans, 64, move |_| {
-        let (h, header, m) = (h.clone(), header.clone(), m.clone());
+        let (h, m) = (h.clone(), m.clone());
         async move {
+            let header = fixture::header();
             h.create_plan(&fixture::actor("vaxjo-kommun", fixture::UNIT), header, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -22,16 +22,18 @@ pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Res
     let dir = tempfile::tempdir()?;
     let init =
         kronobarn_node::init::init(dir.path(), "bench-org", "", "127.0.0.1:0", &[fixture::UNIT])?;
+    let mut config = std::fs::read_to_string(&init.config_path)?;
+    config += &fixture::directory("bench-org");
+    std::fs::write(&init.config_path, config)?;
     let loaded = Config::load(&init.config_path)?;
     let running = kronobarn_node::server::start(&loaded).await?;
     let node = running.node.clone();
     let actor = fixture::actor("bench-org", fixture::UNIT);
-    let header = fixture::header();
     // One plan per writer, as in real use where many plans change at once.
     let mut plans = Vec::new();
     for _ in 0..64 {
         let plan = node
-            .create_plan(&actor, header.clone(), None)
+            .create_plan(&actor, fixture::header(), None)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         plans.push(plan.plan_id);
@@ -120,7 +122,7 @@ pub async fn run(total: usize, c: &Ceilings, rows: &mut Vec<Row>) -> anyhow::Res
     // Client reads: GetPlan of a plan of nine fragments, one call at a time. Each read's access
     // record is durable before the answer, so a read costs a round trip, a signature and a flush.
     let plan_id = node
-        .create_plan(&actor, header.clone(), None)
+        .create_plan(&actor, fixture::header(), None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .plan_id;

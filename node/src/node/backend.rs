@@ -141,6 +141,18 @@ impl Backend for Node {
             })
     }
 
+    fn directory(&self) -> std::sync::Arc<kronobarn_policy::Directory> {
+        Node::directory(self)
+    }
+
+    fn unit_contact(&self, organization: &str, unit: &str) -> Option<Contact> {
+        Node::unit_contact(self, organization, unit)
+    }
+
+    fn same_child_plans(&self, plan_id: &str) -> BackendResult<Vec<String>> {
+        self.same_child(plan_id)
+    }
+
     fn follow_ups_due(
         &self,
         from: &str,

@@ -275,6 +275,14 @@ impl Node {
         for f in &gone {
             ops.push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
             ops.extend(due_removal_ops(plan_id, &f.fragment));
+            // The child index and the handover entry go with the header: no pseudonymous tag
+            // of the child outlives the plan.
+            ops.extend(self.header_index_ops(
+                plan_id,
+                &view.home_organization,
+                Some(&f.fragment),
+                None,
+            ));
         }
         if complete {
             for prefix in keys::plan_prefixes(plan_id) {

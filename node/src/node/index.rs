@@ -76,6 +76,20 @@ pub fn without_fragments(view: &PlanView, gone: &BTreeSet<&str>) -> PlanView {
     after
 }
 
+/// What a fragment is, for who may author it.
+pub fn fragment_kind(body: &Body) -> kronobarn_policy::FragmentKind {
+    use kronobarn_policy::FragmentKind as K;
+    match body {
+        Body::Header(_) => K::Header,
+        Body::Participant(_) => K::Participant,
+        Body::Status(_) => K::Status,
+        Body::WheelAssessment(_) => K::WheelAssessment,
+        Body::Intervention(_) => K::Intervention,
+        Body::Meeting(_) => K::Meeting,
+        Body::FollowUp(_) => K::FollowUp,
+    }
+}
+
 /// True when writing this kind of fragment can change who takes part in the plan.
 pub fn changes_membership(f: &Fragment) -> bool {
     matches!(f.body, Some(Body::Header(_)) | Some(Body::Participant(_)))

@@ -8,6 +8,9 @@
 //! indexes, purges and local handovers live in the submodules.
 
 mod backend;
+mod child;
+#[cfg(test)]
+mod child_tests;
 mod evidence;
 #[cfg(test)]
 mod family_tests;
@@ -52,7 +55,7 @@ pub use evidence::{CosignFuture, Cosigned, Cosigner};
 pub use gallring::{PlanDue, Retention};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
-pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
+pub use index::{changes_membership, due_ops, fragment_kind, membership_ops, units, with_fragment};
 pub use protected::leaks_protected_contacts;
 pub(crate) use purge::Purge;
 pub use read::{HeldLease, PlanRecord, PurgeState};
@@ -85,6 +88,19 @@ pub struct Node {
     max_clock_ahead_ms: std::sync::atomic::AtomicU64,
     rules: OnceLock<Rules>,
     work: Arc<crate::work::Work>,
+    responsibility: OnceLock<Responsibility>,
+    /// Tags children's identity numbers for the child index (from the signing key).
+    tagger: crate::pseudonym::ChildTagger,
+    /// Held while a header that names a child is checked against the child's other plans and
+    /// written, so two plans for one child cannot both pass the check.
+    child_lock: Mutex<()>,
+}
+
+/// Who may be Barnens bästa-ansvarig besides the model's rule, and the units' public contacts.
+#[derive(Default)]
+struct Responsibility {
+    exceptions: kronobarn_policy::responsibility::Exceptions,
+    contacts: std::collections::BTreeMap<(String, String), kronobarn_proto::v1::Contact>,
 }
 
 /// The county's directory of authorities and units and this node's consent rules, set once at
@@ -166,6 +182,9 @@ impl Node {
         };
         let work = Arc::new(crate::work::Work::default());
         Ok(Self {
+            tagger: crate::pseudonym::ChildTagger::new(&key),
+            child_lock: Mutex::new(()),
+            responsibility: OnceLock::new(),
             organization,
             commit: GroupCommit::new(store.clone(), work.clone()),
             store,
@@ -218,6 +237,40 @@ impl Node {
             directory: Arc::new(directory),
             consent,
         });
+    }
+
+    /// Sets the operator's exceptions to who may be Barnens bästa-ansvarig and the units' public
+    /// contacts. Once, at start.
+    pub fn set_responsibility(
+        &self,
+        exceptions: kronobarn_policy::responsibility::Exceptions,
+        contacts: impl IntoIterator<Item = ((String, String), kronobarn_proto::v1::Contact)>,
+    ) {
+        let _ = self.responsibility.set(Responsibility {
+            exceptions,
+            contacts: contacts.into_iter().collect(),
+        });
+    }
+
+    /// The operator's exceptions to who may be Barnens bästa-ansvarig.
+    pub fn exceptions(&self) -> kronobarn_policy::responsibility::Exceptions {
+        self.responsibility
+            .get()
+            .map(|r| r.exceptions.clone())
+            .unwrap_or_default()
+    }
+
+    /// A unit's public contact from the directory.
+    pub fn unit_contact(
+        &self,
+        organization: &str,
+        unit: &str,
+    ) -> Option<kronobarn_proto::v1::Contact> {
+        self.responsibility
+            .get()?
+            .contacts
+            .get(&(organization.to_string(), unit.to_string()))
+            .cloned()
     }
 
     /// The directory of authorities and units.

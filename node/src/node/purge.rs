@@ -42,6 +42,12 @@ impl Node {
                     .ops
                     .push(Op::Delete(keys::fragment(plan_id, &f.fragment.fragment_id)));
                 purge.ops.extend(due_removal_ops(plan_id, &f.fragment));
+                purge.ops.extend(self.header_index_ops(
+                    plan_id,
+                    &after.home_organization,
+                    Some(&f.fragment),
+                    None,
+                ));
                 if f.fragment.withheld_from_guardians {
                     purge.withheld.push(f.fragment.fragment_id.clone());
                 } else {

@@ -6,6 +6,7 @@
 use kronobarn_gateway::{
     Actor, BackendError, BackendResult, Conflict, Denial, PlanEvent, PlanView, StoredFragment,
 };
+use kronobarn_policy::{AuthoredFragment, AuthoringDenied, FragmentKind, Writer, may_author};
 use kronobarn_proto::ids::HEADER_FRAGMENT_ID;
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Consent, Contact, Decision, Fragment, Participant, PayloadKind,
@@ -50,9 +51,12 @@ impl Node {
     pub(crate) async fn create_plan_durably(
         &self,
         actor: &Actor,
-        header: PlanHeader,
+        mut header: PlanHeader,
         unit_contact: Option<Contact>,
     ) -> BackendResult<PlanView> {
+        if header.responsible_organization.is_empty() {
+            header.responsible_organization = self.organization.clone();
+        }
         let plan_id = random_id();
         {
             let _g = self.stripe(&plan_id);
@@ -82,6 +86,7 @@ impl Node {
                 None,
                 &mut record,
                 vec![Op::Put(keys::creation(&plan_id), creation.encode_to_vec())],
+                true,
             )?;
             let me = Fragment {
                 plan_id: plan_id.clone(),
@@ -92,7 +97,8 @@ impl Node {
                 })),
                 ..Default::default()
             };
-            self.put_fragment_locked(actor, me, None, &mut record, Vec::new())?;
+            // Part of the creation: judged, like the header, as a write to a plan not there yet.
+            self.put_fragment_locked(actor, me, None, &mut record, Vec::new(), true)?;
         }
         self.durable().await?;
         self.load(&plan_id, true)?
@@ -109,7 +115,7 @@ impl Node {
         let stored = {
             let _g = self.stripe(&plan_id);
             let mut record = self.plan_record(&plan_id)?;
-            self.put_fragment_locked(actor, fragment, expected, &mut record, Vec::new())?
+            self.put_fragment_locked(actor, fragment, expected, &mut record, Vec::new(), false)?
         };
         self.durable().await?;
         self.outbox_notify.notify_waiters();
@@ -129,26 +135,8 @@ impl Node {
         fragment: &Fragment,
         existing: Option<&StoredFragment>,
         expected: Option<Version>,
-        record: &PlanRecord,
     ) -> BackendResult<()> {
-        // The header and the plan's stage move with the responsibility: after a handover the new
-        // home rewrites them.
-        let moves_with_home = matches!(fragment.body, Some(Body::Header(_) | Body::Status(_)));
         match (existing, expected) {
-            (Some(old), _)
-                if old.fragment.home_organization != self.organization
-                    && !(moves_with_home && record.home_organization == self.organization) =>
-            {
-                Err(BackendError::Denied(
-                    Denial::NotHome,
-                    format!(
-                        "fragment {} is homed at {}; only {} may write it",
-                        old.fragment.fragment_id,
-                        old.fragment.home_organization,
-                        old.fragment.home_organization
-                    ),
-                ))
-            }
             (Some(old), Some(exp)) if old.fragment.version != Some(exp) => {
                 Err(BackendError::Conflict(
                     Conflict::StaleVersion,
@@ -189,8 +177,73 @@ impl Node {
         }
     }
 
+    /// Who may author what, by the one pure rule (`kronobarn_policy::may_author`): the writer is
+    /// this organisation and the authority of the actor's unit. An update is judged against the
+    /// fragment's home as stored, except the header and the plan's stage, which move with the
+    /// responsibility (after a handover the new home rewrites them).
+    fn may_author_here(
+        &self,
+        actor: &Actor,
+        fragment: &Fragment,
+        existing: Option<&StoredFragment>,
+        record: &PlanRecord,
+        facts: Option<&PlanView>,
+    ) -> BackendResult<()> {
+        let plan_id = &fragment.plan_id;
+        let mut view = facts
+            .cloned()
+            .unwrap_or_else(|| PlanView::empty(plan_id, &record.home_organization));
+        view.directory = self.directory();
+        let mut state = view.policy_state();
+        state.directory = state
+            .directory
+            .covering([(self.organization.as_str(), actor.unit.as_str())]);
+        let authority = self.authority_of_unit(&actor.unit);
+        let kind = super::index::fragment_kind(fragment.body.as_ref().expect("validated"));
+        let moves_with_home = matches!(kind, FragmentKind::Header | FragmentKind::Status);
+        let (home, home_authority) = match existing {
+            Some(old) if !moves_with_home => (
+                old.fragment.home_organization.as_str(),
+                old.fragment.home_authority.as_str(),
+            ),
+            _ => (self.organization.as_str(), authority.as_str()),
+        };
+        let writer = Writer {
+            organization: &self.organization,
+            authority: &authority,
+        };
+        let written = AuthoredFragment {
+            home,
+            home_authority,
+            kind,
+        };
+        may_author(&state, writer, written).map_err(|d| match d {
+            AuthoringDenied::NotHome => BackendError::Denied(
+                Denial::NotHome,
+                format!(
+                    "fragment {} is homed at {home}{}; only its home writes it",
+                    fragment.fragment_id,
+                    if home_authority.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({home_authority})")
+                    }
+                ),
+            ),
+            AuthoringDenied::NotPlanHome => BackendError::Denied(
+                Denial::NotHome,
+                format!(
+                    "the header, the participant list and the plan's stage are written by the plan's responsible organisation, {}",
+                    record.home_organization
+                ),
+            ),
+            d => BackendError::Denied(Denial::Authoring(d), d.to_string()),
+        })
+    }
+
     /// Writes a fragment under the plan's stripe lock, with `extra` ops in the same batch; the
-    /// caller awaits durability.
+    /// caller awaits durability. `creating`: one of the writes that create the plan, each judged
+    /// as a write to a plan that does not exist yet.
     fn put_fragment_locked(
         &self,
         actor: &Actor,
@@ -198,23 +251,35 @@ impl Node {
         expected: Option<Version>,
         record: &mut PlanRecord,
         extra: Vec<Op>,
+        creating: bool,
     ) -> BackendResult<StoredFragment> {
         let plan_id = fragment.plan_id.clone();
         if matches!(fragment.body, Some(Body::Header(_))) && fragment.fragment_id.is_empty() {
             fragment.fragment_id = HEADER_FRAGMENT_ID.to_string();
         }
+        let existing = self.stored_fragment(&plan_id, &fragment.fragment_id)?;
+        // A plan being created has no stored record yet: nothing to load.
+        let facts = self.load(&plan_id, false)?;
+        let judged_on = if creating { None } else { facts.as_ref() };
+        self.may_author_here(actor, &fragment, existing.as_ref(), record, judged_on)?;
+        self.check_update(&plan_id, &fragment, existing.as_ref(), expected)?;
+        // A header is checked against the model's rule of who is responsible and the child's
+        // other plans, and written, under one lock, so two plans for one child cannot both pass.
+        let _child = matches!(fragment.body, Some(Body::Header(_)))
+            .then(|| self.child_lock.lock().unwrap_or_else(|p| p.into_inner()));
+        let reason = match &fragment.body {
+            Some(Body::Header(h)) => {
+                let old = existing.as_ref().and_then(|f| match &f.fragment.body {
+                    Some(Body::Header(h)) => Some(h),
+                    _ => None,
+                });
+                self.check_header(actor, &plan_id, old, h)?
+            }
+            _ => "own-fragment",
+        };
         // Only the header and participant fragments change who takes part; only for those is the
         // whole plan loaded, so ordinary writes cost the same however large the plan grows.
         let membership = changes_membership(&fragment);
-        if membership && record.home_organization != self.organization {
-            return Err(BackendError::Denied(
-                Denial::NotHome,
-                format!(
-                    "the header and the participant list are written by the plan's responsible organisation, {}",
-                    record.home_organization
-                ),
-            ));
-        }
         let before = if membership {
             // A plan being created has no stored record yet: it starts empty.
             Some(
@@ -224,8 +289,6 @@ impl Node {
         } else {
             None
         };
-        let existing = self.stored_fragment(&plan_id, &fragment.fragment_id)?;
-        self.check_update(&plan_id, &fragment, existing.as_ref(), expected, record)?;
         if fragment.fragment_id.is_empty() {
             fragment.fragment_id = random_id();
         }
@@ -273,6 +336,14 @@ impl Node {
             existing.as_ref().map(|f| &f.fragment),
             &fragment,
         ));
+        if matches!(fragment.body, Some(Body::Header(_))) {
+            ops.extend(self.header_index_ops(
+                &plan_id,
+                &record.home_organization,
+                existing.as_ref().map(|f| &f.fragment),
+                Some(&fragment),
+            ));
+        }
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
         ops.push(Op::Put(keys::own_unit(&plan_id, &actor.unit), Vec::new()));
         ops.push(Op::Put(
@@ -286,7 +357,7 @@ impl Node {
         ));
         if let Some(outbox) = self.outbox() {
             // The plan record of a plan being created is not stored yet: no consent, no recipients.
-            if let Some(facts) = self.load(&plan_id, false)? {
+            if let Some(facts) = &facts {
                 let to = fragment_recipients(&facts.policy_state(), &fragment, now);
                 ops.extend(outbox.ops(&env, NORMAL, to, version, &mut 0));
             }
@@ -295,7 +366,7 @@ impl Node {
             version: Some(version),
             content_hash: hash,
             withheld_from_guardians: fragment.withheld_from_guardians,
-            ..self.write_record(actor, &plan_id, &fragment.fragment_id, "own-fragment")
+            ..self.write_record(actor, &plan_id, &fragment.fragment_id, reason)
         };
         self.write(&[rec], ops).map_err(internal)?;
         Ok(stored)

@@ -110,6 +110,7 @@ pub fn arb_withdrawn_by() -> impl Strategy<Value = WithdrawnBy> {
     prop_oneof![
         Just(WithdrawnBy::Unknown),
         Just(WithdrawnBy::YoungPerson),
+        Just(WithdrawnBy::PlanClosed),
         arb_guardian().prop_map(WithdrawnBy::Guardian),
     ]
 }

@@ -161,6 +161,129 @@ fn handovers_fall_due_on_the_rules_dates() {
     assert_eq!((t.to, t.due), (Some(K::School), d(2030, 1, 1)));
 }
 
+#[test]
+fn schooling_not_said_is_read_from_the_age() {
+    let today = d(2025, 6, 1);
+    let unknown = |y, m| child(d(y, m, 15), Schooling::Unknown);
+    assert_eq!(
+        responsible_kinds(unknown(2024, 1), today),
+        &[K::ChildHealthCare, K::Preschool]
+    );
+    assert_eq!(responsible_kinds(unknown(2015, 1), today), &[K::School]);
+    assert_eq!(
+        responsible_kinds(unknown(2008, 1), today),
+        &[K::School, K::ActivityResponsibility]
+    );
+    assert!(responsible_kinds(unknown(2004, 1), today).is_empty());
+    // A newborn whose schooling is not said goes from maternity care to BVC.
+    let t = transition_due(unknown(2025, 5), K::MaternityCare, today).unwrap();
+    assert_eq!((t.to, t.due), (Some(K::ChildHealthCare), d(2025, 5, 15)));
+    // The school of a young person of 17 may hold it: not said is not "left".
+    assert_eq!(
+        may_be_responsible(K::School, unknown(2008, 1), today),
+        Ok(())
+    );
+    assert_eq!(
+        may_be_responsible(K::School, unknown(2022, 1), today),
+        Err(NotResponsible::NotSchoolAge {
+            from: d(2028, 7, 1)
+        })
+    );
+}
+
+#[test]
+fn the_next_handover_falls_on_the_rules_day() {
+    let born = d(2019, 12, 31);
+    // BVC holds it until school starts.
+    let t = next_transition(
+        child(born, Schooling::None),
+        K::ChildHealthCare,
+        d(2020, 3, 1),
+    )
+    .unwrap();
+    assert_eq!((t.to, t.due), (Some(K::School), d(2025, 7, 1)));
+    // KAA until the 20th birthday, then nobody: the plan should close.
+    let t = next_transition(
+        child(born, Schooling::LeftSchool),
+        K::ActivityResponsibility,
+        d(2037, 1, 1),
+    )
+    .unwrap();
+    assert_eq!((t.to, t.due), (None, d(2039, 12, 31)));
+    // Already due: today's, with the day the rule changed.
+    let t = next_transition(child(born, Schooling::School), K::Preschool, d(2026, 1, 1)).unwrap();
+    assert_eq!(t.due, d(2025, 7, 1));
+    // Maternity care before birth: nothing until the birth is recorded.
+    let expected = ChildFacts {
+        birth: Birth::Expected {
+            year: 2026,
+            month: 2,
+        },
+        schooling: Schooling::Unknown,
+    };
+    assert_eq!(
+        next_transition(expected, K::MaternityCare, d(2025, 12, 1)),
+        None
+    );
+    // A school child at upper secondary school: the school holds it for good.
+    assert_eq!(
+        next_transition(
+            child(born, Schooling::UpperSecondary),
+            K::School,
+            d(2036, 1, 1)
+        ),
+        None
+    );
+}
+
+#[test]
+fn an_operators_exception_is_named_and_only_where_configured() {
+    let dir = county();
+    let pupil = child(d(2015, 3, 3), Schooling::School);
+    let today = d(2025, 6, 1);
+    let none = Exceptions::default();
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "rektor-ost", Some(pupil), today, &none),
+        Ok(Fits::Rule)
+    );
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", Some(pupil), today, &none),
+        Err(NotResponsible::NeverResponsible {
+            kind: K::StudentHealth
+        })
+    );
+    // A unit the directory does not list is of kind other, which never is.
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "okand", Some(pupil), today, &none),
+        Err(NotResponsible::NeverResponsible { kind: K::Other })
+    );
+    let by_unit = Exceptions {
+        units: [("vaxjo".to_string(), "elevhalsa-ost".to_string())].into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "elevhalsa-ost", Some(pupil), today, &by_unit),
+        Ok(Fits::Exception(NotResponsible::NeverResponsible {
+            kind: K::StudentHealth
+        }))
+    );
+    assert!(responsible_unit(&dir, "vaxjo", "forskola-sol", Some(pupil), today, &by_unit).is_err());
+    let by_kind = Exceptions {
+        kinds: KindSet::EMPTY.with(K::Preschool),
+        ..Default::default()
+    };
+    // Without the child's birth only whether the kind can ever hold it is known.
+    assert_eq!(
+        responsible_unit(&dir, "vaxjo", "forskola-sol", None, today, &none),
+        Ok(Fits::Rule)
+    );
+    assert!(responsible_unit(&dir, "vaxjo", "elevhalsa-ost", None, today, &none).is_err());
+    assert!(matches!(
+        responsible_unit(&dir, "vaxjo", "forskola-sol", Some(pupil), today, &by_kind),
+        Ok(Fits::Exception(NotResponsible::SchoolStarted { .. }))
+    ));
+}
+
 fn county() -> Directory {
     let mut dir = Directory::new();
     for (id, org, kind) in [
@@ -321,6 +444,7 @@ fn arb_child() -> impl Strategy<Value = ChildFacts> {
             Schooling::School,
             Schooling::UpperSecondary,
             Schooling::LeftSchool,
+            Schooling::Unknown,
         ]),
     )
         .prop_map(|(birth, schooling)| ChildFacts { birth, schooling })
@@ -343,7 +467,10 @@ proptest! {
         let at_school = matches!(c.schooling, Schooling::School | Schooling::UpperSecondary);
         let under_20 = c.birth.born_on().is_none_or(|b| today < b.anniversary(20));
         prop_assert_eq!(kinds.is_empty(), !under_20 && !at_school);
-        prop_assert!(kinds.len() == 1 || kinds == [K::Preschool, K::ChildHealthCare] || kinds.is_empty());
+        let pair = kinds == [K::Preschool, K::ChildHealthCare]
+            || kinds == [K::ChildHealthCare, K::Preschool]
+            || (c.schooling == Schooling::Unknown && kinds == [K::School, K::ActivityResponsibility]);
+        prop_assert!(kinds.len() == 1 || pair || kinds.is_empty());
     }
 
     /// A handover is due exactly when the current kind does not fit, it goes to the kind the
@@ -357,6 +484,47 @@ proptest! {
             prop_assert!(tr.due <= today);
             prop_assert_eq!(tr.to, responsible_kinds(c, today).first().copied());
             prop_assert!(tr.to.is_none_or(|k| may_be_responsible(k, c, today).is_ok()));
+        }
+    }
+
+    /// The next handover is the first day the current kind stops fitting: it fits every day
+    /// before, and when none is found it fits on every day the rule can change.
+    #[test]
+    fn the_next_transition_is_the_first_day_the_kind_stops_fitting(c in arb_child(), from in 0i64..25_000, current in prop::sample::select(K::ALL.to_vec()), probe in 0i64..9000) {
+        let from = Date::from_unix_day(from);
+        match next_transition(c, current, from) {
+            Some(t) if t.due > from => {
+                prop_assert!(transition_due(c, current, t.due).is_some());
+                let before = from.add_days(probe % (t.due.unix_day() - from.unix_day()));
+                prop_assert_eq!(transition_due(c, current, before), None);
+            }
+            Some(t) => prop_assert_eq!(Some(t), transition_due(c, current, from)),
+            None => {
+                prop_assert_eq!(transition_due(c, current, from.add_days(probe)), None);
+                if let Some(b) = c.birth.born_on() {
+                    for d in [b, school_start(b), compulsory_school_end(b), b.anniversary(20)] {
+                        prop_assert!(d <= from || transition_due(c, current, d).is_none());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Not saying where the child is in school never lets a kind hold it that no schooling
+    /// would, and at school age the school always may.
+    #[test]
+    fn unknown_schooling_is_read_from_the_age(born in -2_000i64..22_000, t in 0i64..25_000, kind in prop::sample::select(K::ALL.to_vec())) {
+        let born = Date::from_unix_day(born);
+        let today = Date::from_unix_day(t);
+        let unknown = child(born, Schooling::Unknown);
+        if may_be_responsible(kind, unknown, today).is_ok() {
+            let some = [Schooling::None, Schooling::Preschool, Schooling::School, Schooling::UpperSecondary, Schooling::LeftSchool]
+                .into_iter()
+                .any(|s| may_be_responsible(kind, child(born, s), today).is_ok());
+            prop_assert!(some);
+        }
+        if born <= today && (school_start(born)..compulsory_school_end(born)).contains(&today) {
+            prop_assert_eq!(responsible_kinds(unknown, today), &[K::School]);
         }
     }
 

@@ -8,7 +8,6 @@ pub use crate::date::{
     civil_date, days_from_civil, days_in_month, parse_date, swedish_date, swedish_offset_ms,
 };
 use crate::ids::{is_plan_id, is_slug, is_user_id};
-use crate::personnummer;
 use crate::v1::{
     Category, Consent, ConsentForm, Contact, Fragment, Grant, PlanHeader, Revocation, WheelArea,
     fragment::Body,
@@ -130,36 +129,20 @@ fn contact(field: &str, c: Option<&Contact>, required: bool) -> Result {
 
 /// Checks a plan header. `today` is the current date, used for the personal identity number.
 pub fn header(field: &str, h: &PlanHeader, today: (i32, u32, u32)) -> Result {
-    let child = h
+    let c = h
         .child
         .as_ref()
         .ok_or_else(|| FieldError::new(format!("{field}.child"), "is required"))?;
-    let pin = format!("{field}.child.personal_identity_number");
-    if child.personal_identity_number.is_empty() {
-        return Err(FieldError::new(pin, "is required"));
-    }
-    personnummer::parse(&child.personal_identity_number, today)
-        .map_err(|e| FieldError::new(pin, e.to_string()))?;
-    text(
-        &format!("{field}.child.name"),
-        &child.name,
-        MAX_SHORT_TEXT,
-        true,
-    )?;
-    date(
-        &format!("{field}.child.birth_date"),
-        &child.birth_date,
-        false,
-    )?;
+    child::child(&format!("{field}.child"), c, today)?;
     items(&format!("{field}.guardians"), &h.guardians)?;
     let mut seen = std::collections::HashSet::new();
     for (i, g) in h.guardians.iter().enumerate() {
         let f = format!("{field}.guardians[{i}]");
         slug(&format!("{f}.guardian_id"), &g.guardian_id)?;
-        if g.guardian_id == "child" {
+        if g.guardian_id == "child" || g.guardian_id == crate::ids::PLAN_CLOSED {
             return Err(FieldError::new(
                 format!("{f}.guardian_id"),
-                "\"child\" is reserved",
+                "\"child\" and \"plan-closed\" are reserved",
             ));
         }
         if !seen.insert(g.guardian_id.as_str()) {
@@ -401,10 +384,24 @@ fn grant(field: &str, g: &Grant) -> Result {
     Ok(())
 }
 
+/// Who must have consented, as the policy's `required_consenters` says for the child's age (and
+/// the kinds of authority whose information is shared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consenters {
+    /// Before 15 (and before birth): every guardian with custody.
+    Guardians,
+    /// From 15: every guardian with custody, and the young person too (the configuration asks
+    /// for it for information held by an authority taking part).
+    GuardiansAndYoungPerson,
+    /// From 18: the young person alone.
+    YoungPerson,
+}
+
 /// Checks a consent's shape, and, when the plan header is known (always at the consent home, at a
-/// receiver only when identity is shared with it), that it names the plan's guardians and every
-/// guardian with custody has consented.
-pub fn consent(field: &str, c: &Consent, header: Option<&PlanHeader>) -> Result {
+/// receiver only when identity is shared with it), that it names only the plan's guardians and
+/// that everyone who must consent has: every guardian with custody before 18, the young person
+/// where `who` says so.
+pub fn consent(field: &str, c: &Consent, header: Option<&PlanHeader>, who: Consenters) -> Result {
     plan_id(&format!("{field}.plan_id"), &c.plan_id)?;
     items(&format!("{field}.guardian_consents"), &c.guardian_consents)?;
     for (i, g) in c.guardian_consents.iter().enumerate() {
@@ -437,27 +434,46 @@ pub fn consent(field: &str, c: &Consent, header: Option<&PlanHeader>) -> Result 
             ));
         }
     }
-    let custodial = header.map_or(&[][..], |h| h.guardians.as_slice());
-    for g in custodial.iter().filter(|g| g.has_custody) {
-        if !c
-            .guardian_consents
-            .iter()
-            .any(|gc| gc.guardian_id == g.guardian_id)
-        {
+    if who != Consenters::YoungPerson {
+        let custodial = header.map_or(&[][..], |h| h.guardians.as_slice());
+        for g in custodial.iter().filter(|g| g.has_custody) {
+            if !c
+                .guardian_consents
+                .iter()
+                .any(|gc| gc.guardian_id == g.guardian_id)
+            {
+                return Err(FieldError::new(
+                    format!("{field}.guardian_consents"),
+                    format!(
+                        "guardian '{}' has custody but has not consented; before 18 every guardian with custody must",
+                        g.guardian_id
+                    ),
+                ));
+            }
+        }
+        if header.is_some_and(|h| h.guardians.iter().all(|g| !g.has_custody)) {
             return Err(FieldError::new(
                 format!("{field}.guardian_consents"),
-                format!(
-                    "guardian '{}' has custody but has not consented; every guardian with custody must",
-                    g.guardian_id
-                ),
+                "the plan header names no guardian with custody, so no one can consent",
             ));
         }
     }
-    if header.is_some_and(|h| h.guardians.iter().all(|g| !g.has_custody)) {
-        return Err(FieldError::new(
-            format!("{field}.guardian_consents"),
-            "the plan header names no guardian with custody, so no one can consent",
-        ));
+    if !c.young_person_consented {
+        let why = match who {
+            Consenters::Guardians => None,
+            Consenters::GuardiansAndYoungPerson => Some(
+                "is required: the young person is 15 or older and information held by an authority whose rules ask for their own consent takes part",
+            ),
+            Consenters::YoungPerson => Some(
+                "is required: the young person is 18 or older and alone consents (the guardians no longer do)",
+            ),
+        };
+        if let Some(why) = why {
+            return Err(FieldError::new(
+                format!("{field}.young_person_consented"),
+                why,
+            ));
+        }
     }
     text(
         &format!("{field}.child_view"),
@@ -520,5 +536,8 @@ pub fn revocation(field: &str, r: &Revocation, header: Option<&PlanHeader>) -> R
     Ok(())
 }
 
+mod child;
 #[cfg(test)]
 mod tests;
+
+pub use child::parse_month;

@@ -105,17 +105,60 @@ fn consent_must_have_every_custodial_guardian() {
         purpose: "plan-coordination".into(),
         ..Default::default()
     };
-    let e = consent("consent", &c, Some(&h)).unwrap_err();
+    let e = consent("consent", &c, Some(&h), Consenters::Guardians).unwrap_err();
     assert!(e.problem.contains("'g2' has custody"), "{e}");
     c.guardian_consents.push(crate::v1::GuardianConsent {
         guardian_id: "g2".into(),
         form: ConsentForm::Oral as i32,
         given_at_unix_ms: 1,
     });
-    assert!(consent("consent", &c, Some(&h)).is_ok());
+    assert!(consent("consent", &c, Some(&h), Consenters::Guardians).is_ok());
     c.grants[0].categories.push(77);
     assert_eq!(
-        consent("consent", &c, Some(&h)).unwrap_err().field,
+        consent("consent", &c, Some(&h), Consenters::Guardians)
+            .unwrap_err()
+            .field,
         "consent.grants[0].categories[1]"
     );
+}
+
+#[test]
+fn who_consents_follows_the_young_persons_age() {
+    let h = header_ok();
+    let mut c = Consent {
+        plan_id: "0123456789abcdef0123456789abcdef".into(),
+        valid_until_unix_ms: 10,
+        grants: vec![Grant {
+            organization: "region-kronoberg".into(),
+            categories: vec![Category::WheelHealth as i32],
+            ..Default::default()
+        }],
+        purpose: "plan-coordination".into(),
+        ..Default::default()
+    };
+    // From 18 the young person alone: no guardian is needed, the young person is.
+    let e = consent("consent", &c, Some(&h), Consenters::YoungPerson).unwrap_err();
+    assert_eq!(e.field, "consent.young_person_consented");
+    assert!(e.problem.contains("18"), "{e}");
+    c.young_person_consented = true;
+    assert!(consent("consent", &c, Some(&h), Consenters::YoungPerson).is_ok());
+    // From 15 where the rules ask for it: both.
+    let e = consent("consent", &c, Some(&h), Consenters::GuardiansAndYoungPerson).unwrap_err();
+    assert!(e.problem.contains("'g1' has custody"), "{e}");
+    for g in ["g1", "g2"] {
+        c.guardian_consents.push(crate::v1::GuardianConsent {
+            guardian_id: g.into(),
+            form: ConsentForm::Written as i32,
+            given_at_unix_ms: 1,
+        });
+    }
+    assert!(consent("consent", &c, Some(&h), Consenters::GuardiansAndYoungPerson).is_ok());
+    c.young_person_consented = false;
+    let e = consent("consent", &c, Some(&h), Consenters::GuardiansAndYoungPerson).unwrap_err();
+    assert!(e.problem.contains("15"), "{e}");
+    assert!(consent("consent", &c, Some(&h), Consenters::Guardians).is_ok());
+    // A guardian who is not the plan's is refused at any age.
+    c.guardian_consents[0].guardian_id = "g9".into();
+    c.young_person_consented = true;
+    assert!(consent("consent", &c, Some(&h), Consenters::YoungPerson).is_err());
 }

@@ -47,9 +47,32 @@ pub fn header() -> PlanHeader {
     }
 }
 
+/// Another invented school child, by an invented reserve number (a region's kind of number,
+/// never a person's): for tests that need more than one plan at a node, since a child has one
+/// open plan at a node.
+pub fn other_child(n: u32) -> PlanHeader {
+    let mut h = header();
+    h.child = Some(Child {
+        personal_identity_number: format!("KRONOBERG-T-{n:04}"),
+        identity_kind: kronobarn_proto::v1::IdentityKind::ReserveNumber as i32,
+        name: format!("Testbarn {n} Påhittadsson"),
+        birth_date: "2017-01-01".into(),
+        ..Default::default()
+    });
+    h
+}
+
 pub async fn create_plan(api: &mut PlanServiceClient<Channel>, who: &User) -> String {
+    create_plan_with(api, who, header()).await
+}
+
+pub async fn create_plan_with(
+    api: &mut PlanServiceClient<Channel>,
+    who: &User,
+    header: PlanHeader,
+) -> String {
     api.create_plan(who.req(CreatePlanRequest {
-        header: Some(header()),
+        header: Some(header),
         unit_contact: None,
     }))
     .await

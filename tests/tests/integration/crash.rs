@@ -171,7 +171,12 @@ async fn acknowledged_writes_survive_sigkill_at_random_points() {
     let mut kills = [0usize; 2];
     for trial in 0..trials {
         let mut at_vaxjo = nodes[0].client().await;
-        let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
+        let plan_id = crate::common::create_plan_with(
+            &mut at_vaxjo,
+            &rektor,
+            crate::common::other_child(trial as u32),
+        )
+        .await;
         join_region(&mut at_vaxjo, &rektor, &plan_id, &categories).await;
 
         // Kill the sender while it takes writes and delivers, or the receiver while it is

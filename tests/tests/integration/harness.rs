@@ -49,7 +49,7 @@ pub struct TestNode {
 /// The units the test nodes' client system acts for: every unit the tests call as. Social
 /// services (`socialtjanst`) is left out on purpose: a test uses it to play a unit the system does
 /// not serve.
-pub const UNITS: [&str; 8] = [
+pub const UNITS: [&str; 10] = [
     "ostra-skolan",
     "vastra-skolan",
     "fritids",
@@ -58,6 +58,8 @@ pub const UNITS: [&str; 8] = [
     "ungdom",
     "ifo",
     "laxhjalp",
+    "bvc",
+    "mvc",
 ];
 
 /// A port for a listener the test writes into a config before the node binds it. Chosen below
@@ -294,17 +296,22 @@ pub fn directory(organization: &str) -> String {
         ),
         ("bup", "child-psychiatry", "BUP", &["bup", "bup-vaxjo"][..]),
         ("bvc", "child-health-care", "BVC", &["bvc"][..]),
+        ("mvc", "maternity-care", "Mödravården", &["mvc"][..]),
     ] {
         s += &format!(
             "\n[[authority]]\nid = \"{organization}-{suffix}\"\nkind = \"{kind}\"\nname = \"{name}, {organization}\"\n"
         );
         for u in units {
-            let serves = if *u == "ostra-skolan" {
-                "serves = [\"school:12345678\"]\n"
-            } else {
-                ""
+            // Public codes: invented. The school's principal has a public contact.
+            let extra = match *u {
+                "ostra-skolan" => {
+                    "serves = [\"school:12345678\"]\ncontact = { name = \"Expeditionen\", title = \"Rektor\", phone = \"0470-00 00 00\" }\n"
+                }
+                "bvc" => "serves = [\"bvc:55555555\"]\n",
+                "mvc" => "serves = [\"maternity:66666666\"]\n",
+                _ => "",
             };
-            s += &format!("[[authority.unit]]\nid = \"{u}\"\n{serves}");
+            s += &format!("[[authority.unit]]\nid = \"{u}\"\n{extra}");
         }
     }
     s

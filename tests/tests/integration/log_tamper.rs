@@ -195,7 +195,8 @@ async fn the_guardians_extract_verifies_offline_against_the_nodes_key_only() {
     let rektor = node.user("rektor", "ostra-skolan");
     let mut api = node.client().await;
     let plan_id = create_plan(&mut api, &rektor).await;
-    let other = create_plan(&mut api, &rektor).await;
+    let other =
+        crate::common::create_plan_with(&mut api, &rektor, crate::common::other_child(1)).await;
     for p in [&plan_id, &other, &plan_id, &plan_id] {
         api.get_plan(rektor.req(GetPlanRequest {
             plan_id: p.to_string(),

@@ -324,7 +324,7 @@ async fn follow_ups_fall_due_from_an_index_for_the_units_that_take_part() {
     let rektor = node.user("rektor-1", "ostra-skolan");
     let outsider = node.user("x-1", "vastra-skolan");
     let plan = create_plan(&mut api, &rektor).await;
-    let mut header = crate::common::header();
+    let mut header = crate::common::other_child(1);
     header.responsible_unit = "vastra-skolan".into();
     let other = api
         .create_plan(outsider.req(kronobarn_proto::v1::CreatePlanRequest {

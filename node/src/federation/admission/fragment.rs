@@ -3,7 +3,10 @@
 //! receiver holds.
 
 use kronobarn_gateway::{PlanEvent, StoredFragment};
-use kronobarn_policy::decide_share;
+use kronobarn_policy::{
+    AuthoredFragment, AuthoringDenied, FragmentKind, PlanState, Writer, decide_share,
+    may_author_received,
+};
 use kronobarn_proto::v1::{AccessRecord, Fragment, SignedEnvelope, fragment::Body};
 use kronobarn_proto::validate::{self, swedish_date};
 use prost::Message;
@@ -14,6 +17,44 @@ use crate::node::{self, membership_ops};
 use crate::store::Op;
 
 impl Admission<'_> {
+    /// [`may_author_received`] for a fragment `signer` sent: judged against the copy held (its
+    /// home as stored), except the header and the plan's stage, which move with the
+    /// responsibility. A refusal names whose the fragment is.
+    fn may_author(
+        state: &PlanState,
+        signer: &str,
+        f: &Fragment,
+        held: Option<&StoredFragment>,
+        home: &str,
+    ) -> Result<(), Refusal> {
+        let kind = node::fragment_kind(f.body.as_ref().expect("validated"));
+        let moves_with_home = matches!(kind, FragmentKind::Header | FragmentKind::Status);
+        let (owner, owner_authority) = match held {
+            Some(old) if !moves_with_home => (
+                old.fragment.home_organization.as_str(),
+                old.fragment.home_authority.as_str(),
+            ),
+            _ => (f.home_organization.as_str(), f.home_authority.as_str()),
+        };
+        let writer = Writer {
+            organization: signer,
+            authority: &f.home_authority,
+        };
+        let written = AuthoredFragment {
+            home: owner,
+            home_authority: owner_authority,
+            kind,
+        };
+        may_author_received(state, writer, written).map_err(|d| Refusal::SignerNotAuthor {
+            signer: signer.into(),
+            author: match d {
+                AuthoringDenied::NotPlanHome => home.to_string(),
+                AuthoringDenied::NotHome => owner.to_string(),
+                d => format!("{owner} ({})", d.code()),
+            },
+        })
+    }
+
     pub(super) fn admit_fragment(
         &self,
         peer: &str,
@@ -75,32 +116,13 @@ impl Admission<'_> {
         if !state.has_organization(peer) && !granted_somewhere {
             return Err(Refusal::NotParticipant(peer.into()));
         }
-        // Who takes part and where the plan stands are the responsible organisation's to say,
-        // as at the home itself.
-        let home_only = matches!(
-            f.body,
-            Some(Body::Header(_)) | Some(Body::Participant(_)) | Some(Body::Status(_))
-        );
-        if home_only && f.home_organization != view.home_organization {
-            return Err(Refusal::SignerNotAuthor {
-                signer: signer.into(),
-                author: view.home_organization.clone(),
-            });
-        }
-        if let Some(old) = n
+        let held = n
             .stored_fragment(&plan_id, &f.fragment_id)
-            .map_err(internal)?
-        {
-            // The header and the plan's stage move with the responsibility.
-            let header_moved = (f.fragment_id == kronobarn_proto::ids::HEADER_FRAGMENT_ID
-                || f.fragment_id == kronobarn_proto::ids::STATUS_FRAGMENT_ID)
-                && view.home_organization == f.home_organization;
-            if old.fragment.home_organization != f.home_organization && !header_moved {
-                return Err(Refusal::SignerNotAuthor {
-                    signer: signer.into(),
-                    author: old.fragment.home_organization,
-                });
-            }
+            .map_err(internal)?;
+        // Who may author what: the one rule the home applies, as far as this node's directory
+        // lets it judge another organisation's authorities.
+        Self::may_author(&state, signer, &f, held.as_ref(), &view.home_organization)?;
+        if let Some(old) = &held {
             let stored = old.fragment.version.unwrap_or_default();
             if stored.key() > version.key()
                 || (stored.key() == version.key() && old.content_hash != hash)
@@ -142,14 +164,19 @@ impl Admission<'_> {
             Op::Put(keys::plan(&plan_id), record.encode_to_vec()),
         ];
         // The follow-up index moves from the dates of the copy held before, if any.
-        let held = n
-            .stored_fragment(&plan_id, &f.fragment_id)
-            .map_err(internal)?;
         ops.extend(node::due_ops(
             &plan_id,
             held.as_ref().map(|h| &h.fragment),
             &f,
         ));
+        if matches!(f.body, Some(Body::Header(_))) {
+            ops.extend(n.header_index_ops(
+                &plan_id,
+                &view.home_organization,
+                held.as_ref().map(|h| &h.fragment),
+                Some(&f),
+            ));
+        }
         if node::changes_membership(&f) {
             let stored = StoredFragment {
                 fragment: f.clone(),
