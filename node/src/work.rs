@@ -78,11 +78,14 @@ impl Work {
     pub fn verified(&self) {
         add(&self.verified, 1);
     }
-    /// A log batch of `records` records appended (and its checkpoint signed).
-    pub fn logged(&self, records: usize) {
-        add(&self.log_batches, 1);
+    /// `records` records appended; `led` when this append wrote the batch (and signed its
+    /// checkpoint) rather than riding in another's.
+    pub fn logged(&self, records: usize, led: bool) {
         add(&self.log_records, records as u64);
-        add(&self.signed, 1);
+        if led {
+            add(&self.log_batches, 1);
+            add(&self.signed, 1);
+        }
     }
     /// A flush of the store.
     pub fn flushed(&self) {

@@ -6,6 +6,10 @@
 //! - **A write and its records land in one atomic batch**, and so do the tree's new nodes, the
 //!   plans' new heads and the batch's signed checkpoint ([`AccessLog::append_with`]). One lock
 //!   orders appends; it is held while the batch is hashed, signed and applied (not flushed).
+//! - **Concurrent appends share a batch** (flat combining): an appender queues its records and
+//!   ops, and whoever next holds the lock appends everything queued as one batch with one
+//!   signature and one store apply, then hands each appender its entries. Sixteen writers
+//!   logging at once sign once between them, not sixteen times in a row behind the lock.
 //! - **One signature per batch**: the checkpoint `(origin, size, root, map root, time)` signed at
 //!   the batch's end covers every record of it through the tree, so a read that logs one record
 //!   per fragment signs once. [`verify::verify_store`] checks each batch against its signature,
@@ -89,6 +93,25 @@ pub struct AccessLog {
     origin: Origin,
     clock: Clock,
     state: Mutex<State>,
+    /// Appends waiting for the lock; the next holder appends them all as one batch.
+    queue: Mutex<Vec<Arc<Pending>>>,
+}
+
+/// One appender's records (encoded, with their chain) and ops, and, once appended, its result.
+struct Pending {
+    records: Vec<(String, Vec<u8>)>,
+    ops: Mutex<Vec<Op>>,
+    done: Mutex<Option<Result<Appended, StoreError>>>,
+}
+
+/// What one append wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Appended {
+    /// The entries of the appender's records, in order.
+    pub entries: Vec<LogEntry>,
+    /// Whether this appender wrote the batch (and signed its checkpoint) for everyone queued, or
+    /// another appender's batch carried its records.
+    pub led: bool,
 }
 
 impl AccessLog {
@@ -125,6 +148,7 @@ impl AccessLog {
             origin,
             clock,
             state: Mutex::new(state),
+            queue: Mutex::new(Vec::new()),
         })
     }
 
@@ -174,7 +198,7 @@ impl AccessLog {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// Appends `records` together with `ops` in one atomic batch (applied, not yet flushed): the
@@ -182,30 +206,79 @@ impl AccessLog {
     pub fn append_with(
         &self,
         records: &[AccessRecord],
-        mut ops: Vec<Op>,
+        ops: Vec<Op>,
     ) -> Result<Vec<LogEntry>, StoreError> {
+        self.append(records, ops).map(|a| a.entries)
+    }
+
+    /// As [`AccessLog::append_with`], saying whether this call wrote the batch. Appends that
+    /// arrive while another is being written wait for the lock and are then written together,
+    /// in the order they queued, as one batch with one checkpoint.
+    pub fn append(&self, records: &[AccessRecord], ops: Vec<Op>) -> Result<Appended, StoreError> {
         if records.is_empty() {
-            return self.store.apply(ops).map(|()| Vec::new());
+            return self.store.apply(ops).map(|()| Appended::default());
         }
+        let mine = Arc::new(Pending {
+            records: records
+                .iter()
+                .map(|r| {
+                    (
+                        kronobarn_proto::ids::chain_of(r).into_owned(),
+                        r.encode_to_vec(),
+                    )
+                })
+                .collect(),
+            ops: Mutex::new(ops),
+            done: Mutex::new(None),
+        });
+        lock(&self.queue).push(mine.clone());
         let mut st = self.lock();
+        if let Some(done) = lock(&mine.done).take() {
+            // A batch written while this call waited for the lock carried its records.
+            return done;
+        }
+        let batch = std::mem::take(&mut *lock(&self.queue));
+        let result = self.append_batch(&mut st, &batch);
+        // Results are handed out before the lock is let go: a waiter that gets the lock next
+        // must find its result, since its records are no longer queued.
+        let mut own = None;
+        for (p, r) in batch.iter().zip(result) {
+            if Arc::ptr_eq(p, &mine) {
+                own = Some(r.map(|entries| Appended { entries, led: true }));
+            } else {
+                *lock(&p.done) = Some(r.map(|entries| Appended {
+                    entries,
+                    led: false,
+                }));
+            }
+        }
+        drop(st);
+        own.expect("the batch holds this call's records: only a lock holder takes the queue")
+    }
+
+    /// Writes every queued append as one batch; one result per append.
+    fn append_batch(
+        &self,
+        st: &mut State,
+        batch: &[Arc<Pending>],
+    ) -> Vec<Result<Vec<LogEntry>, StoreError>> {
         let saved = st.tree.clone();
         let start = st.tree.size();
-        let chains: Vec<_> = records.iter().map(kronobarn_proto::ids::chain_of).collect();
         let mut heads: HashMap<&str, PlanHead> = HashMap::new();
-        let mut entries = Vec::with_capacity(records.len());
+        let total: usize = batch.iter().map(|p| p.records.len()).sum();
+        let mut entries = Vec::with_capacity(total);
         let mut nodes = Vec::with_capacity(4);
-        for (i, r) in records.iter().enumerate() {
+        for (i, (plan, record)) in batch.iter().flat_map(|p| &p.records).enumerate() {
             let index = start + i as u64;
-            let record = r.encode_to_vec();
             // Records about fragments withheld from the guardians form the plan's withheld chain.
-            let plan = chains[i].as_ref();
+            let plan = plan.as_str();
             let head = if plan.is_empty() {
                 None
             } else {
                 Some(heads.get(plan).copied().or_else(|| current(&st.map, plan)))
             };
             let plan_previous = head.flatten().map_or(0, |h| h.latest_index + 1);
-            let leaf = leaf::hash(plan_previous, &record);
+            let leaf = leaf::hash(plan_previous, record);
             nodes.clear();
             st.tree.push(leaf, &mut nodes);
             if let Some(h) = head {
@@ -220,7 +293,7 @@ impl AccessLog {
             }
             entries.push(LogEntry {
                 index,
-                record,
+                record: record.clone(),
                 plan_previous,
                 leaf_hash: leaf.to_vec(),
                 subtree_hashes: nodes[1..].iter().map(|n| n.hash.to_vec()).collect(),
@@ -239,9 +312,13 @@ impl AccessLog {
                 .iter()
                 .map(|(p, h)| (plan_key(p.as_bytes()), h.encode())),
         );
-        let body = self.body(&st);
-        let last = entries.last_mut().expect("records is not empty");
+        let body = self.body(st);
+        let last = entries.last_mut().expect("every queued append has records");
         last.checkpoint = Some(signed::sign(&body, &self.key));
+        let mut ops = Vec::with_capacity(entries.len() + heads.len());
+        for p in batch {
+            ops.append(&mut lock(&p.ops));
+        }
         for e in &entries {
             ops.push(Op::Put(keys::log(e.index), e.encode_to_vec()));
         }
@@ -263,9 +340,13 @@ impl AccessLog {
                     .filter_map(|(k, v)| Some((plan_key(keys::log_head_plan(&k)?.as_bytes()), v)))
                     .collect();
             }
-            return Err(e);
+            return batch.iter().map(|_| Err(e.clone())).collect();
         }
-        Ok(entries)
+        let mut entries = entries.into_iter();
+        batch
+            .iter()
+            .map(|p| Ok(entries.by_ref().take(p.records.len()).collect()))
+            .collect()
     }
 
     fn body(&self, st: &State) -> Checkpoint {
@@ -395,3 +476,7 @@ pub fn plan_chain<'a>(
 
 #[cfg(test)]
 mod tests;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

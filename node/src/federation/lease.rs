@@ -103,11 +103,14 @@ pub fn grant(
 /// Renews this node's leases until `stop` turns true.
 pub async fn renew(node: Arc<Node>, tls: PeerTls, mut stop: watch::Receiver<bool>) {
     let period = Duration::from_millis((node.lease_ttl_ms() / 3).max(100) as u64);
+    // Connections to consent homes are kept between rounds: a TLS handshake per consent that
+    // arrived was most of what a lease cost.
+    let mut clients = Clients::new();
     loop {
         let notified = node.lease_notify().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        renew_all(&node, &tls).await;
+        renew_all(&node, &tls, &mut clients).await;
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep(period) => {}
@@ -116,7 +119,14 @@ pub async fn renew(node: Arc<Node>, tls: PeerTls, mut stop: watch::Receiver<bool
     }
 }
 
-async fn renew_all(node: &Node, tls: &PeerTls) {
+type Clients = std::collections::HashMap<
+    String,
+    kronobarn_proto::federation::federation_service_client::FederationServiceClient<
+        tonic::transport::Channel,
+    >,
+>;
+
+async fn renew_all(node: &Node, tls: &PeerTls, clients: &mut Clients) {
     let Some(roster) = node.roster().cloned() else {
         return;
     };
@@ -152,8 +162,7 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
     metrics::gauge!("kronobarn_leases", "state" => "valid").set(valid as f64);
     metrics::gauge!("kronobarn_leases", "state" => "expired-or-missing")
         .set((wanted.len() - valid) as f64);
-    // One connection per consent home per round, however many plans it leases.
-    let mut clients = std::collections::HashMap::new();
+    // One connection per consent home, however many plans it leases.
     for (plan_id, home) in due {
         let home = String::from_utf8_lossy(&home).into_owned();
         let Some(member) = roster.member(&home) else {
@@ -175,6 +184,10 @@ async fn renew_all(node: &Node, tls: &PeerTls) {
         };
         if let Err(e) = renew_one(node, member, client, &plan_id).await {
             tracing::debug!(plan = %plan_id, home = %home, error = %e, "lease not renewed");
+            if e.starts_with("Unavailable") {
+                // Connect afresh next time (the roster may name a new endpoint by then).
+                clients.remove(&home);
+            }
         }
     }
 }

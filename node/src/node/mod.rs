@@ -415,10 +415,9 @@ impl Node {
     /// Applies `ops` with the access records that account for them, in one atomic batch (not
     /// yet flushed: await [`Node::durable`] before acknowledging).
     pub(crate) fn write(&self, records: &[AccessRecord], ops: Vec<Op>) -> Result<(), StoreError> {
-        if !records.is_empty() {
-            self.work.logged(records.len());
-        }
-        self.log.append_with(records, ops).map(|_| ())
+        let appended = self.log.append(records, ops)?;
+        self.work.logged(records.len(), appended.led);
+        Ok(())
     }
 
     /// Applies soft state that needs no access record (leases, cursors, witnessed heads).

@@ -16,7 +16,7 @@ pub use memory::MemoryStore;
 pub use sled::SledStore;
 
 /// A storage failure. Details are for the operator's log, not for callers.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The engine failed.
     #[error("storage engine: {0}")]
