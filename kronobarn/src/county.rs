@@ -36,7 +36,7 @@ pub const KRONOBERG: [(&str, &str, Kind); 11] = [
 pub fn development_units(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Municipality => &["ostra-skolan", "forskola", "elevhalsan", "fritids", "ifo"],
-        Kind::Region => &["bvc", "bup", "bup-vaxjo", "mvc"],
+        Kind::Region => &["bvc", "bvc-ljungby", "bup", "bup-vaxjo", "mvc"],
         Kind::Police => &["ungdomsgruppen"],
         Kind::Voluntary => &["laxhjalp"],
     }
@@ -54,6 +54,13 @@ pub fn development_directory(
     let unit = |id: &str, serves: &[&str]| UnitEntry {
         id: id.into(),
         serves: serves.iter().map(|s| s.to_string()).collect(),
+        municipality: None,
+    };
+    // The region's units are counted in the county's indicators for Växjö, but for the child
+    // health centre in Ljungby.
+    let in_municipality = |id: &str, municipality: &str| UnitEntry {
+        municipality: Some(municipality.into()),
+        ..unit(id, &[])
     };
     let authority = |suffix: &str, kind: &str, title: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: format!("{organization}-{suffix}"),
@@ -61,6 +68,7 @@ pub fn development_directory(
         name: format!("{title}, {name}"),
         whole_organization: false,
         units,
+        municipality: None,
     };
     let whole = |kind: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: organization.to_string(),
@@ -68,6 +76,7 @@ pub fn development_directory(
         name: name.to_string(),
         whole_organization: true,
         units,
+        municipality: None,
     };
     // Public codes of the development county's schools, preschools and BVC: invented.
     let code = |prefix: &str| {
@@ -108,19 +117,31 @@ pub fn development_directory(
                 "bvc",
                 "child-health-care",
                 "BVC",
-                vec![unit("bvc", &[&code("bvc")])],
+                vec![
+                    UnitEntry {
+                        municipality: Some("vaxjo".into()),
+                        ..unit("bvc", &[&code("bvc")])
+                    },
+                    in_municipality("bvc-ljungby", "ljungby"),
+                ],
             ),
             authority(
                 "bup",
                 "child-psychiatry",
                 "BUP",
-                vec![unit("bup", &[]), unit("bup-vaxjo", &[])],
+                vec![
+                    in_municipality("bup", "vaxjo"),
+                    in_municipality("bup-vaxjo", "vaxjo"),
+                ],
             ),
             authority(
                 "mvc",
                 "maternity-care",
                 "Mödravården",
-                vec![unit("mvc", &[&code("maternity")])],
+                vec![UnitEntry {
+                    municipality: Some("vaxjo".into()),
+                    ..unit("mvc", &[&code("maternity")])
+                }],
             ),
         ],
         Kind::Police => vec![whole("police", vec![unit("ungdomsgruppen", &[])])],

@@ -31,6 +31,11 @@ pub struct AuthorityEntry {
     /// Its units.
     #[serde(default, rename = "unit", skip_serializing_if = "Vec::is_empty")]
     pub units: Vec<UnitEntry>,
+    /// The municipality (slug, e.g. "vaxjo") whose children its plans are counted for in the
+    /// county's indicators, unless a unit names its own; by default the node's
+    /// (`[indicators] municipality`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
 }
 
 /// One unit of an authority.
@@ -43,6 +48,10 @@ pub struct UnitEntry {
     /// "school:21345678", "preschool:…", "bvc:…", "maternity:…", "municipality:0780".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serves: Vec<String>,
+    /// The municipality (slug) whose children this unit's plans are counted for, where it differs
+    /// from its authority's (a care unit of the region in one municipality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
 }
 
 /// Why a directory entry was refused (names the entry, never personal data).

@@ -256,6 +256,18 @@ pub fn creation(plan_id: &str) -> Vec<u8> {
     format!("creation/{plan_id}").into_bytes()
 }
 
+/// `given/{plan_id}`: the Swedish day number on which the plan as a document (HTML or PDF) was
+/// first handed out for the family (an `ExportPlan` with a family purpose), written in the batch
+/// of that export's access record at the plan's home. Only the county's indicators read it.
+pub fn given(plan_id: &str) -> Vec<u8> {
+    format!("given/{plan_id}").into_bytes()
+}
+
+/// The plan id in a `plan/{plan_id}` key.
+pub fn plan_of(key: &[u8]) -> Option<&str> {
+    tail(PLAN, key)
+}
+
 /// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.
 fn tail<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
     std::str::from_utf8(key.strip_prefix(prefix)?).ok()
@@ -336,6 +348,8 @@ mod tests {
         assert_eq!(outbox_entry_suffix("region", &k).map(<[u8]>::len), Some(15));
         assert_eq!(log_index(&log(42)), Some(42));
         assert_eq!(log_head_plan(&log_head("p1")), Some("p1"));
+        assert_eq!(plan_of(&plan("p1")), Some("p1"));
+        assert_eq!(plan_of(&given("p1")), None);
         assert_eq!(witnessed_size("polisen", &witnessed("polisen", 9)), Some(9));
         assert_eq!(witnessed_size("polis", &witnessed("polisen", 9)), None);
         assert_eq!(

@@ -9,6 +9,7 @@
 
 mod backend;
 mod evidence;
+mod facts;
 mod handover;
 mod index;
 mod purge;
@@ -43,6 +44,7 @@ use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
+pub use facts::{Counting, FAMILY_PURPOSES, HomeFacts, IndicatorError, swedish_day};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};
 pub use index::{changes_membership, due_ops, membership_ops, units, with_fragment};
