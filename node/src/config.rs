@@ -38,6 +38,9 @@ pub struct Config {
     /// Consent rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentConfig>,
+    /// The county's indicators: which members may ask for them, threshold, quarters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<crate::federation::indicators::IndicatorsConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -409,6 +412,9 @@ impl Config {
                     format!("not an address like 127.0.0.1:9464 ({e})"),
                 )
             })?;
+        }
+        if let Some(i) = &config.indicators {
+            i.check().map_err(|(name, problem)| field(name, problem))?;
         }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(

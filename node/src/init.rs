@@ -141,6 +141,7 @@ pub fn init(
         test_clock_offset_ms: 0,
         authorities: Vec::new(),
         consent: None,
+        indicators: None,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",

@@ -90,8 +90,38 @@ fn directory(
     Ok(dir)
 }
 
-/// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
+/// This organisation's own directory entries: the roster's when it lists them, else the config's.
+fn own_entries(
+    cfg: &crate::config::Config,
+    roster: Option<&Roster>,
+) -> Vec<crate::directory::AuthorityEntry> {
+    roster
+        .and_then(|r| r.member(&cfg.organization))
+        .map(|m| m.entry.authorities.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| cfg.authorities.clone())
+}
+
+/// What the node answers indicator requests with (no readers without an `[indicators]` section).
+pub fn indicator_settings(
+    cfg: &crate::config::Config,
+    roster: Option<&Roster>,
+) -> crate::federation::indicators::IndicatorSettings {
+    cfg.indicators
+        .clone()
+        .unwrap_or_default()
+        .settings(&cfg.organization, &own_entries(cfg, roster))
+}
+
+/// Opens the node's storage and starts serving, on the machine's clock (skewed as the config's
+/// test setting says).
 pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
+    let clock = crate::clock::Clock::skewed(loaded.config.test_clock_offset_ms);
+    start_on(loaded, clock).await
+}
+
+/// Opens the node's storage and starts serving on `clock` (a demo's hand-moved county clock).
+pub async fn start_on(loaded: &Loaded, clock: crate::clock::Clock) -> anyhow::Result<Running> {
     let cfg = &loaded.config;
     let key = read_signing_key(&cfg.signing_key)?;
     let store: Arc<dyn Store> = Arc::new(
@@ -108,7 +138,7 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         cfg.organization.clone(),
         store,
         key,
-        crate::clock::Clock::skewed(cfg.test_clock_offset_ms),
+        clock,
     )?);
     node.set_display_name(&cfg.name);
     // Federation is switched on before any write can arrive, so every write fills the outboxes.
@@ -212,16 +242,34 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             let _ = rx.await;
         }),
     );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tracing::info!(organization = %cfg.organization, addr = %client_addr, "client API serving");
+    let indicators = indicator_settings(cfg, roster.as_deref());
+    if indicators.tamper.is_some() {
+        tracing::warn!(
+            "indicators.test_tamper is set: this node spoils every indicator set it sends (tests only)"
+        );
+    }
     let mut running = Running {
         client_addr,
         federation_addr: None,
         node: node.clone(),
         shutdown: vec![tx],
         tasks: vec![task],
-        stop_workers: None,
+        stop_workers: Some(stop_tx),
         workers: Vec::new(),
     };
+    if cfg.metrics.is_some() {
+        let period = cfg.indicators.as_ref().map_or(300, |i| i.metrics_secs);
+        running.workers.push(tokio::spawn(
+            crate::federation::indicators::publish_metrics(
+                node.clone(),
+                indicators.counting.clone(),
+                std::time::Duration::from_secs(period),
+                stop_rx.clone(),
+            ),
+        ));
+    }
 
     if let (Some(f), Some(addr), Some(roster)) = (&cfg.federation, loaded.federation_listen, roster)
     {
@@ -240,8 +288,11 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
             cert_pem: cert.clone(),
             key_pem: key.clone(),
         };
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        running.workers = delivery::spawn(node.clone(), tls_material.clone(), stop_rx.clone());
+        running.workers.extend(delivery::spawn(
+            node.clone(),
+            tls_material.clone(),
+            stop_rx.clone(),
+        ));
         running
             .workers
             .push(tokio::spawn(crate::federation::lease::renew(
@@ -268,10 +319,10 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 std::time::Duration::from_secs(f.anti_entropy_secs),
                 stop_rx,
             )));
-        running.stop_workers = Some(stop_tx);
-        let service = FederationServiceServer::new(Federation::new(node, roster))
-            .max_decoding_message_size(16 * max)
-            .max_encoding_message_size(16 * max);
+        let service =
+            FederationServiceServer::new(Federation::new(node, roster).with_indicators(indicators))
+                .max_decoding_message_size(16 * max)
+                .max_encoding_message_size(16 * max);
         let (tx, rx) = oneshot::channel::<()>();
         let router = Server::builder().tls_config(tls)?.add_service(service);
         running
