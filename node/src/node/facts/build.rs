@@ -1,7 +1,6 @@
-//! One stored plan to [`PlanFacts`]: pure, from what the home holds of it (decoded), the county's
-//! directory and today. Nothing personal passes: the header gives an age band and the responsible
-//! unit's authority, every date becomes a day number, and every text is either dropped or
-//! reduced to "was anything written".
+//! A plan's digest to [`PlanFacts`]: pure, against the county's directory, where plans are
+//! counted, and today. The digest holds nothing personal already ([`super::digest`]); here its
+//! units become authorities and kinds, and its days are held to the plan's life.
 //!
 //! Facts must pass [`PlanFacts::check`] or the whole set fails, and stored data can disagree with
 //! itself (a received copy dated by another node's clock, a follow-up record held before the
@@ -15,29 +14,10 @@ use kronobarn_indicators::{
     GrantGiven, Handover, Meeting, PlanFacts, Stage, StageChange,
 };
 use kronobarn_policy::{AuthorityKind as Kind, Directory};
-use kronobarn_proto::v1::{
-    self, Consent, Fragment, HandoverAcceptance, PlanHeader, PlanStage, Revocation, fragment::Body,
-};
+use kronobarn_proto::v1::{self, PlanStage};
 
 use super::Counting;
-
-/// What the home holds of one plan, decoded.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Stored {
-    /// When the plan was created (its need noticed), from the signed creation record, or from
-    /// the plan record when there is none.
-    pub created_at_ms: i64,
-    /// Every fragment held.
-    pub fragments: Vec<Fragment>,
-    /// Every consent version, oldest first.
-    pub consents: Vec<Consent>,
-    /// Every revocation held.
-    pub revocations: Vec<Revocation>,
-    /// Accepted handovers, in order.
-    pub handovers: Vec<HandoverAcceptance>,
-    /// The day the plan was first handed out to the family, if it was.
-    pub given: Option<Day>,
-}
+use super::digest::{GrantDigest, PlanDigest, UnitRef};
 
 /// What the facts are built against.
 pub(crate) struct Context<'a> {
@@ -55,12 +35,6 @@ pub(crate) struct Context<'a> {
 pub(crate) fn day_of_ms(ms: i64) -> Day {
     let (y, m, d) = kronobarn_proto::date::swedish_date(ms);
     kronobarn_proto::date::days_from_civil(y, m, d) as Day
-}
-
-/// The day number of a `YYYY-MM-DD` date.
-fn day_of_date(s: &str) -> Option<Day> {
-    let (y, m, d) = kronobarn_proto::date::parse_date(s)?;
-    Some(kronobarn_proto::date::days_from_civil(y, m, d) as Day)
 }
 
 /// The indicators' kind of authority for the directory's.
@@ -161,20 +135,6 @@ pub(crate) fn declared(ctx: &Context<'_>) -> BTreeSet<AuthorityRef> {
     out
 }
 
-fn age_band(header: &PlanHeader, need_noticed: Day) -> Option<AgeBand> {
-    let birth = kronobarn_gateway::convert::birth(header.child.as_ref()?);
-    let day = kronobarn_policy::Date::from_unix_day(i64::from(need_noticed));
-    birth.map(|b| match b.age_on(day) {
-        None => AgeBand::Unborn,
-        Some(a) if a < 0 => AgeBand::Unborn,
-        Some(0..=5) => AgeBand::Age0To5,
-        Some(6..=12) => AgeBand::Age6To12,
-        Some(13..=15) => AgeBand::Age13To15,
-        Some(16..=17) => AgeBand::Age16To17,
-        Some(_) => AgeBand::Age18To20,
-    })
-}
-
 fn stage_of(s: i32) -> Option<Stage> {
     Some(match PlanStage::try_from(s).ok()? {
         PlanStage::Unspecified => return None,
@@ -220,7 +180,7 @@ fn category_of(c: i32) -> Option<Category> {
 
 /// The kind of authority a grant names: its authority, else its unit's, else the one authority
 /// of the organisation taking part in the plan, else the organisation's only authority.
-fn grant_kind(ctx: &Context<'_>, g: &v1::Grant, participants: &[(&str, &str)]) -> AuthorityKind {
+fn grant_kind(ctx: &Context<'_>, g: &GrantDigest, participants: &[(&str, &str)]) -> AuthorityKind {
     let d = ctx.directory;
     if let Some(a) = d.authority(&g.authority) {
         return kind_of(a.kind);
@@ -264,8 +224,8 @@ fn responsible(k: AuthorityKind) -> AuthorityKind {
 /// Pairs each follow-up date of a target with the first record of that target held after the
 /// date before it (a follow-up held a little early counts as done on time).
 fn follow_ups(
-    dues: &BTreeMap<String, BTreeSet<Day>>,
-    held: &BTreeMap<String, Vec<Day>>,
+    dues: &BTreeMap<&str, BTreeSet<Day>>,
+    held: &BTreeMap<&str, Vec<Day>>,
 ) -> Vec<FollowUp> {
     let mut out = Vec::new();
     for (target, dates) in dues {
@@ -289,28 +249,23 @@ fn follow_ups(
 }
 
 /// The facts of one plan at its home; `None` when the plan has no header yet.
-pub(crate) fn facts(ctx: &Context<'_>, s: &Stored) -> Option<PlanFacts> {
-    let header = s.fragments.iter().find_map(|f| match &f.body {
-        Some(Body::Header(h)) => Some(h),
-        _ => None,
-    })?;
+pub(crate) fn facts(ctx: &Context<'_>, d: &PlanDigest) -> Option<PlanFacts> {
+    if !d.has_header {
+        return None;
+    }
     let today = ctx.today;
-    let need_noticed = day_of_ms(s.created_at_ms).min(today);
-    let authority = authority_ref(ctx, &header.responsible_unit);
+    let need_noticed = d.need_noticed.min(today);
+    let authority = authority_ref(ctx, &d.responsible_unit);
 
     // Stage changes, held within the plan's life and in order.
-    let history = s.fragments.iter().find_map(|f| match &f.body {
-        Some(Body::Status(st)) => Some(&st.history),
-        _ => None,
-    });
     let mut stage_changes = Vec::new();
     let mut closed = None;
     let mut last = need_noticed;
-    for c in history.into_iter().flatten() {
+    for c in &d.steps {
         let Some(stage) = stage_of(c.stage) else {
             continue;
         };
-        let day = day_of_ms(c.at_unix_ms).clamp(last, today);
+        let day = c.day.clamp(last, today);
         last = day;
         stage_changes.push(StageChange { day, stage });
         if stage == Stage::Closed {
@@ -322,107 +277,82 @@ pub(crate) fn facts(ctx: &Context<'_>, s: &Stored) -> Option<PlanFacts> {
         }
     }
     let end = closed.map_or(today, |c| c.day);
-    let within = |d: Day| (need_noticed..=end).contains(&d);
+    let within = |day: Day| (need_noticed..=end).contains(&day);
     let agreed = stage_changes
         .iter()
         .find(|c| c.stage == Stage::Agreed)
         .map(|c| c.day);
 
-    let mut meetings = Vec::new();
-    let mut dues: BTreeMap<String, BTreeSet<Day>> = BTreeMap::new();
-    let mut held: BTreeMap<String, Vec<Day>> = BTreeMap::new();
-    let mut due = |target: &str, date: &str| {
-        if let Some(d) = day_of_date(date).filter(|d| *d >= need_noticed) {
-            dues.entry(target.to_string()).or_default().insert(d);
-        }
-    };
-    let mut participants = vec![(ctx.organization, header.responsible_unit.as_str())];
-    for f in &s.fragments {
-        match &f.body {
-            Some(Body::Header(h)) => h.follow_up_dates.iter().for_each(|d| due("", d)),
-            Some(Body::Intervention(iv)) => due(&f.fragment_id, &iv.follow_up_date),
-            Some(Body::FollowUp(r)) => {
-                due(&r.intervention_fragment_id, &r.next_follow_up_date);
-                if let Some(d) = day_of_date(&r.held_on).filter(|d| within(*d)) {
-                    held.entry(r.intervention_fragment_id.clone())
-                        .or_default()
-                        .push(d);
-                }
-            }
-            Some(Body::Meeting(m)) => {
-                if let Some(day) = day_of_date(&m.held_on).filter(|d| within(*d)) {
-                    meetings.push(Meeting {
-                        day,
-                        child_view_recorded: !m.child_view.trim().is_empty(),
-                        guardians_present: m.guardians_present,
-                    });
-                }
-            }
-            Some(Body::Participant(p)) => {
-                participants.push((p.organization.as_str(), p.unit.as_str()))
-            }
-            _ => {}
-        }
+    let meetings = d
+        .meetings
+        .iter()
+        .filter(|m| within(m.day))
+        .map(|m| Meeting {
+            day: m.day,
+            child_view_recorded: m.child_view,
+            guardians_present: m.guardians,
+        })
+        .collect();
+    let mut dues: BTreeMap<&str, BTreeSet<Day>> = BTreeMap::new();
+    for x in d.dues.iter().filter(|x| x.day >= need_noticed) {
+        dues.entry(&x.target).or_default().insert(x.day);
     }
+    let mut held: BTreeMap<&str, Vec<Day>> = BTreeMap::new();
+    for x in d.held.iter().filter(|x| within(x.day)) {
+        held.entry(&x.target).or_default().push(x.day);
+    }
+    let mut participants = vec![(ctx.organization, d.responsible_unit.as_str())];
+    participants.extend(
+        d.participants
+            .iter()
+            .map(|p| (p.organization.as_str(), p.unit.as_str())),
+    );
 
     // Handovers: the kind handing over is the offering unit's, or the kind the last handover
     // went to; the first offer without a unit names the organisation's only responsible kind.
     let mut handovers = Vec::new();
     let mut previous_to: Option<AuthorityKind> = None;
-    for a in &s.handovers {
-        let Some(offer) = a.offer.as_ref().and_then(crate::node::offer_of) else {
-            continue;
-        };
-        let kind = |org: &str, unit: &str| {
+    let kind = |u: &Option<UnitRef>| {
+        u.as_ref().and_then(|u| {
             ctx.directory
-                .authority_of(org, unit)
+                .authority_of(&u.organization, &u.unit)
                 .map(|a| kind_of(a.kind))
-        };
+        })
+    };
+    for h in &d.handovers {
         let only_responsible = || {
+            let org = h.from.as_ref()?.organization.as_str();
             let mut it = ctx
                 .directory
-                .authorities_of(&offer.from_organization)
+                .authorities_of(org)
                 .map(|a| kind_of(a.kind))
                 .filter(|k| k.can_be_responsible());
             let first = it.next()?;
             it.next().is_none().then_some(first)
         };
-        let from = kind(&offer.from_organization, &offer.from_unit)
+        let from = kind(&h.from)
             .or(previous_to)
             .or_else(only_responsible)
             .unwrap_or(AuthorityKind::Other);
-        let to = kind(&offer.to_organization, &offer.to_unit).unwrap_or(AuthorityKind::Other);
+        let to = kind(&h.to).unwrap_or(AuthorityKind::Other);
         previous_to = Some(to);
-        let day = day_of_ms(a.accepted_at_unix_ms);
-        if within(day) {
+        if within(h.day) {
             handovers.push(Handover {
-                day,
+                day: h.day,
                 from: responsible(from),
                 to: responsible(to),
             });
         }
     }
 
-    let revocations = s
-        .revocations
-        .iter()
-        .filter(|r| r.withdrawn_by != kronobarn_proto::ids::PLAN_CLOSED)
-        .map(|r| day_of_ms(r.recorded_at_unix_ms))
-        .filter(|d| within(*d))
-        .collect();
-
     let mut grants = BTreeSet::new();
     let mut consent = None;
-    for c in &s.consents {
-        let day = day_of_ms(c.recorded_at_unix_ms);
-        if !within(day) {
-            continue;
-        }
-        consent = Some(consent.map_or(day, |d: Day| d.min(day)));
+    for c in d.consents.iter().filter(|c| within(c.day)) {
+        consent = Some(consent.map_or(c.day, |x: Day| x.min(c.day)));
         for g in &c.grants {
             let to = grant_kind(ctx, g, &participants);
             for category in g.categories.iter().filter_map(|c| category_of(*c)) {
-                grants.insert((day, category, to));
+                grants.insert((c.day, category, to));
             }
         }
     }
@@ -433,17 +363,27 @@ pub(crate) fn facts(ctx: &Context<'_>, s: &Stored) -> Option<PlanFacts> {
         municipality: authority.municipality,
         // A header without a birth (a reserve number without a birth date) is counted as a
         // school child: the most common case, and never a band that no child could be in.
-        age_band: age_band(header, need_noticed).unwrap_or(AgeBand::Age6To12),
+        age_band: (d.age_band as usize)
+            .checked_sub(1)
+            .and_then(|i| AgeBand::ALL.get(i).copied())
+            .unwrap_or(AgeBand::Age6To12),
         need_noticed,
         consent,
         agreed,
         stage_changes,
         closed,
         meetings,
-        plan_given: s.given.filter(|d| within(*d)),
+        plan_given: (d.given_plus_one > 0)
+            .then(|| d.given_plus_one - 1)
+            .filter(|g| within(*g)),
         follow_ups: follow_ups(&dues, &held),
         handovers,
-        revocations,
+        revocations: d
+            .revocations
+            .iter()
+            .copied()
+            .filter(|r| within(*r))
+            .collect(),
         grants: grants
             .into_iter()
             .map(|(day, category, to)| GrantGiven { day, category, to })

@@ -53,7 +53,7 @@ fn entries(org: &str) -> Vec<AuthorityEntry> {
 }
 
 /// A county of `orgs` whose nodes share one directory of the test authorities.
-fn county(orgs: &[&str]) -> County {
+pub(super) fn county(orgs: &[&str]) -> County {
     let county = County::new(orgs);
     let mut dir = kronobarn_policy::Directory::new();
     for o in orgs {
@@ -67,7 +67,7 @@ fn county(orgs: &[&str]) -> County {
     county
 }
 
-fn counting(org: &str) -> Counting {
+pub(super) fn counting(org: &str) -> Counting {
     Counting::new(org, (org == "vaxjo").then_some("vaxjo"), &entries(org))
 }
 
@@ -93,7 +93,7 @@ fn status(plan_id: &str, steps: &[(i64, v1::PlanStage, v1::CloseReason)]) -> Fra
 }
 
 /// Writes `f` at `node` as `unit`, replacing what is there.
-async fn put(node: &Node, unit: &str, mut f: Fragment) -> String {
+pub(super) async fn put(node: &Node, unit: &str, f: Fragment) -> String {
     let current = node
         .load_plan(&f.plan_id)
         .unwrap()
@@ -103,9 +103,6 @@ async fn put(node: &Node, unit: &str, mut f: Fragment) -> String {
                 .find(|x| !f.fragment_id.is_empty() && x.fragment.fragment_id == f.fragment_id)
         })
         .and_then(|x| x.fragment.version);
-    if f.fragment_id.is_empty() {
-        f.fragment_id = String::new();
-    }
     node.put_fragment(&actor(node.organization_id(), unit), f, current)
         .await
         .unwrap()
@@ -132,12 +129,12 @@ async fn close(county: &County, plan: &str, words: &str, reason: v1::CloseReason
     .unwrap();
 }
 
-fn date(day_ms: i64) -> String {
+pub(super) fn date(day_ms: i64) -> String {
     let (y, m, d) = kronobarn_proto::date::swedish_date(day_ms);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn export_record(actor: &Actor, plan_id: &str, at: i64, what: &str) -> v1::AccessRecord {
+pub(super) fn export_record(actor: &Actor, plan_id: &str, at: i64, what: &str) -> v1::AccessRecord {
     kronobarn_gateway::record::by_user(
         actor,
         at,
