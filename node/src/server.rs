@@ -259,7 +259,9 @@ pub async fn start_on(loaded: &Loaded, clock: crate::clock::Clock) -> anyhow::Re
         stop_workers: Some(stop_tx),
         workers: Vec::new(),
     };
-    if cfg.metrics.is_some() {
+    // The node's own aggregates as metrics; the same round keeps the plans' digests current, so
+    // a reader's request reads only what changed since.
+    if cfg.metrics.is_some() || !indicators.readers.is_empty() {
         let period = cfg.indicators.as_ref().map_or(300, |i| i.metrics_secs);
         running.workers.push(tokio::spawn(
             crate::federation::indicators::publish_metrics(

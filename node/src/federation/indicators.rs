@@ -187,59 +187,86 @@ impl IndicatorRequest {
     }
 }
 
-/// Answers `peer`'s request: refused (and logged) unless `peer` is a reader; else the set,
-/// computed now, signed, and logged as sent before it is returned.
+/// Answers `peer`'s request: the set, computed now and signed, when `peer` is a reader and the
+/// request can be answered; a refusal otherwise. Either way the request is an access record
+/// about no plan (with the hash of what was sent, or the refusal's reason), durable before the
+/// answer.
 pub async fn answer(
     node: &std::sync::Arc<Node>,
     settings: &IndicatorSettings,
     peer: &str,
     req: GetIndicatorsRequest,
 ) -> Result<GetIndicatorsResponse, Status> {
-    let log = |decision: Decision, reason: &str, hash: String| {
-        let mut r = records::by_peer(
-            peer,
-            node.now_ms(),
-            "",
-            "indicators",
-            AccessAction::Send,
-            decision,
-            reason,
-        );
-        r.purpose = PURPOSE.into();
-        r.content_hash = hash;
-        node.write(&[r], Vec::new())
-            .map_err(|_| Status::internal("the node could not write its access log"))
+    let outcome = serve(node, settings, peer, &req).await;
+    let (decision, reason, hash) = match &outcome {
+        Ok(env) => (
+            Decision::Permit,
+            "indicator-reader",
+            hex::encode(Sha256::digest(&env.payload)),
+        ),
+        Err((reason, _)) => (Decision::Deny, *reason, String::new()),
     };
+    let mut r = records::by_peer(
+        peer,
+        node.now_ms(),
+        "",
+        "indicators",
+        AccessAction::Send,
+        decision,
+        reason,
+    );
+    r.purpose = PURPOSE.into();
+    r.content_hash = hash;
+    let logged = match node.write(&[r], Vec::new()) {
+        Ok(()) => node.durable().await.is_ok(),
+        Err(_) => false,
+    };
+    if !logged {
+        return Err(Status::internal("the node could not write its access log"));
+    }
+    match outcome {
+        Ok(env) => {
+            tracing::info!(reader = peer, first = %req.first_quarter, last = %req.last_quarter, "indicators sent");
+            Ok(GetIndicatorsResponse {
+                indicator_set: Some(env),
+            })
+        }
+        Err((reason, status)) => {
+            tracing::warn!(peer, reason, "indicators refused");
+            Err(status)
+        }
+    }
+}
+
+/// The signed set for a request, or the refusal's reason code and status.
+async fn serve(
+    node: &std::sync::Arc<Node>,
+    settings: &IndicatorSettings,
+    peer: &str,
+    req: &GetIndicatorsRequest,
+) -> Result<SignedEnvelope, (&'static str, Status)> {
     if !settings.readers.iter().any(|r| r == peer) {
-        log(Decision::Deny, "not-indicator-reader", String::new())?;
-        node.durable()
-            .await
-            .map_err(|_| Status::internal("the node could not write its access log"))?;
-        tracing::warn!(
-            peer,
-            "indicators refused: not a report reader in this node's config"
-        );
-        return Err(Status::permission_denied(
-            "not-indicator-reader: this node's config does not name the caller as a report reader",
+        return Err((
+            "not-indicator-reader",
+            Status::permission_denied(
+                "not-indicator-reader: this node's config does not name the caller as a report reader",
+            ),
         ));
     }
+    let invalid = |m: String| ("invalid-request", Status::invalid_argument(m));
     let quarter = |field: &str, s: &str| {
         s.parse::<Quarter>()
-            .map_err(|_| Status::invalid_argument(format!("{field}: must be a quarter YYYY-QN")))
+            .map_err(|_| invalid(format!("{field}: must be a quarter YYYY-QN")))
     };
     let first = quarter("first_quarter", &req.first_quarter)?;
     let last = quarter("last_quarter", &req.last_quarter)?;
-    let span = (0..)
-        .scan(first, |q, _| {
-            let this = *q;
-            *q = q.next();
-            Some(this)
-        })
-        .take_while(|q| *q <= last)
-        .take(settings.max_quarters as usize + 1)
-        .count();
-    if first > last || span > settings.max_quarters as usize {
-        return Err(Status::invalid_argument(format!(
+    let (mut span, mut q) = (0, first);
+    while q <= last && span <= settings.max_quarters {
+        span += 1;
+        q = q.next();
+    }
+    if first > last || span > settings.max_quarters {
+        return Err(invalid(format!(
             "last_quarter: at most {} quarters, from first_quarter on",
             settings.max_quarters
         )));
@@ -249,35 +276,32 @@ pub async fn answer(
     let set =
         tokio::task::spawn_blocking(move || n.indicator_set(&counting, first, last, threshold))
             .await
-            .map_err(|_| Status::internal("computing the indicators failed"))?
+            .map_err(|_| {
+                (
+                    "failed",
+                    Status::internal("computing the indicators failed"),
+                )
+            })?
             .map_err(|e| match e {
-                IndicatorError::Compute(kronobarn_indicators::Error::QuarterNotEnded(q)) => {
+                IndicatorError::Compute(kronobarn_indicators::Error::QuarterNotEnded(q)) => (
+                    "quarter-not-ended",
                     Status::failed_precondition(format!(
                         "last_quarter: {q} has not ended by this node's clock"
-                    ))
-                }
+                    )),
+                ),
                 IndicatorError::Compute(
                     e @ (kronobarn_indicators::Error::Period
                     | kronobarn_indicators::Error::Threshold),
-                ) => Status::invalid_argument(e.to_string()),
+                ) => invalid(e.to_string()),
                 e => {
                     tracing::error!(error = %e, "cannot compute the indicators");
-                    Status::internal("the node could not compute its indicators")
+                    (
+                        "failed",
+                        Status::internal("the node could not compute its indicators"),
+                    )
                 }
             })?;
-    let env = sign(node, &set, settings.tamper);
-    log(
-        Decision::Permit,
-        "indicator-reader",
-        hex::encode(Sha256::digest(&env.payload)),
-    )?;
-    node.durable()
-        .await
-        .map_err(|_| Status::internal("the node could not write its access log"))?;
-    tracing::info!(reader = peer, first = %first, last = %last, threshold, "indicators sent");
-    Ok(GetIndicatorsResponse {
-        indicator_set: Some(env),
-    })
+    Ok(sign(node, &set, settings.tamper))
 }
 
 /// The set's signed form, signed by the node (spoiled as `tamper` says, in tests).
@@ -287,7 +311,7 @@ fn sign(node: &Node, set: &IndicatorSet, tamper: Option<Tamper>) -> SignedEnvelo
         Some(Tamper::Resign) => {
             let other = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
             let mut env = envelope::seal(PayloadKind::IndicatorSet, set.to_signed_form(), &other);
-            env.key_id = node.sign(PayloadKind::IndicatorSet, Vec::new()).key_id;
+            env.key_id = envelope::key_id(&node.access_log_handle().public_key());
             env
         }
         Some(Tamper::Reveal) => {
@@ -437,7 +461,8 @@ pub async fn collect(
 /// Publishes the node's own aggregate indicators as metrics every `period` until stopped: plans
 /// open now by stage, plans closed by reason, follow-ups overdue now, and how long building the
 /// facts took. Labels are stage and reason slugs only. The figures stay inside the organisation
-/// (they are its own plans), so small counts are not withheld here.
+/// (they are its own plans), so small counts are not withheld here. Each round also brings the
+/// plans' digests up to date, so a reader's request reads only what changed since.
 pub async fn publish_metrics(
     node: std::sync::Arc<Node>,
     counting: Counting,
