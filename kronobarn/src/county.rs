@@ -30,13 +30,16 @@ pub const KRONOBERG: [(&str, &str, Kind); 11] = [
     ),
 ];
 
+/// The member that reads the development county's indicators for the steering group.
+pub const REPORT_READER: &str = "region-kronoberg";
+
 /// The units a development node's client system acts for, by kind of organisation: the units
 /// the demo's story and the examples use. One system per node serves them all here; in
 /// production each system lists only the units it serves.
 pub fn development_units(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Municipality => &["ostra-skolan", "forskola", "elevhalsan", "fritids", "ifo"],
-        Kind::Region => &["bvc", "bvc-ljungby", "bup", "bup-vaxjo", "mvc"],
+        Kind::Region => &["bvc", "bup", "bup-vaxjo", "mvc"],
         Kind::Police => &["ungdomsgruppen"],
         Kind::Voluntary => &["laxhjalp"],
     }
@@ -56,8 +59,7 @@ pub fn development_directory(
         serves: serves.iter().map(|s| s.to_string()).collect(),
         municipality: None,
     };
-    // The region's units are counted in the county's indicators for Växjö, but for the child
-    // health centre in Ljungby.
+    // The region's units are counted in the county's indicators for Växjö, where they are.
     let in_municipality = |id: &str, municipality: &str| UnitEntry {
         municipality: Some(municipality.into()),
         ..unit(id, &[])
@@ -117,13 +119,10 @@ pub fn development_directory(
                 "bvc",
                 "child-health-care",
                 "BVC",
-                vec![
-                    UnitEntry {
-                        municipality: Some("vaxjo".into()),
-                        ..unit("bvc", &[&code("bvc")])
-                    },
-                    in_municipality("bvc-ljungby", "ljungby"),
-                ],
+                vec![UnitEntry {
+                    municipality: Some("vaxjo".into()),
+                    ..unit("bvc", &[&code("bvc")])
+                }],
             ),
             authority(
                 "bup",
@@ -203,6 +202,12 @@ pub fn write(
     lease_ttl_secs: u64,
 ) -> anyhow::Result<Vec<Written>> {
     let ca = DevCa::new("Kronobarn development county CA")?;
+    // Region Kronoberg reads the county's indicators for the steering group, when it is a member.
+    let readers = if members.iter().any(|m| m.organization == REPORT_READER) {
+        format!("\n[indicators]\nreaders = [\"{REPORT_READER}\"]\n")
+    } else {
+        String::new()
+    };
     let mut roster = "# Development roster.\nca = \"county-ca.crt\"\n\n".to_string();
     let mut written = Vec::new();
     for m in members {
@@ -244,6 +249,7 @@ pub fn write(
             "\n[federation]\nlisten = \"{}\"\nroster = \"../roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {lease_ttl_secs}\n",
             m.federation_listen
         ));
+        config.push_str(&readers);
         std::fs::write(&init.config_path, config)?;
         written.push(Written {
             organization: m.organization.clone(),
@@ -263,6 +269,25 @@ pub async fn start(
     orgs: &[(&str, &str, Kind)],
     lease_ttl_secs: u64,
 ) -> anyhow::Result<Vec<Member>> {
+    start_with(dir, orgs, lease_ttl_secs, None).await
+}
+
+/// As [`start`], every node on the one `clock` (a demo's hand-moved county clock).
+pub async fn start_on(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+    clock: kronobarn_node::clock::Clock,
+) -> anyhow::Result<Vec<Member>> {
+    start_with(dir, orgs, lease_ttl_secs, Some(clock)).await
+}
+
+async fn start_with(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+    clock: Option<kronobarn_node::clock::Clock>,
+) -> anyhow::Result<Vec<Member>> {
     let mut placements = Vec::new();
     for (org, name, kind) in orgs {
         let port = free_port()?;
@@ -279,9 +304,11 @@ pub async fn start(
     let mut members = Vec::new();
     for w in write(dir, &placements, lease_ttl_secs)? {
         let loaded = Config::load(&w.init.config_path)?;
-        let running = kronobarn_node::server::start(&loaded)
-            .await
-            .with_context(|| format!("starting {}", w.organization))?;
+        let running = match &clock {
+            Some(c) => kronobarn_node::server::start_on(&loaded, c.clone()).await,
+            None => kronobarn_node::server::start(&loaded).await,
+        }
+        .with_context(|| format!("starting {}", w.organization))?;
         members.push(Member {
             organization: w.organization,
             name: w.name,

@@ -7,5 +7,6 @@
 mod bench;
 pub mod cli;
 mod county;
+mod county_report;
 mod demo;
 mod progress;

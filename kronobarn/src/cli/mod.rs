@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod export;
 mod health;
+pub(crate) mod indicators;
 mod init;
 mod log;
 mod node;
@@ -58,6 +59,9 @@ enum Command {
         #[command(subcommand)]
         command: export::Command,
     },
+    /// The county report: ask every roster member for its signed indicator set (as a report
+    /// reader its config names), check each, and write the report, the tables and the sets.
+    Indicators(indicators::Args),
     /// Walk a child's plan through the practice model across the county's eleven nodes, in
     /// plain words, writing the plan as a document for the family into a folder.
     Demo(demo::Args),
@@ -98,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log { command } => log::run(command).await,
         Command::Plan { command } => plan::run(command).await,
         Command::Export { command } => export::run(command).await,
+        Command::Indicators(args) => indicators::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

@@ -4,6 +4,8 @@
 //! [`run`] tells the story step by step; each step is one function in [`steps`]. Everyone in it is
 //! invented; the child has the Swedish Tax Agency's published test identity number 20170101-2393 (a school child).
 
+mod indicator_plans;
+pub(crate) mod indicators;
 mod steps;
 
 use std::path::Path;

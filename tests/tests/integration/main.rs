@@ -9,6 +9,7 @@ mod durability;
 mod federation;
 mod harness;
 mod hostile;
+mod indicators;
 mod log_tamper;
 mod partition;
 mod practice;
