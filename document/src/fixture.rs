@@ -174,6 +174,7 @@ impl Fixture {
                     child_view: "Jag vill ha en vuxen att gå till på rasten.".into(),
                     guardians_view: "Vi vill att skolan och BUP samarbetar.".into(),
                     decisions: vec!["Rastvärd varje dag.".into()],
+                    guardians_present: true,
                 }),
             ),
             fragment(

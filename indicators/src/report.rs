@@ -22,6 +22,8 @@ pub enum Lang {
 pub enum Missing {
     /// No answer in time.
     NoAnswer,
+    /// The organisation refused the request (its node does not name the reader).
+    Refused,
     /// The signature did not verify.
     BadSignature,
     /// The set could not be read.
@@ -35,6 +37,7 @@ impl Missing {
     pub fn label_sv(self) -> &'static str {
         match self {
             Missing::NoAnswer => "svarade inte i tid",
+            Missing::Refused => "tog inte emot förfrågan",
             Missing::BadSignature => "underskriften kunde inte bekräftas",
             Missing::Unreadable => "underlaget gick inte att läsa",
             Missing::BrokeTheRules => "underlaget följde inte reglerna för små tal",

@@ -30,6 +30,9 @@ pub const KRONOBERG: [(&str, &str, Kind); 11] = [
     ),
 ];
 
+/// The member that reads the development county's indicators for the steering group.
+pub const REPORT_READER: &str = "region-kronoberg";
+
 /// The units a development node's client system acts for, by kind of organisation: the units
 /// the demo's story and the examples use. One system per node serves them all here; in
 /// production each system lists only the units it serves.
@@ -55,6 +58,12 @@ pub fn development_directory(
         id: id.into(),
         serves: serves.iter().map(|s| s.to_string()).collect(),
         contact: None,
+        municipality: None,
+    };
+    // The region's units are counted in the county's indicators for Växjö, where they are.
+    let in_municipality = |id: &str, municipality: &str| UnitEntry {
+        municipality: Some(municipality.into()),
+        ..unit(id, &[])
     };
     let authority = |suffix: &str, kind: &str, title: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: format!("{organization}-{suffix}"),
@@ -63,6 +72,7 @@ pub fn development_directory(
         name: title.to_string(),
         whole_organization: false,
         units,
+        municipality: None,
     };
     let whole = |kind: &str, units: Vec<UnitEntry>| AuthorityEntry {
         id: organization.to_string(),
@@ -70,6 +80,7 @@ pub fn development_directory(
         name: name.to_string(),
         whole_organization: true,
         units,
+        municipality: None,
     };
     // Public codes of the development county's schools, preschools and BVC: invented.
     let code = |prefix: &str| {
@@ -110,19 +121,28 @@ pub fn development_directory(
                 "bvc",
                 "child-health-care",
                 "BVC",
-                vec![unit("bvc", &[&code("bvc")])],
+                vec![UnitEntry {
+                    municipality: Some("vaxjo".into()),
+                    ..unit("bvc", &[&code("bvc")])
+                }],
             ),
             authority(
                 "bup",
                 "child-psychiatry",
                 "BUP",
-                vec![unit("bup", &[]), unit("bup-vaxjo", &[])],
+                vec![
+                    in_municipality("bup", "vaxjo"),
+                    in_municipality("bup-vaxjo", "vaxjo"),
+                ],
             ),
             authority(
                 "mvc",
                 "maternity-care",
                 "Mödravården",
-                vec![unit("mvc", &[&code("maternity")])],
+                vec![UnitEntry {
+                    municipality: Some("vaxjo".into()),
+                    ..unit("mvc", &[&code("maternity")])
+                }],
             ),
         ],
         Kind::Police => vec![whole("police", vec![unit("ungdomsgruppen", &[])])],
@@ -192,6 +212,12 @@ pub fn write(
     lease_ttl_secs: u64,
 ) -> anyhow::Result<Vec<Written>> {
     let ca = DevCa::new("Kronobarn development county CA")?;
+    // Region Kronoberg reads the county's indicators for the steering group, when it is a member.
+    let readers = if members.iter().any(|m| m.organization == REPORT_READER) {
+        format!("\n[indicators]\nreaders = [\"{REPORT_READER}\"]\n")
+    } else {
+        String::new()
+    };
     let mut roster = "# Development roster.\nca = \"county-ca.crt\"\n\n".to_string();
     let mut written = Vec::new();
     for m in members {
@@ -233,6 +259,7 @@ pub fn write(
             "\n[federation]\nlisten = \"{}\"\nroster = \"../roster.toml\"\ntls_cert = \"tls/federation.crt\"\ntls_key = \"tls/federation.key\"\nlease_ttl_secs = {lease_ttl_secs}\n",
             m.federation_listen
         ));
+        config.push_str(&readers);
         std::fs::write(&init.config_path, config)?;
         written.push(Written {
             organization: m.organization.clone(),
@@ -252,7 +279,7 @@ pub async fn start(
     orgs: &[(&str, &str, Kind)],
     lease_ttl_secs: u64,
 ) -> anyhow::Result<Vec<Member>> {
-    start_with_delay(dir, orgs, lease_ttl_secs, std::time::Duration::ZERO).await
+    start_with(dir, orgs, lease_ttl_secs, std::time::Duration::ZERO, None).await
 }
 
 /// As [`start`], with every federation link `delay` late in each direction (through a proxy in
@@ -262,6 +289,33 @@ pub async fn start_with_delay(
     orgs: &[(&str, &str, Kind)],
     lease_ttl_secs: u64,
     delay: std::time::Duration,
+) -> anyhow::Result<Vec<Member>> {
+    start_with(dir, orgs, lease_ttl_secs, delay, None).await
+}
+
+/// As [`start`], every node on the one `clock` (a demo's hand-moved county clock).
+pub async fn start_on(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+    clock: kronobarn_node::clock::Clock,
+) -> anyhow::Result<Vec<Member>> {
+    start_with(
+        dir,
+        orgs,
+        lease_ttl_secs,
+        std::time::Duration::ZERO,
+        Some(clock),
+    )
+    .await
+}
+
+async fn start_with(
+    dir: &Path,
+    orgs: &[(&str, &str, Kind)],
+    lease_ttl_secs: u64,
+    delay: std::time::Duration,
+    clock: Option<kronobarn_node::clock::Clock>,
 ) -> anyhow::Result<Vec<Member>> {
     let mut placements = Vec::new();
     for (org, name, kind) in orgs {
@@ -291,9 +345,11 @@ pub async fn start_with_delay(
     let mut members = Vec::new();
     for w in write(dir, &placements, lease_ttl_secs)? {
         let loaded = Config::load(&w.init.config_path)?;
-        let running = kronobarn_node::server::start(&loaded)
-            .await
-            .with_context(|| format!("starting {}", w.organization))?;
+        let running = match &clock {
+            Some(c) => kronobarn_node::server::start_on(&loaded, c.clone()).await,
+            None => kronobarn_node::server::start(&loaded).await,
+        }
+        .with_context(|| format!("starting {}", w.organization))?;
         members.push(Member {
             organization: w.organization,
             name: w.name,

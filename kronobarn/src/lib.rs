@@ -7,6 +7,7 @@
 mod bench;
 pub mod cli;
 mod county;
+mod county_report;
 mod delay;
 mod demo;
 mod progress;

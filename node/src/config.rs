@@ -44,6 +44,9 @@ pub struct Config {
     /// Exceptions to the model's rule of who may be a child's Barnens bästa-ansvarig.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub responsibility: Option<ResponsibilityConfig>,
+    /// The county's indicators: which members may ask for them, threshold, quarters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indicators: Option<crate::federation::indicators::IndicatorsConfig>,
     /// For tests of a node whose clock is wrong only: the node's wall clock runs this many
     /// milliseconds off the machine's (negative: behind). Never set it in production.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -488,6 +491,9 @@ impl Config {
                     ),
                 ));
             }
+        }
+        if let Some(i) = &config.indicators {
+            i.check().map_err(|(name, problem)| field(name, problem))?;
         }
         if !matches!(config.logging.format.as_str(), "text" | "json") {
             return Err(field(

@@ -31,6 +31,11 @@ pub struct AuthorityEntry {
     /// Its units.
     #[serde(default, rename = "unit", skip_serializing_if = "Vec::is_empty")]
     pub units: Vec<UnitEntry>,
+    /// The municipality (slug, e.g. "vaxjo") whose children its plans are counted for in the
+    /// county's indicators, unless a unit names its own; by default the node's
+    /// (`[indicators] municipality`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
 }
 
 /// One unit of an authority.
@@ -47,6 +52,10 @@ pub struct UnitEntry {
     /// LookupResponsible and SuggestResponsible give to staff and families who ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<UnitContact>,
+    /// The municipality (slug) whose children this unit's plans are counted for, where it differs
+    /// from its authority's (a care unit of the region in one municipality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub municipality: Option<String>,
 }
 
 /// A unit's public contact.

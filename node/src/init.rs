@@ -143,6 +143,7 @@ pub fn init(
         consent: None,
         retention: None,
         responsibility: None,
+        indicators: None,
     };
     let text = format!(
         "# Kronobarn node configuration, written by `kronobarn init`.\n# Paths are relative to this file. See README.md, \"Configuration\".\n{}",

@@ -311,6 +311,47 @@ pub fn child_plan_id<'k>(tag: &[u8; 32], key: &'k [u8]) -> Option<&'k str> {
 /// rebuilds them at start.
 pub const DERIVED_INDEX: &[u8] = b"meta/derived-index";
 
+/// `given/{plan_id}`: the Swedish day number on which the plan as a document (HTML or PDF) was
+/// first handed out for the family (an `ExportPlan` with a family purpose), written in the batch
+/// of that export's access record at the plan's home. Only the county's indicators read it.
+pub fn given(plan_id: &str) -> Vec<u8> {
+    format!("given/{plan_id}").into_bytes()
+}
+
+/// `digest/`: the county's indicators' digests of the plans at home.
+pub const DIGESTS: &[u8] = b"digest/";
+
+/// `digest/{plan_id}`: what the indicators need of a plan at home, with nothing personal
+/// (days, stages, flags, slugs), stamped with the plan's log head when it was made. Soft state:
+/// rebuilt from the plan's records whenever the stamp no longer matches.
+pub fn digest(plan_id: &str) -> Vec<u8> {
+    [DIGESTS, plan_id.as_bytes()].concat()
+}
+
+/// The plan id in a `plan/{plan_id}` key.
+pub fn plan_of(key: &[u8]) -> Option<&str> {
+    tail(PLAN, key)
+}
+
+/// Prefixes of the records about plans that the county's indicators read in one ordered pass
+/// each (plan ids are 32 hex digits, so every one of them sorts by plan id first).
+pub const PER_PLAN: [&[u8]; 6] = [
+    b"frag/",
+    b"consent/",
+    b"revocation/",
+    b"handed/",
+    b"creation/",
+    b"given/",
+];
+
+/// The plan id in a key `{prefix}{plan_id}` or `{prefix}{plan_id}/…` (what follows may be
+/// binary).
+pub fn plan_in<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
+    let rest = key.strip_prefix(prefix)?;
+    let end = rest.iter().position(|b| *b == b'/').unwrap_or(rest.len());
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
 /// The text after `prefix` in `key`, when `key` starts with it and the rest is UTF-8.
 fn tail<'k>(prefix: &[u8], key: &'k [u8]) -> Option<&'k str> {
     std::str::from_utf8(key.strip_prefix(prefix)?).ok()
@@ -391,6 +432,21 @@ mod tests {
         assert_eq!(outbox_entry_suffix("region", &k).map(<[u8]>::len), Some(15));
         assert_eq!(log_index(&log(42)), Some(42));
         assert_eq!(log_head_plan(&log_head("p1")), Some("p1"));
+        assert_eq!(plan_of(&plan("p1")), Some("p1"));
+        assert_eq!(plan_of(&given("p1")), None);
+        let [frag, consent, revocation, handed, creation, given_] = PER_PLAN;
+        assert_eq!(plan_in(frag, &fragment("p1", "f")), Some("p1"));
+        assert_eq!(plan_in(consent, &self::consent("p1", 0x2f2f)), Some("p1"));
+        assert_eq!(
+            plan_in(revocation, &self::revocation("p1", "r")),
+            Some("p1")
+        );
+        assert_eq!(plan_in(handed, &self::handed("p1", 47)), Some("p1"));
+        assert_eq!(plan_in(creation, &self::creation("p1")), Some("p1"));
+        assert_eq!(plan_in(given_, &given("p1")), Some("p1"));
+        assert_eq!(plan_in(DIGESTS, &digest("p1")), Some("p1"));
+        assert_eq!(plan_in(LOG_HEADS, &log_head("p1")), Some("p1"));
+        assert_eq!(plan_in(frag, &consents("p1")), None);
         assert_eq!(witnessed_size("polisen", &witnessed("polisen", 9)), Some(9));
         assert_eq!(witnessed_size("polis", &witnessed("polisen", 9)), None);
         assert_eq!(

@@ -123,6 +123,29 @@ pub fn retention(
     Ok(rules)
 }
 
+/// This organisation's own directory entries: the roster's when it lists them, else the config's.
+fn own_entries(
+    cfg: &crate::config::Config,
+    roster: Option<&Roster>,
+) -> Vec<crate::directory::AuthorityEntry> {
+    roster
+        .and_then(|r| r.member(&cfg.organization))
+        .map(|m| m.entry.authorities.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| cfg.authorities.clone())
+}
+
+/// What the node answers indicator requests with (no readers without an `[indicators]` section).
+pub fn indicator_settings(
+    cfg: &crate::config::Config,
+    roster: Option<&Roster>,
+) -> crate::federation::indicators::IndicatorSettings {
+    cfg.indicators
+        .clone()
+        .unwrap_or_default()
+        .settings(&cfg.organization, &own_entries(cfg, roster))
+}
+
 /// A node opened on its store, with its roster and retention rules, not serving.
 pub struct Opened {
     /// The node.
@@ -137,6 +160,14 @@ pub struct Opened {
 /// `start` serves, and what `kronobarn gallring` runs on when the node is stopped (a running node
 /// holds the store locked).
 pub fn open(loaded: &Loaded) -> anyhow::Result<Opened> {
+    open_on(
+        loaded,
+        crate::clock::Clock::skewed(loaded.config.test_clock_offset_ms),
+    )
+}
+
+/// As [`open`], on `clock` (a demo's hand-moved county clock).
+pub fn open_on(loaded: &Loaded, clock: crate::clock::Clock) -> anyhow::Result<Opened> {
     let cfg = &loaded.config;
     let key = read_signing_key(&cfg.signing_key)?;
     let store: Arc<dyn Store> = Arc::new(
@@ -153,7 +184,7 @@ pub fn open(loaded: &Loaded) -> anyhow::Result<Opened> {
         cfg.organization.clone(),
         store,
         key,
-        crate::clock::Clock::skewed(cfg.test_clock_offset_ms),
+        clock,
     )?);
     node.set_display_name(&cfg.name);
     // Federation is switched on before any write can arrive, so every write fills the outboxes.
@@ -206,14 +237,21 @@ pub fn open(loaded: &Loaded) -> anyhow::Result<Opened> {
     })
 }
 
-/// Opens the node's storage and starts serving. `shutdown` ends serving when it resolves.
+/// Opens the node's storage and starts serving, on the machine's clock (skewed as the config's
+/// test setting says).
 pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
+    let clock = crate::clock::Clock::skewed(loaded.config.test_clock_offset_ms);
+    start_on(loaded, clock).await
+}
+
+/// Opens the node's storage and starts serving on `clock` (a demo's hand-moved county clock).
+pub async fn start_on(loaded: &Loaded, clock: crate::clock::Clock) -> anyhow::Result<Running> {
     let cfg = &loaded.config;
     let Opened {
         node,
         roster,
         retention,
-    } = open(loaded)?;
+    } = open_on(loaded, clock)?;
 
     let mut auth = ClientAuth::default();
     for c in &cfg.client_api.clients {
@@ -292,6 +330,12 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let check =
         std::time::Duration::from_secs(cfg.retention.as_ref().map_or(3600, |r| r.check_secs));
+    let indicators = indicator_settings(cfg, roster.as_deref());
+    if indicators.tamper.is_some() {
+        tracing::warn!(
+            "indicators.test_tamper is set: this node spoils every indicator set it sends (tests only)"
+        );
+    }
     let mut running = Running {
         client_addr,
         federation_addr: None,
@@ -306,6 +350,19 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
         ))],
         stop_workers: Some(stop_tx),
     };
+    // The node's own aggregates as metrics; the same round keeps the plans' digests current, so
+    // a reader's request reads only what changed since.
+    if cfg.metrics.is_some() || !indicators.readers.is_empty() {
+        let period = cfg.indicators.as_ref().map_or(300, |i| i.metrics_secs);
+        running.workers.push(tokio::spawn(
+            crate::federation::indicators::publish_metrics(
+                node.clone(),
+                indicators.counting.clone(),
+                std::time::Duration::from_secs(period),
+                stop_rx.clone(),
+            ),
+        ));
+    }
 
     if let (Some(f), Some(addr), Some(roster)) = (&cfg.federation, loaded.federation_listen, roster)
     {
@@ -355,9 +412,10 @@ pub async fn start(loaded: &Loaded) -> anyhow::Result<Running> {
                 std::time::Duration::from_secs(f.anti_entropy_secs),
                 stop_rx,
             )));
-        let service = FederationServiceServer::new(Federation::new(node, roster))
-            .max_decoding_message_size(16 * max)
-            .max_encoding_message_size(16 * max);
+        let service =
+            FederationServiceServer::new(Federation::new(node, roster).with_indicators(indicators))
+                .max_decoding_message_size(16 * max)
+                .max_encoding_message_size(16 * max);
         let (tx, rx) = oneshot::channel::<()>();
         let router = Server::builder().tls_config(tls)?.add_service(service);
         running

@@ -84,8 +84,14 @@ fn key_for(i: usize) -> SigningKey {
 }
 
 impl County {
-    /// Nodes for `orgs`, each knowing the others through one roster.
+    /// Nodes for `orgs`, each knowing the others through one roster, with the test directory.
     pub fn new(orgs: &[&str]) -> Self {
+        Self::with(orgs, configure)
+    }
+
+    /// As [`County::new`], each node's directory and rules set by `configure` (they are set
+    /// once per node).
+    pub fn with(orgs: &[&str], configure: impl Fn(&Node, &[&str])) -> Self {
         let keys: Vec<SigningKey> = (0..orgs.len()).map(key_for).collect();
         let entries = orgs
             .iter()

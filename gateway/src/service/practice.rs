@@ -7,8 +7,9 @@ use kronobarn_policy::lifecycle::{self, Stage, StageFacts};
 use kronobarn_policy::{PlanState, decide_read, takes_part};
 use kronobarn_proto::ids::{HANDOVER_DUE_ID, HEADER_FRAGMENT_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{
-    AccessAction, AccessRecord, AdvancePlanRequest, FollowUpDue, Fragment, ListFollowUpsRequest,
-    ListFollowUpsResponse, PlanStage, PlanStatus, Revocation, StageChange, fragment::Body,
+    AccessAction, AccessRecord, AdvancePlanRequest, CloseReason, FollowUpDue, Fragment,
+    ListFollowUpsRequest, ListFollowUpsResponse, PlanStage, PlanStatus, Revocation, StageChange,
+    fragment::Body,
 };
 use kronobarn_proto::validate::{self, FieldError};
 use tonic::{Request, Response, Status};
@@ -83,6 +84,11 @@ impl<B: Backend> PlanApi<B> {
                 "to: must be a stage of the practice model (PLAN_STAGE_TALK .. PLAN_STAGE_CLOSED)",
             )
         })?;
+        // Closing is counted by category; a closing with words alone counts as "other".
+        let close_reason = match CloseReason::try_from(req.close_reason) {
+            Ok(CloseReason::Unspecified) if to == Stage::Closed => CloseReason::Other as i32,
+            _ => req.close_reason,
+        };
         let change = StageChange {
             stage: to as i32,
             at_unix_ms: self.backend.now_ms(),
@@ -90,6 +96,7 @@ impl<B: Backend> PlanApi<B> {
             reason: req.reason.clone(),
             invited_organizations: req.invited_organizations.clone(),
             meeting_on: req.meeting_on.clone(),
+            close_reason,
         };
         // The same checks a receiver applies to the status fragment.
         let probe = Body::Status(PlanStatus {
@@ -126,7 +133,13 @@ impl<B: Backend> PlanApi<B> {
                 !c.name.trim().is_empty() && reachable
             }),
             follow_up_planned,
-            reason: &req.reason,
+            // A category is a reason too.
+            reason: match CloseReason::try_from(req.close_reason) {
+                Ok(r) if req.reason.trim().is_empty() && r != CloseReason::Unspecified => {
+                    r.as_str_name()
+                }
+                _ => &req.reason,
+            },
         };
         lifecycle::check(
             &view.policy_state(),

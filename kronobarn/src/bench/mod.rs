@@ -4,7 +4,8 @@
 //! (each signed, written with its access record in one batch, acknowledged after a group-commit
 //! flush) and durable access-log appends per second, at several concurrencies; then the same
 //! writes through the client API over TLS, client reads, and checkpoints ([`single`]). Then
-//! federation figures on loopback ([`federation`]), when asked at a nation's size ([`scale`]), and
+//! federation figures on loopback ([`federation`]), when asked at a nation's size ([`scale`]), the
+//! county's indicators at one node ([`indicators`]), and
 //! the access log's proofs and extracts as it grows to 10^6 entries ([`proofs`]).
 //! Every figure is also given as a ratio to a ceiling measured in the same run ([`ceilings`]), with
 //! its target, in a summary table at the end. Prints figures; asserts nothing.
@@ -12,6 +13,7 @@
 mod ceilings;
 mod federation;
 mod fixture;
+mod indicators;
 mod proofs;
 mod report;
 mod scale;
@@ -30,6 +32,9 @@ pub struct Options {
     /// Plans for the scale figures (restart, memory, catch-up with that many plans stored); 0
     /// skips them.
     pub plans: usize,
+    /// Plans for the county's indicators at one node (facts and set, then with the log doubled);
+    /// 0 skips them.
+    pub indicator_plans: usize,
     /// Largest log for the evidence figures (proofs and extracts at 10^3, 10^5, 10^6 entries up
     /// to this size); 0 skips them.
     pub log_entries: u64,
@@ -46,6 +51,9 @@ pub async fn run_all(opts: Options) -> anyhow::Result<()> {
     }
     if opts.plans > 0 {
         scale::run(opts.plans, &mut rows).await?;
+    }
+    if opts.indicator_plans > 0 {
+        indicators::run(opts.indicator_plans, &mut rows).await?;
     }
     if opts.log_entries > 0 {
         proofs::run(opts.log_entries, &mut rows).await?;

@@ -15,6 +15,11 @@ pub struct Args {
     /// stored (e.g. 100000; takes minutes). 0 skips them.
     #[arg(long, default_value_t = 0)]
     plans: usize,
+    /// Plans for the county's indicators at one node: the time to build every plan's facts and
+    /// the suppressed set of a year, then again with the access log twice as long (e.g. 100000;
+    /// takes minutes). 0 skips them.
+    #[arg(long, default_value_t = 0)]
+    indicator_plans: usize,
     /// Largest access log for the evidence figures: proof sizes and times, and a guardian's
     /// extract, at 10^3, 10^5 and 10^6 entries up to this size (0 skips them).
     #[arg(long, default_value_t = 1_000_000)]
@@ -28,6 +33,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ops: args.ops,
         revocations: args.revocations,
         plans: args.plans,
+        indicator_plans: args.indicator_plans,
         log_entries: args.log_entries,
     })
     .await?;

@@ -8,6 +8,7 @@ mod demo;
 mod export;
 mod gallring;
 mod health;
+pub(crate) mod indicators;
 mod init;
 mod log;
 mod node;
@@ -62,6 +63,9 @@ enum Command {
     /// Retention (gallring) on a stopped node: delete what the `[retention]` rules say is due
     /// today, one atomic batch per plan, or with --dry-run only list it (plan ids and dates).
     Gallring(gallring::Args),
+    /// The county report: ask every roster member for its signed indicator set (as a report
+    /// reader its config names), check each, and write the report, the tables and the sets.
+    Indicators(indicators::Args),
     /// Walk a child's plan through the practice model across the county's eleven nodes, in
     /// plain words, writing the plan as a document for the family into a folder.
     Demo(demo::Args),
@@ -103,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan { command } => plan::run(command).await,
         Command::Export { command } => export::run(command).await,
         Command::Gallring(args) => gallring::run(args).await,
+        Command::Indicators(args) => indicators::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }

@@ -5,6 +5,8 @@
 //! half) or [`later`]. Everyone in it is
 //! invented; the child has the Swedish Tax Agency's published test identity number 20170101-2393 (a school child).
 
+mod indicator_plans;
+pub(crate) mod indicators;
 mod later;
 mod steps;
 

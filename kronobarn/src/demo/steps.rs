@@ -243,6 +243,7 @@ pub(super) async fn a_coordination_meeting(c: &mut County, plan_id: &str) -> any
                 "Samtal på BUP varannan vecka.".into(),
                 "Läxhjälp två gånger i veckan.".into(),
             ],
+            guardians_present: true,
         }),
     )
     .await?;

@@ -7,6 +7,8 @@
 //! - `lease`: the consent leases a holder renews and the consent home grants;
 //! - `witness`: checkpoints of this node's log cosigned by its peers, and theirs cosigned here only
 //!   when consistent with what was cosigned before;
+//! - `indicators`: the county's indicators, answered to the report readers the config names
+//!   and collected from every member by a reader;
 //! - `service`: the gRPC service; `connect`: TLS connections to peers.
 
 pub mod admission;
@@ -14,6 +16,7 @@ pub mod admission;
 mod attacks;
 pub mod connect;
 pub mod delivery;
+pub mod indicators;
 pub mod lease;
 pub mod service;
 pub mod sync;

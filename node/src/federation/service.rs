@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use kronobarn_proto::federation::federation_service_server::FederationService;
 use kronobarn_proto::federation::{
-    FetchChangesRequest, FetchChangesResponse, PushRequest, PushResponse, RenewLeaseRequest,
-    RenewLeaseResponse, WitnessCheckpointRequest, WitnessCheckpointResponse,
+    FetchChangesRequest, FetchChangesResponse, GetIndicatorsRequest, GetIndicatorsResponse,
+    PushRequest, PushResponse, RenewLeaseRequest, RenewLeaseResponse, WitnessCheckpointRequest,
+    WitnessCheckpointResponse,
 };
 use tonic::{Request, Response, Status};
 
+use super::indicators::IndicatorSettings;
 use super::lease::LeaseRefusal;
 use super::witness;
 use crate::node::Node;
@@ -23,12 +25,24 @@ pub const MAX_PUSH: usize = 1000;
 pub struct Federation {
     node: Arc<Node>,
     roster: Arc<Roster>,
+    indicators: IndicatorSettings,
 }
 
 impl Federation {
-    /// Serves `node` to the members of `roster`.
+    /// Serves `node` to the members of `roster`; indicators to no one until
+    /// [`Federation::with_indicators`] names the readers.
     pub fn new(node: Arc<Node>, roster: Arc<Roster>) -> Self {
-        Self { node, roster }
+        Self {
+            node,
+            roster,
+            indicators: IndicatorSettings::default(),
+        }
+    }
+
+    /// Answers indicator requests as `settings` say.
+    pub fn with_indicators(mut self, settings: IndicatorSettings) -> Self {
+        self.indicators = settings;
+        self
     }
 
     fn peer<T>(&self, req: &Request<T>) -> Result<String, Status> {
@@ -104,5 +118,15 @@ impl FederationService for Federation {
         witness::handle(&self.node, &self.roster, &peer, req.into_inner())
             .map(Response::new)
             .map_err(|e| Status::invalid_argument(e.to_string()))
+    }
+
+    async fn get_indicators(
+        &self,
+        req: Request<GetIndicatorsRequest>,
+    ) -> Result<Response<GetIndicatorsResponse>, Status> {
+        let peer = self.peer(&req)?;
+        super::indicators::answer(&self.node, &self.indicators, &peer, req.into_inner())
+            .await
+            .map(Response::new)
     }
 }

@@ -92,7 +92,10 @@ impl Backend for Node {
     }
 
     async fn log_access(&self, records: Vec<AccessRecord>) -> BackendResult<()> {
-        self.write(&records, Vec::new()).map_err(internal)?;
+        // A plan handed out to the family is noted for the county's indicators in the same
+        // batch as the record of handing it out.
+        let ops = self.given_ops(&records);
+        self.write(&records, ops).map_err(internal)?;
         self.durable().await
     }
 

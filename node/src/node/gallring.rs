@@ -302,6 +302,8 @@ impl Node {
                 keys::handover(plan_id),
                 keys::creation(plan_id),
                 keys::home_only(plan_id),
+                keys::given(plan_id),
+                keys::digest(plan_id),
             ] {
                 ops.push(Op::Delete(key));
             }

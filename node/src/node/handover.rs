@@ -183,6 +183,14 @@ impl Node {
                 ));
             }
             offer.from_organization = self.organization_id().to_string();
+            // Which unit held the thread, so the handover is counted by kind of authority.
+            offer.from_unit = match self
+                .stored_fragment(&plan_id, kronobarn_proto::ids::HEADER_FRAGMENT_ID)?
+                .and_then(|f| f.fragment.body)
+            {
+                Some(kronobarn_proto::v1::fragment::Body::Header(h)) => h.responsible_unit,
+                _ => String::new(),
+            };
             offer.offered_at_unix_ms = self.now_ms();
             offer.expires_at_unix_ms = offer.offered_at_unix_ms.saturating_add(OFFER_TTL_MS);
             offer.sequence = self.handover_chain(&plan_id)? + 1;

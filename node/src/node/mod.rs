@@ -12,6 +12,7 @@ mod child;
 #[cfg(test)]
 mod child_tests;
 mod evidence;
+mod facts;
 #[cfg(test)]
 mod family_tests;
 mod gallring;
@@ -52,6 +53,7 @@ use crate::roster::Roster;
 use crate::store::{Op, Pair, Store, StoreError};
 
 pub use evidence::{CosignFuture, Cosigned, Cosigner};
+pub use facts::{Counting, FAMILY_PURPOSES, HomeFacts, IndicatorError, swedish_day};
 pub use gallring::{PlanDue, Retention};
 pub use handover::{AcceptanceProblem, OFFER_TTL_MS, acceptance_problem};
 pub(crate) use handover::{handover_plan, offer_of};

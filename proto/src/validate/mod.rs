@@ -311,6 +311,24 @@ pub fn body(field: &str, b: Option<&Body>, today: (i32, u32, u32)) -> Result<Cat
                     Ok(_) => {}
                 }
                 text(&format!("{f}.reason"), &c.reason, MAX_LONG_TEXT, false)?;
+                match crate::v1::CloseReason::try_from(c.close_reason) {
+                    Err(_) => {
+                        return Err(FieldError::new(
+                            format!("{f}.close_reason"),
+                            "is not a close reason (0-5)",
+                        ));
+                    }
+                    Ok(r)
+                        if r != crate::v1::CloseReason::Unspecified
+                            && c.stage != crate::v1::PlanStage::Closed as i32 =>
+                    {
+                        return Err(FieldError::new(
+                            format!("{f}.close_reason"),
+                            "is only for PLAN_STAGE_CLOSED",
+                        ));
+                    }
+                    Ok(_) => {}
+                }
                 user_id(&format!("{f}.changed_by"), &c.changed_by)?;
                 items(
                     &format!("{f}.invited_organizations"),

@@ -162,3 +162,26 @@ fn who_consents_follows_the_young_persons_age() {
     c.young_person_consented = true;
     assert!(consent("consent", &c, Some(&h), Consenters::YoungPerson).is_err());
 }
+
+#[test]
+fn a_close_reason_is_a_known_category_and_only_for_closing() {
+    use crate::v1::{CloseReason, PlanStage, PlanStatus, StageChange};
+    let status = |stage: PlanStage, close_reason: i32| {
+        Body::Status(PlanStatus {
+            history: vec![StageChange {
+                stage: stage as i32,
+                changed_by: "rektor.ostra".into(),
+                close_reason,
+                ..Default::default()
+            }],
+        })
+    };
+    let closed = status(PlanStage::Closed, CloseReason::GoalsMet as i32);
+    assert!(body("f", Some(&closed), TODAY).is_ok());
+    let unknown = status(PlanStage::Closed, 99);
+    let e = body("f", Some(&unknown), TODAY).unwrap_err();
+    assert_eq!(e.field, "f.status.history[0].close_reason");
+    let early = status(PlanStage::Talk, CloseReason::MovedAway as i32);
+    let e = body("f", Some(&early), TODAY).unwrap_err();
+    assert!(e.problem.contains("only for PLAN_STAGE_CLOSED"), "{e}");
+}

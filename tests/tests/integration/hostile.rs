@@ -145,6 +145,7 @@ fn client_methods() -> Vec<(&'static str, bool, Vec<u8>)> {
                 reason: "r".into(),
                 invited_organizations: vec!["vaxjo-kommun".into()],
                 meeting_on: "2027-01-01".into(),
+                close_reason: 1,
             }
             .encode_to_vec(),
         ),

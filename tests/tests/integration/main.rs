@@ -10,6 +10,7 @@ mod federation;
 mod gallring;
 mod harness;
 mod hostile;
+mod indicators;
 mod log_tamper;
 mod partition;
 mod practice;

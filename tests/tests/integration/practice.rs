@@ -535,6 +535,7 @@ async fn the_plan_as_a_document_and_as_fhir_holds_what_the_reader_may_see_and_is
             child_view: "Jag vill ha lugn och ro när jag gör läxor".into(),
             guardians_view: "Vi vill att skolan hör av sig oftare".into(),
             decisions: vec!["Läxhjälp startar".into()],
+            guardians_present: true,
         })),
         ..Default::default()
     };
