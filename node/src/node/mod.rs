@@ -62,6 +62,13 @@ pub use protected::leaks_protected_contacts;
 pub(crate) use purge::Purge;
 pub use read::{HeldLease, PlanRecord, PurgeState};
 
+fn stripe_of(plan_id: &str) -> usize {
+    plan_id
+        .bytes()
+        .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize))
+        % STRIPES
+}
+
 /// Number of lock stripes serialising writes per plan.
 const STRIPES: usize = 64;
 
@@ -429,11 +436,24 @@ impl Node {
 
     /// Serialises writes to one plan (striped, so unrelated plans rarely wait on each other).
     pub(crate) fn stripe(&self, plan_id: &str) -> MutexGuard<'_, ()> {
-        let i = plan_id
-            .bytes()
-            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize))
-            % STRIPES;
-        self.stripes[i].lock().unwrap_or_else(|p| p.into_inner())
+        self.stripes[stripe_of(plan_id)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The stripes of all of `plan_ids`, taken in one order (by stripe) so that two callers
+    /// taking several never wait on each other in a cycle. Every other caller takes one stripe
+    /// (and perhaps the child lock after it), never two.
+    pub(crate) fn stripes<'p>(
+        &self,
+        plan_ids: impl IntoIterator<Item = &'p str>,
+    ) -> Vec<MutexGuard<'_, ()>> {
+        let mut ids: Vec<usize> = plan_ids.into_iter().map(stripe_of).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|i| self.stripes[i].lock().unwrap_or_else(|p| p.into_inner()))
+            .collect()
     }
 
     /// A new clock reading, and the op that stores it with the write it versions.

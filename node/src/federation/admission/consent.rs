@@ -92,6 +92,7 @@ impl Admission<'_> {
             }
             if old.consent_version == c.consent_version {
                 return Ok(Admitted {
+                    deferred: None,
                     record: AccessRecord {
                         content_hash: hash,
                         consent_version: c.consent_version,
@@ -130,6 +131,7 @@ impl Admission<'_> {
         n.write(&records, ops).map_err(internal)?;
         let record = records.into_iter().next().expect("the change's own record");
         Ok(Admitted {
+            deferred: None,
             record,
             event: PlanEvent::Consent(c),
             plan_id,
@@ -182,6 +184,7 @@ impl Admission<'_> {
         if n.get(&key).map_err(internal)?.is_some() {
             // Stored before, with its purge in the same batch: nothing more to do.
             return Ok(Admitted {
+                deferred: None,
                 record: receipt("already-held"),
                 event: PlanEvent::Revocation(r),
                 plan_id,
@@ -222,6 +225,7 @@ impl Admission<'_> {
         n.write(&records, ops).map_err(internal)?;
         let record = records.into_iter().next().expect("the change's own record");
         Ok(Admitted {
+            deferred: None,
             record,
             event: PlanEvent::Revocation(r),
             plan_id,

@@ -104,7 +104,8 @@ impl Admission<'_> {
             });
         }
         let plan_id = f.plan_id.clone();
-        let _g = n.stripe(&plan_id);
+        // A deferring admission's caller holds the stripe already.
+        let _g = (!self.defer).then(|| n.stripe(&plan_id));
         let Some(view) = n.load(&plan_id, false).map_err(internal)? else {
             return Err(Refusal::UnknownPlan(plan_id));
         };
@@ -135,6 +136,7 @@ impl Admission<'_> {
             if stored.key() == version.key() {
                 // Already held: acknowledge again without writing.
                 return Ok(Admitted {
+                    deferred: None,
                     record: AccessRecord {
                         version: Some(version),
                         content_hash: hash,
@@ -195,9 +197,15 @@ impl Admission<'_> {
             withheld_from_guardians: f.withheld_from_guardians,
             ..self.receipt(peer, &plan_id, &f.fragment_id, d.reason())
         };
-        n.write(std::slice::from_ref(&record), ops)
-            .map_err(internal)?;
+        let deferred = if self.defer && !super::judges_others(&f) {
+            Some(ops)
+        } else {
+            n.write(std::slice::from_ref(&record), ops)
+                .map_err(internal)?;
+            None
+        };
         Ok(Admitted {
+            deferred,
             record,
             event: PlanEvent::Fragment {
                 fragment_id: f.fragment_id,

@@ -53,6 +53,7 @@ impl Admission<'_> {
         let plan_id = c.plan_id.clone();
         let _g = n.stripe(&plan_id);
         let done = |reason: &str| Admitted {
+            deferred: None,
             record: self.responsibility_receipt(peer, &plan_id, env, reason),
             plan_id: plan_id.clone(),
             event: PlanEvent::Fragment {
@@ -153,6 +154,7 @@ impl Admission<'_> {
             },
         };
         let admitted = |reason: &str| Admitted {
+            deferred: None,
             record: self.responsibility_receipt(peer, &plan_id, env, reason),
             plan_id: plan_id.clone(),
             event: PlanEvent::Fragment {

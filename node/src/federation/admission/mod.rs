@@ -25,6 +25,7 @@ use kronobarn_proto::federation::PushResult;
 use crate::node::Node;
 use crate::records;
 use crate::roster::Roster;
+use crate::store::Op;
 
 /// Why an envelope was refused. The code goes back to the sender and into the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -148,18 +149,39 @@ pub struct Admitted {
     pub plan_id: String,
     /// The event for local watchers.
     pub event: PlanEvent,
+    /// In a deferring admission, the ops that store it, for the caller to write with the rest of
+    /// the push (`None`: written already, or nothing to write).
+    pub deferred: Option<Vec<Op>>,
 }
 
 /// Admission of envelopes into one node, against one roster.
 pub struct Admission<'a> {
     node: &'a Node,
     roster: &'a Roster,
+    /// Fragments that change no membership are not written but handed back
+    /// ([`Admitted::deferred`]); the caller holds their plans' stripes and writes them.
+    defer: bool,
 }
 
 impl<'a> Admission<'a> {
     /// Admission into `node` of what members of `roster` send.
     pub fn new(node: &'a Node, roster: &'a Roster) -> Self {
-        Self { node, roster }
+        Self {
+            node,
+            roster,
+            defer: false,
+        }
+    }
+
+    /// As [`Admission::new`], handing back the writes of plain fragments for the caller to
+    /// write in one batch. The caller must hold the stripes of those fragments' plans
+    /// ([`Node::stripes`]) from before admitting them until they are written.
+    pub(crate) fn deferring(node: &'a Node, roster: &'a Roster) -> Self {
+        Self {
+            node,
+            roster,
+            defer: true,
+        }
     }
 
     /// The receipt record of something `peer` sent about `fragment_id` of `plan_id`.
@@ -237,9 +259,60 @@ fn priority(kind: i32) -> u8 {
     }
 }
 
+/// What a plain fragment in a push is about, read before any check, only to take its plan's
+/// stripe and to decide when the fragments staged so far must be written first.
+fn peek_fragment(env: &SignedEnvelope) -> Option<(String, String, bool)> {
+    if env.kind != PayloadKind::Fragment as i32 {
+        return None;
+    }
+    let f = Fragment::decode(env.payload.as_slice()).ok()?;
+    let judges = judges_others(&f);
+    Some((f.plan_id, f.fragment_id, judges))
+}
+
+/// Whether storing `f` changes how the fragments after it are judged: who takes part (the header
+/// and participants) or where the plan stands (its status). Such a fragment is written at once,
+/// after what is staged, never deferred.
+fn judges_others(f: &Fragment) -> bool {
+    crate::node::changes_membership(f)
+        || matches!(f.body, Some(kronobarn_proto::v1::fragment::Body::Status(_)))
+}
+
+/// Received fragments admitted and waiting to be written in one batch with the others of the
+/// push: one log batch, one checkpoint signature, one store apply for the lot.
+#[derive(Default)]
+struct Staged {
+    indices: Vec<usize>,
+    records: Vec<AccessRecord>,
+    ops: Vec<Op>,
+    keys: std::collections::HashSet<(String, String)>,
+    /// Envelopes whose staged write failed: refused after all.
+    failed: Vec<usize>,
+}
+
+impl Staged {
+    fn write(&mut self, node: &Node) {
+        if self.indices.is_empty() {
+            return;
+        }
+        if let Err(e) = node.write(&self.records, std::mem::take(&mut self.ops)) {
+            tracing::error!(error = %e, "cannot store received fragments");
+            self.failed.append(&mut self.indices);
+        }
+        self.indices.clear();
+        self.records.clear();
+        self.keys.clear();
+    }
+}
+
 /// Admits a push from `peer`: handovers, revocations and consents before fragments, one
 /// flush for the whole push before any of it is acknowledged, then watchers and the delivery
 /// and lease tasks are told. One result per envelope, each accepted one with a signed receipt.
+///
+/// Plain fragments (the bulk of a push) are written together: their plans' stripes are taken
+/// at once, each is judged as before, and their records and ops go to the store in one batch.
+/// A fragment that changes who takes part, or one already staged in this push, first writes
+/// what is staged, so every judgement reads what the ones before it stored.
 pub async fn receive(
     node: &Node,
     roster: &Roster,
@@ -249,24 +322,65 @@ pub async fn receive(
     let mut order: Vec<usize> = (0..envelopes.len()).collect();
     order.sort_by_key(|&i| priority(envelopes[i].kind));
     let mut results = vec![PushResult::default(); envelopes.len()];
-    let mut events = Vec::new();
-    let admission = Admission::new(node, roster);
+    let mut accepted: Vec<(usize, Admitted)> = Vec::new();
     let batches_before = node.work().read().log_batches;
-    for i in order {
+    let (fragments, first): (Vec<usize>, Vec<usize>) = order
+        .iter()
+        .partition(|&&i| envelopes[i].kind == PayloadKind::Fragment as i32);
+    let admission = Admission::new(node, roster);
+    for &i in &first {
         results[i].position = i as u32;
         match admission.admit(peer, &envelopes[i]) {
-            Ok(a) => {
-                results[i].accepted = true;
-                results[i].receipt =
-                    Some(node.sign(PayloadKind::AccessRecord, a.record.encode_to_vec()));
-                events.push((a.plan_id, a.event));
+            Ok(a) => accepted.push((i, a)),
+            Err(refusal) => refuse(&mut results[i], peer, &refusal),
+        }
+    }
+    let mut staged = Staged::default();
+    if !fragments.is_empty() {
+        let peeks: Vec<_> = fragments
+            .iter()
+            .map(|&i| peek_fragment(&envelopes[i]))
+            .collect();
+        let _stripes = node.stripes(peeks.iter().flatten().map(|(p, _, _)| p.as_str()));
+        let admission = Admission::deferring(node, roster);
+        for (&i, peek) in fragments.iter().zip(&peeks) {
+            results[i].position = i as u32;
+            if let Some((plan, fragment, membership)) = peek
+                && (*membership || staged.keys.contains(&(plan.clone(), fragment.clone())))
+            {
+                staged.write(node);
             }
-            Err(refusal) => {
-                tracing::warn!(peer = %peer, reason = refusal.slug(), "refused a pushed envelope");
-                results[i].reason = refusal.to_string();
-                results[i].set_code(refusal.code());
+            match admission.admit(peer, &envelopes[i]) {
+                Ok(mut a) => {
+                    if let Some(ops) = a.deferred.take() {
+                        if let Some((plan, fragment, _)) = peek {
+                            staged.keys.insert((plan.clone(), fragment.clone()));
+                        }
+                        staged.indices.push(i);
+                        staged.records.push(a.record.clone());
+                        staged.ops.extend(ops);
+                    }
+                    accepted.push((i, a));
+                }
+                Err(refusal) => refuse(&mut results[i], peer, &refusal),
             }
         }
+        staged.write(node);
+    }
+    let failed: std::collections::HashSet<usize> = staged.failed.into_iter().collect();
+    let mut events = Vec::new();
+    for (i, a) in accepted {
+        if failed.contains(&i) {
+            refuse(
+                &mut results[i],
+                peer,
+                &Refusal::Internal("storage failed".into()),
+            );
+            continue;
+        }
+        results[i].accepted = true;
+        results[i].receipt = Some(node.sign(PayloadKind::AccessRecord, a.record.encode_to_vec()));
+        events.push((a.plan_id, a.event));
     }
     // A push that stored nothing (everything already held, or refused) needs no flush; one
     // that stored anything is flushed once, before any of it is acknowledged. (Another task's
@@ -285,4 +399,11 @@ pub async fn receive(
         node.publish(&plan_id, event);
     }
     Ok(results)
+}
+
+fn refuse(result: &mut PushResult, peer: &str, refusal: &Refusal) {
+    tracing::warn!(peer = %peer, reason = refusal.slug(), "refused a pushed envelope");
+    result.accepted = false;
+    result.reason = refusal.to_string();
+    result.set_code(refusal.code());
 }

@@ -4,6 +4,7 @@
 use kronobarn_gateway::Backend;
 use kronobarn_proto::federation::RefusalCode;
 use kronobarn_proto::v1::{Category, PayloadKind, Revocation};
+use prost::Message;
 
 use crate::testkit::{County, actor, add_participant, consent, create_plan};
 
@@ -164,4 +165,77 @@ async fn a_revocation_at_a_holder_purges_there_and_is_confirmed_at_its_recorder(
         vec!["region".to_string(), "vaxjo".to_string()]
     );
     assert!(status[0].pending.is_empty());
+}
+
+#[tokio::test]
+async fn a_push_of_plain_fragments_is_written_in_one_batch_and_each_gets_its_receipt() {
+    use crate::testkit::{intervention, write_intervention};
+    let county = County::new(&["vaxjo", "region"]);
+    let home = county.node("vaxjo");
+    let mut plans = Vec::new();
+    for _ in 0..2 {
+        let plan = create_plan(home, "skola").await.plan_id;
+        add_participant(home, "skola", &plan, "region", "bup").await;
+        consent(
+            home,
+            "skola",
+            &plan,
+            &[("region", &[Category::Participants, Category::Interventions])],
+        )
+        .await;
+        plans.push(plan);
+    }
+    county.settle_all(4).await;
+    // Five interventions in two plans, and one of them rewritten: both of its versions travel.
+    let mut ids = Vec::new();
+    for (n, plan) in plans.iter().cycle().take(5).enumerate() {
+        ids.push(write_intervention(home, "skola", plan, &format!("Stöd {n}")).await);
+    }
+    let first = home.stored_fragment(&plans[0], &ids[0]).unwrap().unwrap();
+    let rewritten = kronobarn_proto::v1::Fragment {
+        fragment_id: ids[0].clone(),
+        ..intervention(&plans[0], "Stöd 0, ändrat")
+    };
+    home.put_fragment(&actor("vaxjo", "skola"), rewritten, first.fragment.version)
+        .await
+        .unwrap();
+    let envs = county.outbox("vaxjo", "region");
+    assert!(envs.len() >= 6, "{}", envs.len());
+    let region = county.node("region");
+    let region_key = county.nodes["region"].key.verifying_key();
+    let before = region.work().read();
+    let results = county.push("vaxjo", "region", &envs).await;
+    assert!(results.iter().all(|r| r.accepted), "{results:?}");
+    for (r, e) in results.iter().zip(&envs) {
+        let receipt = r.receipt.as_ref().expect("a receipt for each");
+        let record = kronobarn_proto::v1::AccessRecord::decode(
+            kronobarn_proto::envelope::open(receipt, PayloadKind::AccessRecord, |_| {
+                Some(region_key)
+            })
+            .expect("signed by the region"),
+        )
+        .unwrap();
+        assert_eq!(
+            record.content_hash,
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&e.payload))
+        );
+    }
+    let spent = region.work().read() - before;
+    assert!(
+        spent.log_batches <= 2,
+        "one batch, and one more where the push holds a fragment twice: {spent:?}"
+    );
+    assert_eq!(spent.log_records as usize, envs.len());
+    // What is held is the newest version, with its follow-up date indexed once.
+    let held = region.stored_fragment(&plans[0], &ids[0]).unwrap().unwrap();
+    assert!(matches!(
+        held.fragment.body,
+        Some(kronobarn_proto::v1::fragment::Body::Intervention(ref i)) if i.what == "Stöd 0, ändrat"
+    ));
+    for (n, id) in ids.iter().enumerate() {
+        assert!(
+            region.stored_fragment(&plans[n % 2], id).unwrap().is_some(),
+            "intervention {n} held"
+        );
+    }
 }
