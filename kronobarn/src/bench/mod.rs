@@ -77,14 +77,47 @@ pub(crate) fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// A throughput and what each operation cost in CPU (every thread of this process, so on the
+/// federation figures every node in it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    pub per_s: f64,
+    /// Process CPU time per operation, in microseconds.
+    pub cpu_us: f64,
+}
+
+impl Rate {
+    /// `n` operations in `wall`, having used `cpu` of process CPU time.
+    pub(crate) fn of(n: usize, wall: Duration, cpu: Duration) -> Self {
+        Self {
+            per_s: n as f64 / wall.as_secs_f64(),
+            cpu_us: cpu.as_secs_f64() * 1e6 / n.max(1) as f64,
+        }
+    }
+}
+
+/// The header of the figure lines: what was measured, its rate, its CPU per operation.
+pub(crate) fn print_header() {
+    println!(
+        "{:<52} {:>12} {:>14}",
+        "figure", "per second", "CPU µs / op"
+    );
+}
+
+/// One figure line.
+pub(crate) fn print_rate(figure: &str, r: Rate) {
+    println!("{figure:<52} {:>12.0} {:>14.0}", r.per_s, r.cpu_us);
+}
+
 /// Runs `op` `total` times spread over `concurrency` tasks (task `w` passes `w`); returns
-/// operations per second.
-async fn rate<F, Fut>(total: usize, concurrency: usize, op: F) -> anyhow::Result<f64>
+/// operations per second and the process CPU each cost.
+async fn rate<F, Fut>(total: usize, concurrency: usize, op: F) -> anyhow::Result<Rate>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
 {
     let op = Arc::new(op);
+    let cpu = process_cpu();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
@@ -100,7 +133,12 @@ where
     for t in tasks {
         t.await??;
     }
-    Ok((total / concurrency * concurrency) as f64 / start.elapsed().as_secs_f64())
+    let wall = start.elapsed();
+    Ok(Rate::of(
+        total / concurrency * concurrency,
+        wall,
+        process_cpu().saturating_sub(cpu),
+    ))
 }
 
 /// The `p` quantile of sorted durations.

@@ -43,7 +43,7 @@ pub async fn run(plans: usize, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     println!(
         "{:<52} {:>12}",
         format!("{plans} plans created (64 writers)"),
-        format!("{:.1} s, {r:.0} /s", start.elapsed().as_secs_f64())
+        format!("{:.1} s, {:.0} /s", start.elapsed().as_secs_f64(), r.per_s)
     );
 
     // The receiver has been away since before the plans were made; its first fetch walks the
