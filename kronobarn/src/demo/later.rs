@@ -15,10 +15,10 @@ use prost::Message;
 
 use super::{County, advance, in_days, kinds, put, shown, step, today, until};
 
-/// Step 8: the plan is followed up and revised; BUP lists its own follow-ups due soon.
+/// Step 9: the plan is followed up and revised; BUP lists its own follow-ups due soon.
 pub(super) async fn follow_up(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        8,
+        9,
         "The plan is followed up: the principal records how it went and sets the next date. BUP sees its own follow-ups coming up, from an index, without searching every plan.",
     );
     advance(
@@ -68,7 +68,7 @@ pub(super) async fn follow_up(c: &mut County, plan_id: &str) -> anyhow::Result<(
     Ok(())
 }
 
-/// Step 9: the plan as the family's documents (HTML in Swedish and English, PDF, FHIR) into
+/// Step 10: the plan as the family's documents (HTML in Swedish and English, PDF, FHIR) into
 /// `out_dir`, and BUP's own rendering of what it may hold.
 pub(super) async fn a_document_for_the_family(
     c: &mut County,
@@ -76,7 +76,7 @@ pub(super) async fn a_document_for_the_family(
     out_dir: &Path,
 ) -> anyhow::Result<()> {
     step(
-        9,
+        10,
         "The plan as a document for the guardians and Testbarn, in plain words: who is responsible, what happens next, what Testbarn said, which authorities may know what and who has read it, and the family's rights. Made with the purpose guardian-copy, it leaves out what BUP withheld from the guardians, without a trace. Rendering is logged like any read.",
     );
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -128,11 +128,11 @@ pub(super) async fn a_document_for_the_family(
     Ok(())
 }
 
-/// Step 10: one guardian withdraws consent at the homework club's node; the purge is confirmed
+/// Step 11: one guardian withdraws consent at the homework club's node; the purge is confirmed
 /// by every participant and each node shows only its own records.
 pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        10,
+        11,
         "Maria Påhittadsson, one of the guardians, withdraws consent, telling the homework club. Withdrawing is as easy as giving: it is recorded at Barnens vänner's node.",
     );
     let t = Instant::now();
@@ -194,10 +194,10 @@ pub(super) async fn a_guardian_withdraws(c: &mut County, plan_id: &str) -> anyho
     Ok(())
 }
 
-/// Step 11: the responsible organisation closes the plan, with the reason.
+/// Step 12: the responsible organisation closes the plan, with the reason.
 pub(super) async fn the_plan_is_closed(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        11,
+        12,
         "The plan is closed, with the reason. Closing ends every share and lease.",
     );
     advance(
@@ -213,11 +213,11 @@ pub(super) async fn the_plan_is_closed(c: &mut County, plan_id: &str) -> anyhow:
     .await
 }
 
-/// Step 12: Region Kronoberg's records about the plan, counted by action; then every node is
+/// Step 13: Region Kronoberg's records about the plan, counted by action; then every node is
 /// stopped and its whole log verified.
 pub(super) async fn every_log_verified(mut c: County, plan_id: &str) -> anyhow::Result<()> {
     step(
-        12,
+        13,
         "Every crossing is in the access logs on both sides. The nodes are stopped and all eleven logs verified.",
     );
     let log = c

@@ -32,6 +32,7 @@ pub async fn run(out_dir: &Path) -> anyhow::Result<()> {
     steps::a_coordination_meeting(&mut county, &plan).await?;
     steps::each_writes_its_own_part(&mut county, &plan).await?;
     steps::the_authority_boundary(&mut county, &plan).await?;
+    steps::who_is_responsible(&mut county).await?;
     steps::without_consent_nothing(&mut county, &plan).await?;
     later::follow_up(&mut county, &plan).await?;
     later::a_document_for_the_family(&mut county, &plan, out_dir).await?;

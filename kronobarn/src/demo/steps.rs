@@ -5,12 +5,14 @@ use anyhow::Context;
 use kronobarn_proto::v1::{
     AdvancePlanRequest, Category, Child, Consent, ConsentForm, CoordinationMeeting,
     CreatePlanRequest, Fragment, GetPlanRequest, Grant, Guardian, GuardianConsent, Intervention,
-    Participant, PlanHeader, PlanStage, RecordConsentRequest, WheelArea, WheelAssessment,
-    fragment::Body,
+    LookupResponsibleRequest, Participant, PlanHeader, PlanStage, RecordConsentRequest,
+    ResponsibleUnit, Schooling, ServiceUnit, ServiceUnitKind, SuggestResponsibleRequest, WheelArea,
+    WheelAssessment, fragment::Body,
 };
 
 use super::{
-    County, advance, contact, in_days, kinds, now_ms, put, put_fragment, shown, step, today, until,
+    County, Desk, advance, contact, in_days, kinds, now_ms, put, put_fragment, shown, step, today,
+    until,
 };
 
 /// Step 1: the principal notices a need and opens a plan at Växjö kommun's node; returns its
@@ -378,15 +380,99 @@ pub(super) async fn the_authority_boundary(c: &mut County, plan_id: &str) -> any
         plan.withheld.len(),
         reasons.join(", ")
     );
+    Ok(())
+}
+
+/// Step 7: who is the child's Barnens bästa-ansvarig, from the directory of units: the principal
+/// asks Växjö's node for a suggestion from what the rule needs (birth month, schooling, the
+/// school's public code), BUP looks the school up at Region Kronoberg's node, and the Police's
+/// node answers the same, since the lookup names a school and no child.
+pub(super) async fn who_is_responsible(c: &mut County) -> anyhow::Result<()> {
+    step(
+        7,
+        "Who is Testbarn's Barnens bästa-ansvarig? The directory of units answers from the birth month, the schooling and the school's public code: no identity number is sent, nothing is kept or logged.",
+    );
+    let school = ServiceUnit {
+        kind: ServiceUnitKind::School as i32,
+        code: school_code("vaxjo-kommun", "ostra-skolan")?,
+    };
+    let suggested = c
+        .principal
+        .api
+        .suggest_responsible(c.principal.user.req(SuggestResponsibleRequest {
+            // The published test number's birth month; never printed.
+            birth_month: "2017-01".into(),
+            expected_month: String::new(),
+            schooling: Schooling::Compulsory as i32,
+            known_units: vec![school.clone()],
+        }))
+        .await
+        .context("suggesting Barnens bästa-ansvarig")?
+        .into_inner();
+    let bba = suggested
+        .responsible
+        .context("no Barnens bästa-ansvarig suggested")?;
+    if bba.unit != "ostra-skolan" {
+        anyhow::bail!("the suggestion is not the plan's responsible unit");
+    }
     println!(
-        "   (Who is Barnens bästa-ansvarig for a child is looked up in the directory of units; that lookup is not in this version's client API, so the demo skips it.)"
+        "   Suggested at Växjö kommun's node (the model expects: {}): {}, as the plan says.",
+        suggested.expected_kinds.join(", "),
+        responsible(&bba)
+    );
+    let found = lookup(&mut c.psychologist, &school).await?;
+    if responsible(&found) != responsible(&bba) {
+        anyhow::bail!("BUP's lookup differs from the suggestion");
+    }
+    println!(
+        "   Looked up by BUP at Region Kronoberg's node from the school's code: {}.",
+        responsible(&found)
+    );
+    let found = lookup(&mut c.officer, &school).await?;
+    if responsible(&found) != responsible(&bba) {
+        anyhow::bail!("the Police's lookup differs from the suggestion");
+    }
+    println!(
+        "   The Police's node, which takes no part in the plan, gives the same answer: the lookup names a school, not a child, so it needs no consent."
     );
     Ok(())
 }
 
-/// Step 7: the Police and Alvesta kommun, which no consent names, hold nothing of the plan.
+/// Who is Barnens bästa-ansvarig at `school`, asked at `desk`'s node.
+async fn lookup(desk: &mut Desk, school: &ServiceUnit) -> anyhow::Result<ResponsibleUnit> {
+    desk.api
+        .lookup_responsible(desk.user.req(LookupResponsibleRequest {
+            service_unit: Some(school.clone()),
+        }))
+        .await
+        .context("looking up Barnens bästa-ansvarig")?
+        .into_inner()
+        .responsible
+        .context("no Barnens bästa-ansvarig found")
+}
+
+/// A responsible unit in words for the demo: authority, kind and unit (never a person).
+fn responsible(r: &ResponsibleUnit) -> String {
+    format!("{} ({}), unit {}", r.authority, r.authority_kind, r.unit)
+}
+
+/// The public school code the development directory gives `unit` of municipality `org`.
+fn school_code(org: &str, unit: &str) -> anyhow::Result<String> {
+    crate::county::development_directory(org, org, kronobarn_node::roster::Kind::Municipality)
+        .into_iter()
+        .flat_map(|a| a.units)
+        .find(|u| u.id == unit)
+        .and_then(|u| {
+            u.serves
+                .iter()
+                .find_map(|s| s.strip_prefix("school:").map(str::to_string))
+        })
+        .with_context(|| format!("{org}'s development directory names no school code for {unit}"))
+}
+
+/// Step 8: the Police and Alvesta kommun, which no consent names, hold nothing of the plan.
 pub(super) async fn without_consent_nothing(c: &mut County, plan_id: &str) -> anyhow::Result<()> {
-    step(7, "Organisations without consent hold nothing.");
+    step(8, "Organisations without consent hold nothing.");
     for (desk, name) in [
         (&mut c.officer, "Polismyndigheten"),
         (&mut c.social_worker, "Alvesta kommun"),

@@ -23,13 +23,23 @@ fn the_county_demo_tells_the_whole_story() {
         text.contains("Socialtjänsten, Växjö kommun: 0 parts shown"),
         "another authority of the same municipality sees nothing without consent: {text}"
     );
+    // Barnens bästa-ansvarig through the client API: suggested at the school's node, looked up
+    // at BUP's and the Police's from the school's code alone.
+    for line in [
+        "Suggested at Växjö kommun's node (the model expects: school): vaxjo-kommun-skola (school), unit ostra-skolan, as the plan says.",
+        "Looked up by BUP at Region Kronoberg's node from the school's code: vaxjo-kommun-skola (school), unit ostra-skolan.",
+        "The Police's node, which takes no part in the plan, gives the same answer",
+    ] {
+        assert!(text.contains(line), "missing {line:?}: {text}");
+    }
+    assert!(!text.contains("the demo skips it"), "{text}");
     assert!(
         text.contains("11 logs,") && text.contains("verified"),
         "{text}"
     );
     assert!(
-        !text.contains("20170101") && !text.contains("170101-2393"),
-        "the demo never prints the identity number"
+        !text.contains("20170101") && !text.contains("170101-2393") && !text.contains("2017-01"),
+        "the demo never prints the identity number, nor the birth month it asks with"
     );
     for stage in [
         "talk",
