@@ -289,7 +289,8 @@ impl std::error::Error for DirectoryError {}
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directory {
     authorities: BTreeMap<String, Authority>,
-    units: BTreeMap<(String, String), DirectoryUnit>,
+    /// Units by organisation, then unit id: a lookup borrows its keys (it runs on every write).
+    units: BTreeMap<String, BTreeMap<String, DirectoryUnit>>,
     /// Organisations that are one authority for every unit (the Police, an association).
     whole: BTreeMap<String, String>,
 }
@@ -337,8 +338,8 @@ impl Directory {
                     name: u.to_string(),
                 },
             );
-            d.units.insert(
-                (o.to_string(), u.to_string()),
+            d.units.entry(o.to_string()).or_default().insert(
+                u.to_string(),
                 DirectoryUnit {
                     organization: o.to_string(),
                     unit: u.to_string(),
@@ -397,8 +398,11 @@ impl Directory {
                 authority: unit.authority,
             });
         }
-        let key = (unit.organization.clone(), unit.unit.clone());
-        if self.units.contains_key(&key) {
+        if self
+            .units
+            .get(&unit.organization)
+            .is_some_and(|us| us.contains_key(&unit.unit))
+        {
             return Err(DirectoryError::DuplicateUnit {
                 organization: unit.organization,
                 unit: unit.unit,
@@ -414,7 +418,10 @@ impl Directory {
                 code: s.code.clone(),
             });
         }
-        self.units.insert(key, unit);
+        self.units
+            .entry(unit.organization.clone())
+            .or_default()
+            .insert(unit.unit.clone(), unit);
         Ok(())
     }
 
@@ -425,10 +432,7 @@ impl Directory {
 
     /// The authority a unit belongs to; `None` for a unit the directory does not know.
     pub fn authority_of(&self, organization: &str, unit: &str) -> Option<&Authority> {
-        let id = match self
-            .units
-            .get(&(organization.to_string(), unit.to_string()))
-        {
+        let id = match self.units.get(organization).and_then(|us| us.get(unit)) {
             Some(u) => &u.authority,
             None => self.whole.get(organization)?,
         };
@@ -447,14 +451,13 @@ impl Directory {
 
     /// Every listed unit, in (organisation, unit) order.
     pub fn units(&self) -> impl Iterator<Item = &DirectoryUnit> {
-        self.units.values()
+        self.units.values().flat_map(|us| us.values())
     }
 
     /// Listed units whose authority is of the kind responsible for children at `service`.
     pub(crate) fn responsible_for(&self, service: &ServiceUnit) -> Vec<&DirectoryUnit> {
         let kind = service.kind.responsible_kind();
-        self.units
-            .values()
+        self.units()
             .filter(|u| u.serves.contains(service))
             .filter(|u| {
                 self.authorities

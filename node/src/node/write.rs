@@ -190,11 +190,16 @@ impl Node {
         facts: Option<&PlanView>,
     ) -> BackendResult<()> {
         let plan_id = &fragment.plan_id;
-        let mut view = facts
-            .cloned()
-            .unwrap_or_else(|| PlanView::empty(plan_id, &record.home_organization));
-        view.directory = self.directory();
-        let mut state = view.policy_state();
+        // A loaded view carries the node's directory already; only a plan not there yet needs
+        // an empty one (no clone of the loaded view: this runs on every write).
+        let mut state = match facts {
+            Some(view) => view.policy_state(),
+            None => {
+                let mut view = PlanView::empty(plan_id, &record.home_organization);
+                view.directory = self.directory();
+                view.policy_state()
+            }
+        };
         state.directory = state
             .directory
             .covering([(self.organization.as_str(), actor.unit.as_str())]);
@@ -345,11 +350,16 @@ impl Node {
             ));
         }
         ops.push(Op::Put(keys::plan(&plan_id), record.encode_to_vec()));
-        ops.push(Op::Put(keys::own_unit(&plan_id, &actor.unit), Vec::new()));
-        ops.push(Op::Put(
+        // The writing unit takes part from its first write on; later writes find both index
+        // keys there and rewrite neither (each put is a page write in sled).
+        for key in [
+            keys::own_unit(&plan_id, &actor.unit),
             keys::unit_plan(&self.organization, &actor.unit, &plan_id),
-            Vec::new(),
-        ));
+        ] {
+            if self.store.get(&key).map_err(internal)?.is_none() {
+                ops.push(Op::Put(key, Vec::new()));
+            }
+        }
         ops.push(clock_op);
         ops.push(Op::Put(
             keys::feed(version.key()),
