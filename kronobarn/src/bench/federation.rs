@@ -174,13 +174,6 @@ async fn revocation(
     };
     let mut spent = WorkCounts::default();
     let mut cpu = D::ZERO;
-    // What eleven idle nodes burn (sled's flusher, timers, lease rounds), so the CPU a
-    // revocation costs can be told net of it.
-    tokio::time::sleep(D::from_millis(200)).await;
-    let (idle_cpu, idle_start) = (super::process_cpu(), Instant::now());
-    tokio::time::sleep(D::from_secs(2)).await;
-    let idle_per_s = super::process_cpu().saturating_sub(idle_cpu).as_secs_f64()
-        / idle_start.elapsed().as_secs_f64();
     let mut window = D::ZERO;
     for i in 0..runs {
         let plan_id = fixture::shared_plan(&home, &others).await?;
@@ -255,6 +248,14 @@ async fn revocation(
         window += start.elapsed();
         spent = spent + (work(&county) - before);
     }
+    // What the eleven nodes burn when no revocation runs (sled's flushers, timers, lease rounds),
+    // measured after the runs (the county's start-up is over), so the CPU a revocation costs can
+    // be told net of it.
+    tokio::time::sleep(D::from_millis(200) + delay * 4).await;
+    let (idle_cpu, idle_start) = (super::process_cpu(), Instant::now());
+    tokio::time::sleep(D::from_secs(3)).await;
+    let idle_per_s = super::process_cpu().saturating_sub(idle_cpu).as_secs_f64()
+        / idle_start.elapsed().as_secs_f64();
     times.sort();
     let n = times.len().max(1) as f64;
     let net_ms = (cpu.as_secs_f64() - idle_per_s * window.as_secs_f64()).max(0.0) * 1e3 / n;
