@@ -22,6 +22,11 @@ pub enum Lang {
 pub enum Missing {
     /// No answer in time.
     NoAnswer,
+    /// Its node could not be reached (no connection).
+    Unreachable,
+    /// Its node answered with an error (e.g. the quarter has not ended by its clock): the
+    /// operator's output says which.
+    Failed,
     /// The organisation refused the request (its node does not name the reader).
     Refused,
     /// The signature did not verify.
@@ -37,6 +42,8 @@ impl Missing {
     pub fn label_sv(self) -> &'static str {
         match self {
             Missing::NoAnswer => "svarade inte i tid",
+            Missing::Unreachable => "gick inte att nå",
+            Missing::Failed => "kunde inte ta fram underlaget",
             Missing::Refused => "tog inte emot förfrågan",
             Missing::BadSignature => "underskriften kunde inte bekräftas",
             Missing::Unreadable => "underlaget gick inte att läsa",

@@ -405,17 +405,22 @@ pub async fn collect(
             let asked = async {
                 let mut c = connect(&m, &tls)
                     .await
-                    .map_err(|e| (Missing::NoAnswer, e))?;
+                    .map_err(|e| (Missing::Unreachable, e))?;
                 c.get_indicators(req.wire())
                     .await
-                    .map_err(|s| match s.code() {
-                        tonic::Code::PermissionDenied => {
-                            (Missing::Refused, s.message().to_string())
-                        }
-                        _ => (
-                            Missing::NoAnswer,
-                            format!("{:?}: {}", s.code(), s.message()),
-                        ),
+                    .map_err(|s| {
+                        // The page says which kind of failure; the operator's output says what.
+                        let why = match s.code() {
+                            tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
+                                Missing::Refused
+                            }
+                            tonic::Code::Unavailable => Missing::Unreachable,
+                            tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
+                                Missing::NoAnswer
+                            }
+                            _ => Missing::Failed,
+                        };
+                        (why, format!("{:?}: {}", s.code(), s.message()))
                     })
                     .map(|r| r.into_inner().indicator_set)
             };

@@ -13,15 +13,9 @@ use kronobarn_proto::v1::{CreatePlanRequest, PayloadKind, SignedEnvelope};
 use prost::Message;
 
 use super::common::*;
-use crate::harness::{TestNode, eventually, join_county, public_key, read, roster_member};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::harness::{
+    TestNode, eventually, free_port, join_county, public_key, read, roster_member,
+};
 
 async fn scrape(port: u16) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -139,7 +133,7 @@ async fn the_county_report_refuses_tampered_sets_and_names_who_is_missing() {
     let index = read(&out.path().join("index.html"));
     assert!(index.contains("Alla har inte svarat"), "{index}");
     for (who, why) in [
-        ("alvesta-kommun", "svarade inte i tid"),
+        ("alvesta-kommun", "gick inte att nå"),
         ("ljungby-kommun", "underskriften kunde inte bekräftas"),
         (
             "almhult-kommun",
