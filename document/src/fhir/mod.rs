@@ -398,12 +398,17 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
                 })
             })
             .collect();
-        let performers: Vec<Value> = c
+        // Who consented: the guardians, and the young person (the Patient) where their own
+        // consent is recorded.
+        let mut performers: Vec<Value> = c
             .guardian_consents
             .iter()
             .filter_map(|g| guardians.get(&g.guardian_id))
             .map(|u| json!({ "reference": u }))
             .collect();
+        if c.young_person_consented {
+            performers.push(json!({ "reference": patient }));
+        }
         // The consent home names the authority that holds the thread, when the header says.
         let consent_home = match header {
             Some(h)

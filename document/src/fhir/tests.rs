@@ -135,3 +135,27 @@ fn a_child_not_yet_born_has_no_birth_date_or_number() {
     let b = bundle(&f.input(), &[]);
     assert_eq!(resources(&b, "Patient")[0]["birthDate"], "2014-05-02");
 }
+
+#[test]
+fn a_young_persons_own_consent_makes_the_patient_a_performer() {
+    let mut f = Fixture::family();
+    let performers = |f: &Fixture| {
+        let b = bundle(&f.input(), &[]);
+        let consent = resources(&b, "Consent")[0].clone();
+        let patient = consent["patient"]["reference"].clone();
+        let refs: Vec<Value> = consent["performer"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["reference"].clone())
+            .collect();
+        (patient, refs)
+    };
+    let (patient, refs) = performers(&f);
+    assert!(!refs.contains(&patient), "only the guardians consented");
+    assert_eq!(refs.len(), 2);
+    f.consent.as_mut().unwrap().young_person_consented = true;
+    let (patient, refs) = performers(&f);
+    assert!(refs.contains(&patient), "{refs:?}");
+    assert_eq!(refs.len(), 3);
+}

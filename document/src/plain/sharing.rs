@@ -119,6 +119,16 @@ pub(super) fn sharing(d: &Doc<'_>, out: &mut Vec<Block>) {
                 },
                 (Lang::En, None) => format!("You gave your consent on {on}."),
             };
+            // From 15 the young person's own consent is recorded beside the guardians' (from 18
+            // it is the only one, and the young person reads "you" above).
+            let gave = if c.young_person_consented && d.reader != Reader::YoungPerson {
+                match lang {
+                    Lang::Sv => format!("{gave} {} har också själv samtyckt.", d.child_word()),
+                    Lang::En => format!("{gave} {} also consented.", d.child_word()),
+                }
+            } else {
+                gave
+            };
             out.push(Block::Para(match lang {
                 Lang::Sv => format!(
                     "{gave} Det gäller {until}. Så här får uppgifter om {about} delas inom planen:"

@@ -604,3 +604,16 @@ fn an_association_that_is_one_authority_is_named_once() {
     lacks(&doc, "Barnens vänner (ideell förening), Barnens vänner");
     has(&doc, "Barnens vänner (ideell förening)");
 }
+
+#[test]
+fn a_young_persons_own_consent_is_told_to_the_guardians() {
+    let mut f = Fixture::family();
+    let page = crate::html(&f.input(), Lang::Sv);
+    assert!(!page.contains("själv samtyckt"), "not recorded, not said");
+    f.consent.as_mut().unwrap().young_person_consented = true;
+    has(
+        &crate::html(&f.input(), Lang::Sv),
+        "Alma har också själv samtyckt.",
+    );
+    has(&crate::html(&f.input(), Lang::En), "Alma also consented.");
+}
