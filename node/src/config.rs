@@ -533,6 +533,18 @@ mod tests {
             toml::from_str(include_str!("../../deploy/roster.example.toml"))
                 .expect("roster example parses");
         assert_eq!(r.members.len(), 2);
+        // The members' authorities build one directory, as every node builds it from the roster.
+        let mut county = kronobarn_policy::Directory::new();
+        for m in &r.members {
+            crate::directory::add(&mut county, &m.organization, &m.authorities)
+                .expect("the roster's authorities");
+        }
+        assert_eq!(
+            county
+                .authority_of("region-kronoberg", "bup-vaxjo")
+                .map(|a| a.id.as_str()),
+            Some("region-bup")
+        );
     }
 
     #[test]
