@@ -19,6 +19,8 @@ mod gallring;
 #[cfg(test)]
 mod gallring_tests;
 mod handover;
+#[cfg(test)]
+mod handover_tests;
 mod index;
 mod protected;
 mod purge;
