@@ -11,6 +11,8 @@ mod backend;
 mod child;
 #[cfg(test)]
 mod child_tests;
+#[cfg(test)]
+mod consent_tests;
 mod evidence;
 mod facts;
 #[cfg(test)]
