@@ -8,7 +8,7 @@ use kronobarn_proto::v1::{
     Revocation, StageChange, WheelArea, WheelAssessment, fragment::Body,
 };
 
-use crate::{PlanInput, Reads, UnitName, YEAR_10000_MS};
+use crate::{OrganizationGrant, PlanInput, Reads, UnitName, YEAR_10000_MS};
 
 /// Noon (UTC) of a calendar day, in milliseconds since the Unix epoch.
 pub(crate) fn noon(y: i32, m: u32, d: u32) -> i64 {
@@ -35,6 +35,17 @@ pub(crate) fn units(org: &str, unit: &str) -> Option<UnitName> {
         authority: authority.into(),
         organization: organization.into(),
     })
+}
+
+/// Whom a grant naming only an organisation reaches, as the policy decides it for the family's
+/// plan: each organisation has one authority taking part, with one unit.
+pub(crate) fn organization_grants(org: &str) -> OrganizationGrant {
+    match org {
+        "vaxjo-kommun" => OrganizationGrant::Authority(vec!["ostra-skolan".into()]),
+        "region-kronoberg" => OrganizationGrant::Authority(vec!["bup-vaxjo".into()]),
+        "barnens-vanner" => OrganizationGrant::Authority(vec!["laxhjalp".into()]),
+        _ => OrganizationGrant::NoneTakesPart,
+    }
 }
 
 pub(crate) fn contact(name: &str, title: &str, phone: &str) -> Option<Contact> {
@@ -273,6 +284,7 @@ impl Fixture {
             names: &names,
             unit_names: &units,
             authority_names: &|_| None,
+            organization_grants: &organization_grants,
             reads: &self.reads,
             copy_for: None,
             guardian_copy: true,

@@ -91,6 +91,20 @@ pub struct UnitRef<'a> {
     pub unit: &'a str,
 }
 
+/// Whom a consent's grant that names only an organisation reaches, as the policy decides it.
+/// The caller asks the policy (`kronobarn_policy::PlanState::legacy_grant_reading`); a document
+/// only says it, so it never names more than the policy lets know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrganizationGrant {
+    /// The one authority of the organisation that takes part in the plan: the grant reaches it.
+    /// Its units taking part (unit ids), by which the document names it.
+    Authority(Vec<String>),
+    /// None of the organisation's authorities takes part: the grant reaches none of them.
+    NoneTakesPart,
+    /// Several take part, and the consent does not say which: it reaches none of them.
+    Ambiguous,
+}
+
 /// How often one authority has read the plan, as the access log shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reads {
@@ -134,6 +148,8 @@ pub struct PlanInput<'a> {
     /// Authorities by directory id, as (organisation id, name in words): a grant or a
     /// revocation may name one.
     pub authority_names: &'a (dyn Fn(&str) -> Option<(String, String)> + Sync),
+    /// Whom a grant naming only an organisation (by id) reaches, as the policy decides it.
+    pub organization_grants: &'a (dyn Fn(&str) -> OrganizationGrant + Sync),
     /// Who has read the plan, per authority, from the access log.
     pub reads: &'a [Reads],
     /// Set when the document is one authority's copy that may hold only part of the plan (BUP's

@@ -80,8 +80,8 @@ pub use authority::{
 pub use consenters::{AgeStage, ConsentRules, Consenters, Missing, required_consenters};
 pub use date::{Birth, Date};
 pub use state::{
-    Category, ConsentState, FragmentFacts, Grantee, LeaseState, PlanState, Requester,
-    RevocationState, Unit, WithdrawnBy,
+    Category, ConsentState, FragmentFacts, Grantee, LeaseState, LegacyReading, PlanState,
+    Requester, RevocationState, Unit, WithdrawnBy,
 };
 
 #[cfg(test)]

@@ -223,8 +223,10 @@ impl PlanState {
             .filter(|a| a.organization == fragment.home)
     }
 
-    /// What a legacy grant naming `organization` covers: its one participating authority.
-    pub(crate) fn legacy_grant_reading(&self, organization: &str) -> LegacyReading<'_> {
+    /// What a legacy grant naming `organization` covers: its one participating authority. The
+    /// rule every decision reads such a grant by; whoever says whom the grant reaches (the
+    /// family's document) asks it here rather than reading the grant again.
+    pub fn legacy_grant_reading(&self, organization: &str) -> LegacyReading<'_> {
         let mut of_org = self
             .participant_authorities()
             .into_iter()
@@ -238,7 +240,8 @@ impl PlanState {
 }
 
 /// How a legacy grant naming only an organisation is read.
-pub(crate) enum LegacyReading<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyReading<'a> {
     /// None of the organisation's authorities takes part: it covers nothing.
     None,
     /// Exactly one takes part: it covers that one.

@@ -18,7 +18,7 @@ use kronobarn_proto::v1::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{Lang, PlanInput, instant};
+use crate::{Lang, OrganizationGrant, PlanInput, instant};
 
 /// OID of the Swedish personal identity number (personnummer).
 const PERSONNUMMER_OID: &str = "urn:oid:1.2.752.129.2.1.3.1";
@@ -79,8 +79,9 @@ impl Bundle<'_> {
         })
     }
 
-    /// The authorities a grant to `org` reaches: the organisation's units in the plan (only they
-    /// may see it), or the organisation when none is known.
+    /// The organisation's units in the plan, or the organisation when none is known: whom a
+    /// withdrawal from the whole organisation covers. (Whom a grant naming only the organisation
+    /// reaches is the policy's decision: [`Bundle::grant_to`].)
     fn grantees(&mut self, org: &str) -> Vec<Value> {
         let units = self.participants.get(org).cloned().unwrap_or_default();
         if units.is_empty() {
@@ -101,17 +102,39 @@ impl Bundle<'_> {
         }))
     }
 
-    /// Whom a grant names: its unit, its authority, or the organisation's units in the plan.
+    /// Whom a grant reaches: its unit, its authority, or, for a grant naming only an
+    /// organisation, what the policy decides: the units in the plan of the one authority of the
+    /// organisation taking part (the organisation when none of them is known here), or nobody.
     fn grant_to(&mut self, g: &kronobarn_proto::v1::Grant) -> Vec<Value> {
         if !g.unit.is_empty() {
             return vec![self.unit(&g.organization, &g.unit)];
         }
-        if !g.authority.is_empty()
-            && let Some(a) = self.authority(&g.authority)
-        {
-            return vec![a];
+        if !g.authority.is_empty() {
+            return vec![
+                self.authority(&g.authority)
+                    .unwrap_or_else(|| self.org(&g.organization)),
+            ];
         }
-        self.grantees(&g.organization)
+        match (self.input.organization_grants)(&g.organization) {
+            OrganizationGrant::Authority(reached) => {
+                let units: Vec<String> = self
+                    .participants
+                    .get(&g.organization)
+                    .into_iter()
+                    .flatten()
+                    .filter(|u| reached.contains(u))
+                    .cloned()
+                    .collect();
+                if units.is_empty() {
+                    return vec![self.org(&g.organization)];
+                }
+                units
+                    .iter()
+                    .map(|u| self.unit(&g.organization, u))
+                    .collect()
+            }
+            OrganizationGrant::NoneTakesPart | OrganizationGrant::Ambiguous => Vec::new(),
+        }
     }
 
     fn push(&mut self, full_url: String, mut resource: Value) {
@@ -379,10 +402,13 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
 
     // Consent and revocations.
     if let Some(c) = input.consent {
+        // A grant that reaches nobody (one naming only an organisation, several of whose
+        // authorities take part) permits nothing, so it has no provision: a provision without
+        // an actor would permit every recipient.
         let provisions: Vec<Value> = c
             .grants
             .iter()
-            .map(|g| {
+            .filter_map(|g| {
                 let actors: Vec<Value> = b
                     .grant_to(g)
                     .into_iter()
@@ -391,11 +417,11 @@ pub fn bundle(input: &PlanInput<'_>, log: &[(u64, AccessRecord)]) -> Value {
                         "reference": r,
                     }))
                     .collect();
-                json!({
+                (!actors.is_empty()).then(|| json!({
                     "type": "permit",
                     "actor": actors,
                     "code": g.categories.iter().map(|c| category_concept(*c)).collect::<Vec<_>>(),
-                })
+                }))
             })
             .collect();
         // Who consented: the guardians, and the young person (the Patient) where their own

@@ -11,7 +11,7 @@ use kronobarn_proto::v1::{
 };
 
 use crate::words::{self, Reader, by, t};
-use crate::{Lang, PlanInput, UnitName};
+use crate::{Lang, OrganizationGrant, PlanInput, UnitName};
 
 mod child;
 mod next;
@@ -216,14 +216,23 @@ impl Doc<'_> {
         self.input.unit_name(self.lang, org, unit)
     }
 
-    /// The authorities of an organisation that take part in the plan. Only units that take part
-    /// may see it, so a grant to an organisation reaches exactly these authorities.
+    /// The units of an organisation that take part in the plan, as far as the reader sees the
+    /// participants: for naming the organisation by its authorities in the plan. This is not
+    /// whom a grant naming only the organisation reaches: the policy decides that (one
+    /// participating authority, or none when several take part), and the document says it from
+    /// [`crate::PlanInput::organization_grants`].
     fn units_of(&self, org: &str) -> Vec<UnitName> {
+        self.units_among(org, None)
+    }
+
+    /// As [`Doc::units_of`], only the units in `only` when given.
+    fn units_among(&self, org: &str, only: Option<&[String]>) -> Vec<UnitName> {
         let mut seen = std::collections::BTreeSet::new();
         self.p
             .participants
             .iter()
             .filter(|x| x.organization == org && !x.unit.is_empty())
+            .filter(|x| only.is_none_or(|o| o.contains(&x.unit)))
             .filter(|x| seen.insert(x.unit.as_str()))
             .map(|x| self.unit(org, &x.unit))
             .collect()
@@ -232,12 +241,18 @@ impl Doc<'_> {
     /// An organisation named by its authorities in the plan: "BUP Växjö, Region Kronoberg",
     /// "BUP Växjö och BVC Teleborg, Region Kronoberg", or the organisation alone.
     fn grantee(&self, org: &str) -> String {
-        let units = self.units_of(org);
+        self.named(org, self.units_of(org))
+    }
+
+    /// An organisation named by `units`, or alone when none of them is named in words.
+    fn named(&self, org: &str, units: Vec<UnitName>) -> String {
         // An organisation that is one authority (an association) is named once.
+        let mut seen = std::collections::BTreeSet::new();
         let named: Vec<String> = units
             .iter()
             .filter(|u| !u.authority.is_empty() && u.authority != u.organization)
             .map(|u| u.authority.clone())
+            .filter(|a| seen.insert(a.clone()))
             .collect();
         if named.is_empty() {
             self.input.org_name(self.lang, org)
@@ -250,18 +265,48 @@ impl Doc<'_> {
         }
     }
 
-    /// Whom a grant names: a unit, an authority, or (legacy) an organisation by its
-    /// authorities in the plan.
-    fn grant_to(&self, g: &kronobarn_proto::v1::Grant) -> String {
+    /// A grant in words, saying whom it reaches as the policy decides: "BUP Växjö, Region
+    /// Kronoberg får veta ..." for a unit, an authority, or the one authority of an organisation
+    /// taking part; for a grant naming only an organisation that reaches none, why not.
+    fn grant(&self, g: &kronobarn_proto::v1::Grant, what: &str) -> String {
+        let may_know = t(self.lang, "får veta", "may know");
         if !g.unit.is_empty() {
-            return self.unit(&g.organization, &g.unit).full();
+            return format!(
+                "{} {may_know} {what}",
+                self.unit(&g.organization, &g.unit).full()
+            );
         }
-        if !g.authority.is_empty()
-            && let Some(a) = self.input.authority_name(self.lang, &g.authority)
-        {
-            return a.full();
+        let org = self.input.org_name(self.lang, &g.organization);
+        if !g.authority.is_empty() {
+            // An authority the directory does not name in words: its organisation alone.
+            let who = self
+                .input
+                .authority_name(self.lang, &g.authority)
+                .map_or(org, |a| a.full());
+            return format!("{who} {may_know} {what}");
         }
-        self.grantee(&g.organization)
+        match (self.input.organization_grants)(&g.organization) {
+            OrganizationGrant::Authority(units) => {
+                let units = self.units_among(&g.organization, Some(&units));
+                format!("{} {may_know} {what}", self.named(&g.organization, units))
+            }
+            OrganizationGrant::NoneTakesPart => match self.lang {
+                Lang::Sv => format!(
+                    "Samtycket nämner {org}, men ingen av dess myndigheter är med i planen, så ingen av dem får veta {what}"
+                ),
+                Lang::En => format!(
+                    "The consent names {org}, but none of its authorities takes part in the plan, so none of them may know {what}"
+                ),
+            },
+            OrganizationGrant::Ambiguous => match self.lang {
+                Lang::Sv => format!(
+                    "Samtycket nämner {org} men inte vilken av dess myndigheter i planen, så ingen av dem får veta {what}"
+                ),
+                Lang::En => format!(
+                    "The consent names {org} but not which of its authorities in the plan, so none of them may know {what}"
+                ),
+            },
+        }
     }
 
     /// An authority by directory id in words, or the id when the directory does not know it.

@@ -138,12 +138,7 @@ pub(super) fn sharing(d: &Doc<'_>, out: &mut Vec<Block>) {
                 ),
             }));
             for g in &c.grants {
-                out.push(Block::Item(format!(
-                    "{} {} {}",
-                    d.grant_to(g),
-                    t(lang, "får veta", "may know"),
-                    categories(d, &g.categories)
-                )));
+                out.push(Block::Item(d.grant(g, &categories(d, &g.categories))));
             }
             if !c.child_view.is_empty() && d.reader == Reader::Guardians {
                 out.push(Block::Para(match lang {

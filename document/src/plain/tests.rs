@@ -43,6 +43,7 @@ fn input<'a>(
         names,
         unit_names: &|_, _| None,
         authority_names: &|_| None,
+        organization_grants: &fixture::organization_grants,
         reads: &[],
         copy_for: None,
         guardian_copy: false,
@@ -616,4 +617,101 @@ fn a_young_persons_own_consent_is_told_to_the_guardians() {
         "Alma har också själv samtyckt.",
     );
     has(&crate::html(&f.input(), Lang::En), "Alma also consented.");
+}
+
+/// The Consent resource of a FHIR bundle.
+fn consent_of(fhir: &str) -> serde_json::Value {
+    let b: serde_json::Value = serde_json::from_str(fhir).unwrap();
+    b["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .find(|r| r["resourceType"] == "Consent")
+        .unwrap()
+}
+
+/// A grant naming only an organisation is said as the policy reads it: the one authority of
+/// the organisation taking part, or nobody, never every authority of it in the plan.
+#[test]
+fn an_organisation_grant_names_only_whom_the_policy_lets_know() {
+    let mut f = Fixture::family();
+    // The region's BVC takes part too: two of the region's authorities are in the plan.
+    f.fragments.push(fixture::fragment(
+        "participant-bvc",
+        "vaxjo-kommun",
+        1300,
+        Body::Participant(Participant {
+            organization: "region-kronoberg".into(),
+            unit: "bvc-teleborg".into(),
+            contact: None,
+        }),
+    ));
+    let units = |o: &str, u: &str| {
+        if (o, u) == ("region-kronoberg", "bvc-teleborg") {
+            return Some(UnitName {
+                authority: "BVC Teleborg".into(),
+                organization: "Region Kronoberg".into(),
+            });
+        }
+        fixture::units(o, u)
+    };
+    let reading = |region: crate::OrganizationGrant| {
+        move |o: &str| {
+            if o == "region-kronoberg" {
+                region.clone()
+            } else {
+                fixture::organization_grants(o)
+            }
+        }
+    };
+    let doc = |grants: &(dyn Fn(&str) -> crate::OrganizationGrant + Sync), lang| {
+        let mut input = f.input();
+        input.unit_names = &units;
+        input.organization_grants = grants;
+        (
+            text(&blocks(&input, lang)),
+            serde_json::to_string(&crate::fhir::bundle(&input, &[])).unwrap(),
+        )
+    };
+    // Both take part, and the consent does not say which: neither may know.
+    let ambiguous = reading(crate::OrganizationGrant::Ambiguous);
+    let (sv, fhir) = doc(&ambiguous, Lang::Sv);
+    has(
+        &sv,
+        "Samtycket nämner Region Kronoberg men inte vilken av dess myndigheter i planen, så ingen av dem får veta vem barnet är",
+    );
+    lacks(&sv, "Region Kronoberg får veta");
+    // Who takes part is still said where the document says so.
+    has(&sv, "BUP Växjö och BVC Teleborg, Region Kronoberg");
+    let (en, _) = doc(&ambiguous, Lang::En);
+    has(
+        &en,
+        "The consent names Region Kronoberg but not which of its authorities in the plan, so none of them may know",
+    );
+    // The FHIR Consent permits the association alone: no provision names the region.
+    let consent = consent_of(&fhir);
+    let provisions = consent["provision"]["provision"].as_array().unwrap();
+    assert_eq!(provisions.len(), 1, "{consent}");
+    assert!(
+        !consent.to_string().contains("Region Kronoberg"),
+        "{consent}"
+    );
+    // One takes part as far as the policy reads it: that one alone is named.
+    let one = reading(crate::OrganizationGrant::Authority(vec![
+        "bup-vaxjo".into(),
+    ]));
+    let (sv, fhir) = doc(&one, Lang::Sv);
+    has(&sv, "\nBUP Växjö, Region Kronoberg får veta vem barnet är");
+    lacks(&sv, "BVC Teleborg, Region Kronoberg får veta");
+    let consent = consent_of(&fhir);
+    assert!(consent.to_string().contains("BUP Växjö"), "{consent}");
+    assert!(!consent.to_string().contains("BVC Teleborg"), "{consent}");
+    // None of the region's authorities takes part: none may know.
+    let none = reading(crate::OrganizationGrant::NoneTakesPart);
+    let (sv, _) = doc(&none, Lang::Sv);
+    has(
+        &sv,
+        "Samtycket nämner Region Kronoberg, men ingen av dess myndigheter är med i planen, så ingen av dem får veta",
+    );
 }

@@ -25,6 +25,55 @@ fn consenters(view: &PlanView, now_ms: i64) -> validate::Consenters {
     }
 }
 
+/// Checks that each grant naming an authority or a unit names one this node knows: the
+/// directory's, or (as the policy reads them) a unit taking part in the plan, which is an
+/// authority of its own when the directory does not describe it. The policy grants an unknown
+/// one nothing, so the guardians' consent would silently reach nobody. A grant naming only an
+/// organisation is kept: the policy reads it narrowly. Only what a client sends is checked; a
+/// consent received from another node is read as signed, since that node may know authorities
+/// this one does not.
+fn known_grantees(
+    view: &PlanView,
+    consent: &kronobarn_proto::v1::Consent,
+) -> Result<(), FieldError> {
+    let state = view.policy_state();
+    let directory = &state.directory;
+    for (i, g) in consent.grants.iter().enumerate() {
+        let field = format!("consent.grants[{i}]");
+        if !g.unit.is_empty() && directory.authority_of(&g.organization, &g.unit).is_none() {
+            return Err(FieldError::new(
+                format!("{field}.unit"),
+                format!(
+                    "\"{}\" of {} is neither in the directory nor taking part in the plan",
+                    g.unit, g.organization
+                ),
+            ));
+        }
+        if g.authority.is_empty() {
+            continue;
+        }
+        match directory.authority(&g.authority) {
+            None => {
+                return Err(FieldError::new(
+                    format!("{field}.authority"),
+                    format!("\"{}\" is not an authority in the directory", g.authority),
+                ));
+            }
+            Some(a) if a.organization != g.organization => {
+                return Err(FieldError::new(
+                    format!("{field}.authority"),
+                    format!(
+                        "\"{}\" is an authority of {}, not of {}",
+                        g.authority, a.organization, g.organization
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 impl<B: Backend> PlanApi<B> {
     pub(super) async fn serve_record_consent(
         &self,
@@ -59,6 +108,7 @@ impl<B: Backend> PlanApi<B> {
             .ok_or_else(|| Status::failed_precondition("the plan has no header"))?;
         let who_consents = consenters(&view, self.backend.now_ms());
         validate::consent("consent", &consent, Some(header), who_consents).map_err(invalid)?;
+        known_grantees(&view, &consent).map_err(invalid)?;
         if consent.valid_until_unix_ms <= self.backend.now_ms() {
             return Err(Status::invalid_argument(
                 "consent.valid_until_unix_ms: lies in the past",

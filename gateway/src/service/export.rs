@@ -14,9 +14,9 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use kronobarn_document::{Lang, PlanInput, Reads, UnitName, UnitRef};
+use kronobarn_document::{Lang, OrganizationGrant, PlanInput, Reads, UnitName, UnitRef};
 use kronobarn_policy::withheld::{self, Audience};
-use kronobarn_policy::{Date, Decision, Directory};
+use kronobarn_policy::{Date, Decision, Directory, LegacyReading};
 use kronobarn_proto::ids::withheld_chain;
 use kronobarn_proto::v1::{
     AccessAction, AccessRecord, Decision as WireDecision, ExportFormat, ExportPlanRequest,
@@ -177,6 +177,26 @@ impl<B: Backend> PlanApi<B> {
             dir.authority(id)
                 .map(|a| (a.organization.clone(), a.name.clone()))
         };
+        // Whom a grant naming only an organisation reaches is the policy's reading of it, said
+        // by the document as it is: the one authority taking part, or none.
+        let organization_grants = |org: &str| match state.legacy_grant_reading(org) {
+            LegacyReading::One(a) => OrganizationGrant::Authority(
+                state
+                    .participants
+                    .iter()
+                    .filter(|u| u.organization == org)
+                    .filter(|u| {
+                        state
+                            .directory
+                            .authority_of(&u.organization, &u.unit)
+                            .is_some_and(|x| x.id == a.id)
+                    })
+                    .map(|u| u.unit.clone())
+                    .collect(),
+            ),
+            LegacyReading::None => OrganizationGrant::NoneTakesPart,
+            LegacyReading::Several => OrganizationGrant::Ambiguous,
+        };
         // One authority's copy may hold only part of the plan: any but the responsible one's.
         let mine = authority_id(&dir, &who.organization, &who.unit);
         let responsible = view.header.as_ref().map(|h| {
@@ -204,6 +224,7 @@ impl<B: Backend> PlanApi<B> {
             names: &names,
             unit_names: &unit_names,
             authority_names: &authority_names,
+            organization_grants: &organization_grants,
             reads: &reads,
             copy_for,
             guardian_copy: family,

@@ -93,6 +93,7 @@ fn refusal_slug(r: &PushResult) -> &'static str {
         RefusalCode::ClockAhead => "clock-ahead",
         RefusalCode::NotYet => "not-yet",
         RefusalCode::OfferNotOpen => "offer-not-open",
+        RefusalCode::ResponsibleKind => "responsible-kind",
     }
 }
 

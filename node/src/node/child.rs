@@ -1,12 +1,12 @@
 //! The child behind a plan: who may be its Barnens bästa-ansvarig (checked when a header names a
-//! responsible unit), one open plan per child (found by a keyed hash of the identity number,
-//! never the number), and the indexes a header keeps: the child's plans, and the handover the
-//! model makes due, in the follow-up index.
+//! responsible unit, and when a handover is offered or accepted), one open plan per child (found
+//! by a keyed hash of the identity number, never the number), and the indexes a header keeps: the
+//! child's plans, and the handover the model makes due, in the follow-up index.
 
 use kronobarn_gateway::responsible::{child_facts, handover_due};
 use kronobarn_gateway::{Actor, BackendError, BackendResult, Precondition};
 use kronobarn_policy::lifecycle::Stage;
-use kronobarn_policy::responsibility::{Fits, responsible_kinds, responsible_unit};
+use kronobarn_policy::responsibility::{ChildFacts, Fits, responsible_kinds, responsible_unit};
 use kronobarn_policy::{Date, Requester, takes_part};
 use kronobarn_proto::ids::{HANDOVER_DUE_ID, STATUS_FRAGMENT_ID};
 use kronobarn_proto::v1::{Fragment, PlanHeader, fragment::Body};
@@ -100,38 +100,13 @@ impl Node {
         let mut reason = "own-fragment";
         let facts = new.child.as_ref().and_then(child_facts);
         let (org, unit) = responsible(new, home);
-        if old.is_none_or(|o| responsible(o, home) != (org, unit)) {
-            let directory = self.directory();
-            let today = Date::in_sweden(self.now_ms());
-            let exceptions = self.exceptions();
-            match responsible_unit(&directory, org, unit, facts, today, &exceptions) {
-                Ok(Fits::Rule) => {}
-                Ok(Fits::Exception(e)) => {
-                    tracing::info!(
-                        plan = %plan_id,
-                        unit = %unit,
-                        rule = e.code(),
-                        "a responsible unit only the operator's exception allows"
-                    );
-                    reason = BY_EXCEPTION;
-                }
-                Err(e) => {
-                    let kind = directory
-                        .authority_of(org, unit)
-                        .map_or("other (not in the directory)", |a| a.kind.slug());
-                    let expected = match facts.map(|f| responsible_kinds(f, today)) {
-                        None => "maternity care, BVC, a preschool, the school's principal or KAA".to_string(),
-                        Some([]) => "nobody: from 20 a young person not at school has no Barnens bästa-ansvarig, so the plan should close".to_string(),
-                        Some(kinds) => kinds.iter().map(|k| k.slug()).collect::<Vec<_>>().join(" or "),
-                    };
-                    return Err(BackendError::Precondition(
-                        Precondition::ResponsibleKind,
-                        format!(
-                            "unit '{unit}' of {org} is of kind {kind} and may not be this child's Barnens bästa-ansvarig ({e}); expected: {expected}. SuggestResponsible names the unit; an operator may allow exceptions under [responsibility]"
-                        ),
-                    ));
-                }
-            }
+        if old.is_none_or(|o| responsible(o, home) != (org, unit))
+            && matches!(
+                self.may_be_responsible(plan_id, org, unit, facts)?,
+                Fits::Exception(_)
+            )
+        {
+            reason = BY_EXCEPTION;
         }
         if let Some(tag) = self.child_tag(new)
             && old.and_then(|o| self.child_tag(o)) != Some(tag)
@@ -140,6 +115,98 @@ impl Node {
             self.no_other_open_plan(actor, plan_id, &tag, &new_authority)?;
         }
         Ok(reason)
+    }
+
+    /// Checks, at the plan's home, the unit a handover is offered to: the same rule as for a
+    /// header naming it (with this node's exceptions, and logged alike), for an organisation
+    /// this node's directory describes. An organisation it does not describe at all (a roster
+    /// without `[[member.authority]]`) is the receiver's to judge, which it always does
+    /// ([`Node::check_taking_over`]). Returns whether only an exception allows the unit.
+    pub(crate) fn check_offered(
+        &self,
+        plan_id: &str,
+        header: Option<&PlanHeader>,
+        organization: &str,
+        unit: &str,
+    ) -> BackendResult<Fits> {
+        if self
+            .directory()
+            .authorities_of(organization)
+            .next()
+            .is_none()
+        {
+            tracing::debug!(
+                plan = %plan_id,
+                "an offer to an organisation this node's directory does not describe: the receiver checks the unit"
+            );
+            return Ok(Fits::Rule);
+        }
+        let facts = header.and_then(|h| h.child.as_ref()).and_then(child_facts);
+        self.may_be_responsible(plan_id, organization, unit, facts)
+    }
+
+    /// Checks, at the node taking a plan over, that `actor`'s unit may take it: by this node's
+    /// rules, whatever the offering node checked. Its kind must let it be the child's Barnens
+    /// bästa-ansvarig (or this node's operator allows it), and the child must have no other open
+    /// plan here that the unit takes part in or that its authority holds, exactly as for a new
+    /// plan. `header` is the plan's header where this node holds it; without it only whether the
+    /// kind can ever be responsible is checked. Returns whether only an exception allows it.
+    pub(crate) fn check_taking_over(
+        &self,
+        actor: &Actor,
+        plan_id: &str,
+        header: Option<&PlanHeader>,
+    ) -> BackendResult<Fits> {
+        let facts = header.and_then(|h| h.child.as_ref()).and_then(child_facts);
+        let fits = self.may_be_responsible(plan_id, &self.organization, &actor.unit, facts)?;
+        if let Some(tag) = header.and_then(|h| self.child_tag(h)) {
+            let new_authority = self.authority_of_unit(&actor.unit);
+            self.no_other_open_plan(actor, plan_id, &tag, &new_authority)?;
+        }
+        Ok(fits)
+    }
+
+    /// May `org`'s `unit` be the Barnens bästa-ansvarig of the child of `facts` today, by the
+    /// model's rule or this node's operator's exception? An exception's use is logged (without
+    /// personal data); a refusal names the unit's kind and the kinds the model names.
+    fn may_be_responsible(
+        &self,
+        plan_id: &str,
+        org: &str,
+        unit: &str,
+        facts: Option<ChildFacts>,
+    ) -> BackendResult<Fits> {
+        let directory = self.directory();
+        let today = Date::in_sweden(self.now_ms());
+        let exceptions = self.exceptions();
+        match responsible_unit(&directory, org, unit, facts, today, &exceptions) {
+            Ok(Fits::Rule) => Ok(Fits::Rule),
+            Ok(Fits::Exception(e)) => {
+                tracing::info!(
+                    plan = %plan_id,
+                    unit = %unit,
+                    rule = e.code(),
+                    "a responsible unit only the operator's exception allows"
+                );
+                Ok(Fits::Exception(e))
+            }
+            Err(e) => {
+                let kind = directory
+                    .authority_of(org, unit)
+                    .map_or("other (not in the directory)", |a| a.kind.slug());
+                let expected = match facts.map(|f| responsible_kinds(f, today)) {
+                    None => "maternity care, BVC, a preschool, the school's principal or KAA".to_string(),
+                    Some([]) => "nobody: from 20 a young person not at school has no Barnens bästa-ansvarig, so the plan should close".to_string(),
+                    Some(kinds) => kinds.iter().map(|k| k.slug()).collect::<Vec<_>>().join(" or "),
+                };
+                Err(BackendError::Precondition(
+                    Precondition::ResponsibleKind,
+                    format!(
+                        "unit '{unit}' of {org} is of kind {kind} and may not be this child's Barnens bästa-ansvarig ({e}); expected: {expected}. SuggestResponsible names the unit; an operator may allow exceptions under [responsibility]"
+                    ),
+                ))
+            }
+        }
     }
 
     /// Refuses a second open plan for the child tagged `tag`: one the writer's unit takes part

@@ -369,3 +369,70 @@ async fn a_purge_names_a_withheld_fragment_only_in_the_withheld_chain() {
         "{after:?}"
     );
 }
+
+/// The family's copy says whom a grant naming only an organisation reaches exactly as the
+/// policy decides it: the one authority of the organisation taking part, or none of them when
+/// several take part (the consent does not say which).
+#[tokio::test]
+async fn the_familys_copy_names_whom_an_organisation_grant_reaches_as_the_policy_decides() {
+    let county = County::new(&["vaxjo", "region"]);
+    let node = county.nodes["vaxjo"].node.clone();
+    let cats: &[Category] = &[Category::Identity, Category::Participants];
+    let copy = async |units: &[&str]| {
+        let plan = node
+            .create_plan(&actor("vaxjo", "skola"), header("skola"), None)
+            .await
+            .unwrap()
+            .plan_id;
+        for u in units {
+            add_participant(&node, "skola", &plan, "region", u).await;
+        }
+        consent(&node, "skola", &plan, &[("region", cats)]).await;
+        let view = node.load_plan_facts(&plan).unwrap().unwrap();
+        let state = view.policy_state();
+        let read = |unit: &str| {
+            let header = view
+                .fragments
+                .iter()
+                .find(|f| f.fragment.fragment_id == "header")
+                .unwrap();
+            kronobarn_policy::decide_share_to_authority(
+                &state,
+                &format!("region-{unit}"),
+                crate::outbox::fragment_facts(&header.fragment),
+                node.now_ms(),
+            )
+            .reason()
+        };
+        let reasons: Vec<&str> = units.iter().map(|u| read(u)).collect();
+        let doc = export(&node, &plan, "skola", "guardian-copy", ExportFormat::Html).await;
+        (reasons, doc)
+    };
+    // One authority of the region takes part: the grant reaches it, and the copy names it.
+    let (reasons, doc) = copy(&["skola"]).await;
+    assert_eq!(reasons, ["granted"]);
+    assert!(
+        doc.contains("<li>skola, region, region (test) får veta vem barnet är"),
+        "{doc}"
+    );
+    // Two take part: the policy gives neither, and the copy must not say that both may know.
+    let (reasons, doc) = copy(&["skola", "bvc"]).await;
+    assert_eq!(
+        reasons,
+        [
+            "organization-grant-ambiguous",
+            "organization-grant-ambiguous"
+        ]
+    );
+    // (They are named where the copy says who takes part, which both do.)
+    assert!(
+        !doc.contains("<li>skola, region") && !doc.contains("region (test) får veta"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains(
+            "<li>Samtycket nämner region (test) men inte vilken av dess myndigheter i planen, så ingen av dem får veta vem barnet är"
+        ),
+        "{doc}"
+    );
+}

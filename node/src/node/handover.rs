@@ -4,14 +4,19 @@
 //! responsibility and the consent home, so there is never none and never two; an offer counts
 //! only as the next in the plan's chain of handovers, only once, and only until it expires.
 //! Admitting the same from peers is the federation's (`federation::admission`), by the same rule
-//! ([`acceptance_problem`]).
+//! ([`acceptance_problem`]). The unit taking over must be one the responsibility rule (or the
+//! operator's exception) lets be the child's Barnens bästa-ansvarig, and the child must have no
+//! other open plan where it is taken over: checked where the offer is made, and again by the
+//! receiver's own rules when it arrives and when it is accepted, whoever signed it.
 
 use kronobarn_gateway::{Actor, BackendError, BackendResult, Conflict, Denial};
+use kronobarn_policy::responsibility::Fits;
 use kronobarn_proto::v1::{
     AccessRecord, Handover, HandoverAcceptance, HandoverWithdrawal, PayloadKind, SignedEnvelope,
 };
 use prost::Message;
 
+use super::child::BY_EXCEPTION;
 use super::{Node, PurgeState, decode_env, internal};
 use crate::keys;
 use crate::outbox::{URGENT, known_organizations};
@@ -182,15 +187,24 @@ impl Node {
                     ),
                 ));
             }
-            offer.from_organization = self.organization_id().to_string();
-            // Which unit held the thread, so the handover is counted by kind of authority.
-            offer.from_unit = match self
+            let header = match self
                 .stored_fragment(&plan_id, kronobarn_proto::ids::HEADER_FRAGMENT_ID)?
                 .and_then(|f| f.fragment.body)
             {
-                Some(kronobarn_proto::v1::fragment::Body::Header(h)) => h.responsible_unit,
-                _ => String::new(),
+                Some(kronobarn_proto::v1::fragment::Body::Header(h)) => Some(h),
+                _ => None,
             };
+            // The unit taking over must be one the model (or this operator) lets be the child's
+            // Barnens bästa-ansvarig, as when a plan is made; the receiver checks it again.
+            let fits = self.check_offered(
+                &plan_id,
+                header.as_ref(),
+                &offer.to_organization,
+                &offer.to_unit,
+            )?;
+            offer.from_organization = self.organization_id().to_string();
+            // Which unit held the thread, so the handover is counted by kind of authority.
+            offer.from_unit = header.map(|h| h.responsible_unit).unwrap_or_default();
             offer.offered_at_unix_ms = self.now_ms();
             offer.expires_at_unix_ms = offer.offered_at_unix_ms.saturating_add(OFFER_TTL_MS);
             offer.sequence = self.handover_chain(&plan_id)? + 1;
@@ -209,7 +223,11 @@ impl Node {
                     &mut 0,
                 ));
             }
-            let rec = self.access(actor, &plan_id, "handover-offered", &env.payload);
+            let reason = match fits {
+                Fits::Rule => "handover-offered",
+                Fits::Exception(_) => BY_EXCEPTION,
+            };
+            let rec = self.access(actor, &plan_id, reason, &env.payload);
             self.write(&[rec], ops).map_err(internal)?;
         }
         self.durable().await?;
@@ -296,14 +314,17 @@ impl Node {
                     format!("the offer cannot be accepted: {p:?}"),
                 ));
             }
+            let view = self
+                .load(plan_id, false)?
+                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+            // By this node's own rules, whatever the offering node checked: a hostile or
+            // outdated one must not make a unit responsible that may not be.
+            let fits = self.check_taking_over(actor, plan_id, view.header.as_ref())?;
             let acceptance = HandoverAcceptance {
                 offer: Some(env),
                 accepted_at_unix_ms: now,
             };
             let acc = self.sign(PayloadKind::HandoverAcceptance, acceptance.encode_to_vec());
-            let view = self
-                .load(plan_id, false)?
-                .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
             record.home_organization = self.organization_id().to_string();
             record.updated_at_unix_ms = now;
             let (version, clock_op) = self.tick();
@@ -359,7 +380,11 @@ impl Node {
                     ops.extend(outbox.ops(&renv, URGENT, to, version, &mut n));
                 }
             }
-            let rec = self.access(actor, plan_id, "handover-accepted", &acc.payload);
+            let reason = match fits {
+                Fits::Rule => "handover-accepted",
+                Fits::Exception(_) => BY_EXCEPTION,
+            };
+            let rec = self.access(actor, plan_id, reason, &acc.payload);
             self.write(&[rec], ops).map_err(internal)?;
             offer
         };

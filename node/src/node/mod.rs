@@ -11,6 +11,8 @@ mod backend;
 mod child;
 #[cfg(test)]
 mod child_tests;
+#[cfg(test)]
+mod consent_tests;
 mod evidence;
 mod facts;
 #[cfg(test)]
@@ -19,6 +21,8 @@ mod gallring;
 #[cfg(test)]
 mod gallring_tests;
 mod handover;
+#[cfg(test)]
+mod handover_tests;
 mod index;
 mod protected;
 mod purge;

@@ -15,7 +15,7 @@ async fn responsibility_is_accepted_only_by_the_unit_it_is_offered_to() {
     let county = County::new(&["vaxjo", "region"]);
     let home = county.node("vaxjo");
     let plan = create_plan(home, "skola").await.plan_id;
-    add_participant(home, "skola", &plan, "region", "bup").await;
+    add_participant(home, "skola", &plan, "region", "skola").await;
     consent(
         home,
         "skola",
@@ -29,9 +29,9 @@ async fn responsibility_is_accepted_only_by_the_unit_it_is_offered_to() {
         Handover {
             plan_id: plan.clone(),
             to_organization: "region".into(),
-            to_unit: "bup".into(),
+            to_unit: "skola".into(),
             to_contact: Some(Contact {
-                name: "Psykolog Påhittad".into(),
+                name: "Rektor Påhittad".into(),
                 ..Default::default()
             }),
             ..Default::default()
@@ -58,7 +58,7 @@ async fn responsibility_is_accepted_only_by_the_unit_it_is_offered_to() {
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
     assert!(
-        e.message().contains("bup"),
+        e.message().contains("'skola'"),
         "names the unit offered to: {e:?}"
     );
     assert!(
@@ -76,9 +76,9 @@ async fn responsibility_is_accepted_only_by_the_unit_it_is_offered_to() {
     assert_eq!(denied, 1, "the refused attempt is an access record");
     // The unit offered to can.
     let ok = api
-        .accept_responsibility(accept("bup.psychologist", "bup"))
+        .accept_responsibility(accept("skola.rektor", "skola"))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(ok.handover.unwrap().to_unit, "bup");
+    assert_eq!(ok.handover.unwrap().to_unit, "skola");
 }

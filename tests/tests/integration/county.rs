@@ -759,6 +759,9 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
     let nodes = county().await;
     let rektor = nodes[0].user("rektor", "ostra-skolan");
     let psykolog = nodes[1].user("psykolog", "bup");
+    // The test directory makes `vastra-skolan` a school's principal at every organisation but
+    // the Police: a unit that may be this school child's Barnens bästa-ansvarig (BUP may not).
+    let rektor2 = nodes[1].user("rektor", "vastra-skolan");
     let mut at_vaxjo = nodes[0].client().await;
     let mut at_region = nodes[1].client().await;
     let plan_id = create_plan(&mut at_vaxjo, &rektor).await;
@@ -769,6 +772,18 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
         &[Category::Identity, Category::Participants],
     )
     .await;
+    at_vaxjo
+        .put_fragment(rektor.req(put(Fragment {
+            plan_id: plan_id.clone(),
+            body: Some(Body::Participant(Participant {
+                organization: "region-kronoberg".into(),
+                unit: "vastra-skolan".into(),
+                contact: None,
+            })),
+            ..Default::default()
+        })))
+        .await
+        .unwrap();
 
     // Nobody but the responsible organisation can offer, and only to a participant.
     let e = at_region
@@ -801,9 +816,9 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
         .transfer_responsibility(rektor.req(TransferResponsibilityRequest {
             plan_id: plan_id.clone(),
             to_organization: "region-kronoberg".into(),
-            to_unit: "bup".into(),
+            to_unit: "vastra-skolan".into(),
             to_contact: Some(Contact {
-                name: "Psykolog Påhittad".into(),
+                name: "Rektor Påhittad".into(),
                 ..Default::default()
             }),
         }))
@@ -850,7 +865,7 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
 
     // The region accepts: it is responsible and the consent home from now on.
     at_region
-        .accept_responsibility(psykolog.req(AcceptResponsibilityRequest {
+        .accept_responsibility(rektor2.req(AcceptResponsibilityRequest {
             plan_id: plan_id.clone(),
         }))
         .await

@@ -95,6 +95,11 @@ pub(super) fn reason(lang: Lang, code: &str) -> &'static str {
             "ansvaret för planen lämnades över",
             "the responsibility for the plan was handed over",
         ),
+        "responsible-by-exception" => t(
+            lang,
+            "ett undantag som organisationen har beslutat om lät enheten vara Barnens bästa-ansvarig",
+            "an exception the organisation decided on let the unit be Barnens bästa-ansvarig",
+        ),
         "already-held" => t(
             lang,
             "uppgiften fanns redan där",

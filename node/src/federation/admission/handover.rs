@@ -3,9 +3,11 @@
 //! addressee), its withdrawal, or an acceptance carrying the offer (applied by everyone, by the
 //! same rule as at the acceptor: exactly the next handover, from the organisation responsible
 //! now, before the offer expired). Offers and creations are checked against their own signers,
-//! whoever relays them.
+//! whoever relays them. The addressee of an offer judges the unit it names by its own rules.
 
 use kronobarn_gateway::PlanEvent;
+use kronobarn_policy::Date;
+use kronobarn_policy::responsibility::responsible_unit;
 use kronobarn_proto::envelope;
 use kronobarn_proto::v1::{
     AccessRecord, HandoverAcceptance, HandoverWithdrawal, PayloadKind, PlanCreation, SignedEnvelope,
@@ -172,6 +174,23 @@ impl Admission<'_> {
                     || now > offer.expires_at_unix_ms
                 {
                     return Err(Refusal::OfferNotOpen);
+                }
+                // By this node's own rules, whoever signed the offer: a unit of a kind that can
+                // never be the child's Barnens bästa-ansvarig (unless this node's operator
+                // allows it) is not offered anything. Whether it may be for this child today is
+                // checked when a user accepts, with the header if this node holds it.
+                if let Err(e) = responsible_unit(
+                    &n.directory(),
+                    &offer.to_organization,
+                    &offer.to_unit,
+                    None,
+                    Date::in_sweden(now),
+                    &n.exceptions(),
+                ) {
+                    return Err(Refusal::ResponsibleKind(format!(
+                        "unit '{}' may not be Barnens bästa-ansvarig here ({e})",
+                        offer.to_unit
+                    )));
                 }
                 let a = admitted("handover-offered");
                 n.write(

@@ -84,6 +84,10 @@ pub enum Refusal {
         "offer-not-open: the handover offer has expired, was withdrawn, or is not open to this organisation"
     )]
     OfferNotOpen,
+    /// The handover offer names a unit the receiver's rules do not let be the child's Barnens
+    /// bästa-ansvarig.
+    #[error("responsible-kind: {0}")]
+    ResponsibleKind(String),
     /// The receiver's consent check denies holding it.
     #[error("{0}: the consent this node holds does not let it hold this")]
     NotPermitted(&'static str),
@@ -109,6 +113,7 @@ impl Refusal {
             Refusal::NotYet(_) => "not-yet",
             Refusal::ClockAhead { .. } => "clock-ahead",
             Refusal::OfferNotOpen => "offer-not-open",
+            Refusal::ResponsibleKind(_) => "responsible-kind",
         }
     }
 
@@ -128,6 +133,7 @@ impl Refusal {
             Refusal::NotYet(_) => RefusalCode::NotYet,
             Refusal::ClockAhead { .. } => RefusalCode::ClockAhead,
             Refusal::OfferNotOpen => RefusalCode::OfferNotOpen,
+            Refusal::ResponsibleKind(_) => RefusalCode::ResponsibleKind,
         }
     }
 }

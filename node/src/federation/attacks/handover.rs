@@ -21,11 +21,13 @@ const ALL: &[Category] = &[
     Category::FollowUps,
 ];
 
+/// Växjö's school holds a plan; the region takes part with the unit the test directory makes a
+/// school's principal (one that may take the plan over), the police with a unit of their own.
 async fn county_with_plan() -> (County, String) {
     let county = County::new(&["vaxjo", "region", "polisen"]);
     let home = county.node("vaxjo");
     let plan = create_plan(home, "skola").await.plan_id;
-    add_participant(home, "skola", &plan, "region", "bup").await;
+    add_participant(home, "skola", &plan, "region", "skola").await;
     add_participant(home, "skola", &plan, "polisen", "enhet").await;
     consent(home, "skola", &plan, &[("region", ALL), ("polisen", ALL)]).await;
     county.settle_all(6).await;
@@ -75,8 +77,8 @@ fn home_at(county: &County, org: &str, plan: &str) -> String {
 #[tokio::test]
 async fn an_old_offer_cannot_be_accepted_again() {
     let (county, plan) = county_with_plan().await;
-    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
-    hand_over(&county, &plan, ("region", "bup"), ("vaxjo", "skola")).await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "skola")).await;
+    hand_over(&county, &plan, ("region", "skola"), ("vaxjo", "skola")).await;
     assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
     // A minute later the region digs out Växjö's first offer and accepts it a second time.
     county.advance(60_000);
@@ -105,14 +107,14 @@ async fn an_old_offer_cannot_be_accepted_again() {
 #[tokio::test]
 async fn an_offer_nobody_accepts_expires_and_consent_can_be_recorded_again() {
     let (county, plan) = county_with_plan().await;
-    offer(county.node("vaxjo"), "skola", &plan, "region", "bup").await;
+    offer(county.node("vaxjo"), "skola", &plan, "region", "skola").await;
     county.settle_all(6).await;
     // Thirty days pass.
     county.advance(30 * 86_400_000);
     consent(county.node("vaxjo"), "skola", &plan, &[("region", ALL)]).await;
     let e = county
         .node("region")
-        .accept_handover(&actor("region", "bup"), &plan)
+        .accept_handover(&actor("region", "skola"), &plan)
         .await;
     assert!(e.is_err(), "an expired offer cannot be accepted");
     assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
@@ -121,7 +123,7 @@ async fn an_offer_nobody_accepts_expires_and_consent_can_be_recorded_again() {
 #[tokio::test]
 async fn an_offer_can_be_withdrawn_by_its_sender() {
     let (county, plan) = county_with_plan().await;
-    offer(county.node("vaxjo"), "skola", &plan, "region", "bup").await;
+    offer(county.node("vaxjo"), "skola", &plan, "region", "skola").await;
     county.settle_all(6).await;
     county
         .node("vaxjo")
@@ -138,7 +140,7 @@ async fn an_offer_can_be_withdrawn_by_its_sender() {
     );
     let e = county
         .node("region")
-        .accept_handover(&actor("region", "bup"), &plan)
+        .accept_handover(&actor("region", "skola"), &plan)
         .await;
     assert!(e.is_err(), "a withdrawn offer cannot be accepted");
     consent(county.node("vaxjo"), "skola", &plan, &[("region", ALL)]).await;
@@ -171,7 +173,7 @@ async fn the_new_home_moves_the_plan_and_closes_it() {
         .await
         .unwrap();
     county.settle_all(6).await;
-    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "skola")).await;
     let region = county.node("region");
     let held = region.load_plan(&plan).unwrap().unwrap();
     let current = held
@@ -182,7 +184,7 @@ async fn the_new_home_moves_the_plan_and_closes_it() {
         .unwrap_or(first.fragment.version);
     region
         .put_fragment(
-            &actor("region", "bup"),
+            &actor("region", "skola"),
             status(vec![
                 step(PlanStage::Talk, "a"),
                 step(PlanStage::Closed, "b"),
@@ -202,7 +204,7 @@ async fn pending_purge_confirmations_move_with_the_consent_home() {
     county.cut("polisen");
     revoke(county.node("vaxjo"), "skola", &plan, &["polisen"]).await;
     county.deliver("vaxjo", "region").await;
-    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "bup")).await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "skola")).await;
     // The police never confirmed; the new home must not lease to them either.
     let consent = county
         .node("polisen")
@@ -221,4 +223,90 @@ async fn pending_purge_confirmations_move_with_the_consent_home() {
         granted.is_err(),
         "the new home leased to an organisation that never purged"
     );
+}
+
+/// An offer signed by the home itself, as a hostile or outdated node would make it, without the
+/// offering node's checks.
+fn signed_offer(from: &Node, plan: &str, to: &str, to_unit: &str) -> SignedEnvelope {
+    let now = from.now_ms();
+    let offer = Handover {
+        plan_id: plan.to_string(),
+        from_organization: from.organization_id().to_string(),
+        to_organization: to.into(),
+        to_unit: to_unit.into(),
+        to_contact: Some(Contact {
+            name: "Påhittad".into(),
+            ..Default::default()
+        }),
+        offered_at_unix_ms: now,
+        expires_at_unix_ms: now + crate::node::OFFER_TTL_MS,
+        sequence: 1,
+        ..Default::default()
+    };
+    from.sign(PayloadKind::HandoverOffer, offer.encode_to_vec())
+}
+
+#[tokio::test]
+async fn a_hostile_home_cannot_make_a_unit_responsible_that_may_not_be() {
+    let (county, plan) = county_with_plan().await;
+    let police = county.node("polisen");
+    // Växjö's node signs an offer to the police's unit without its own checks: the police's node
+    // refuses it by its own directory (a unit it does not describe is never responsible).
+    let env = signed_offer(county.node("vaxjo"), &plan, "polisen", "enhet");
+    let results = county
+        .push("vaxjo", "polisen", std::slice::from_ref(&env))
+        .await;
+    assert!(!results[0].accepted, "{results:?}");
+    assert!(
+        results[0].reason.starts_with("responsible-kind"),
+        "{results:?}"
+    );
+    assert!(police.pending_handover(&plan).unwrap().is_none());
+    // An offer the police's node held already (admitted before it checked) is not accepted.
+    police
+        .apply(vec![crate::store::Op::Put(
+            keys::handover(&plan),
+            env.encode_to_vec(),
+        )])
+        .unwrap();
+    let e = police
+        .accept_handover(&actor("polisen", "enhet"), &plan)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("responsible-kind"), "{e}");
+    county.settle_all(6).await;
+    assert_eq!(home_at(&county, "polisen", &plan), "vaxjo");
+    assert_eq!(home_at(&county, "region", &plan), "vaxjo");
+}
+
+#[tokio::test]
+async fn the_receiver_judges_the_child_by_its_own_rules_when_it_accepts() {
+    let county = County::new(&["vaxjo", "region"]);
+    let home = county.node("vaxjo");
+    // A three-year-old at Växjö's BVC.
+    let mut small = crate::testkit::header("bvc");
+    small.child.as_mut().unwrap().birth_date = "2023-05-01".into();
+    let plan = home
+        .create_plan(&actor("vaxjo", "bvc"), small, None)
+        .await
+        .unwrap()
+        .plan_id;
+    add_participant(home, "bvc", &plan, "region", "skola").await;
+    consent(home, "bvc", &plan, &[("region", ALL)]).await;
+    county.settle_all(6).await;
+    // A school may be responsible for some children, so the region holds the offer; not for
+    // this one yet, so it does not accept it.
+    let env = signed_offer(home, &plan, "region", "skola");
+    let results = county.push("vaxjo", "region", &[env]).await;
+    assert!(results[0].accepted, "{results:?}");
+    let e = county
+        .node("region")
+        .accept_handover(&actor("region", "skola"), &plan)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("responsible-kind") && e.to_string().contains("not-school-age"),
+        "{e}"
+    );
+    assert_eq!(home_at(&county, "region", &plan), "vaxjo");
 }
