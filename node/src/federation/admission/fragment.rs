@@ -104,6 +104,12 @@ impl Admission<'_> {
             });
         }
         let plan_id = f.plan_id.clone();
+        // A plan this node does not hold is refused before its lock is taken: an envelope
+        // naming one (its signature checked, its sender not yet judged) must not hold up the
+        // local writes that share that lock.
+        if n.plan_record_if_any(&plan_id).map_err(internal)?.is_none() {
+            return Err(Refusal::UnknownPlan(plan_id));
+        }
         // A deferring admission's caller holds the stripe already.
         let _g = (!self.defer).then(|| n.stripe(&plan_id));
         let Some(view) = n.load(&plan_id, false).map_err(internal)? else {
@@ -120,6 +126,19 @@ impl Admission<'_> {
         let held = n
             .stored_fragment(&plan_id, &f.fragment_id)
             .map_err(internal)?;
+        // A fragment keeps its kind, as the home's own write path insists: a participant
+        // rewritten as anything else would leave the membership index naming it.
+        let kind = |b: &Option<kronobarn_proto::v1::fragment::Body>| {
+            b.as_ref().map(std::mem::discriminant)
+        };
+        if let Some(old) = &held
+            && kind(&old.fragment.body) != kind(&f.body)
+        {
+            return Err(Refusal::Invalid(format!(
+                "fragment {} changes its kind; a fragment keeps its kind",
+                f.fragment_id
+            )));
+        }
         // Who may author what: the one rule the home applies, as far as this node's directory
         // lets it judge another organisation's authorities.
         Self::may_author(&state, signer, &f, held.as_ref(), &view.home_organization)?;

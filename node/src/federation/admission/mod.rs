@@ -265,16 +265,27 @@ fn priority(kind: i32) -> u8 {
     }
 }
 
-/// What a plain fragment in a push is about, read before any check, only to take its plan's
-/// stripe and to decide when the fragments staged so far must be written first.
-fn peek_fragment(env: &SignedEnvelope) -> Option<(String, String, bool)> {
+/// A fragment's plan id, its id, and whether it judges others ([`judges_others`]).
+type Peek = (String, String, bool);
+
+/// What a plain fragment in a push is about — its plan, its id, and whether it judges others —
+/// read before any check, only to take its plan's stripe and to decide when the fragments staged
+/// so far must be written first. `None` for a fragment that does not decode or names a plan this
+/// node does not hold: an unchecked envelope takes no lock but its own plan's, and only of a plan
+/// that is here.
+fn peek_fragment(node: &Node, env: &SignedEnvelope) -> Option<Peek> {
     if env.kind != PayloadKind::Fragment as i32 {
         return None;
     }
     let f = Fragment::decode(env.payload.as_slice()).ok()?;
+    node.plan_record_if_any(&f.plan_id).ok()??;
     let judges = judges_others(&f);
     Some((f.plan_id, f.fragment_id, judges))
 }
+
+/// Most fragments judged under one taking of stripes: bounds how long a push holds plans'
+/// locks against local writes (each admission verifies a signature, ~50 µs).
+const CHUNK: usize = 32;
 
 /// Whether storing `f` changes how the fragments after it are judged: who takes part (the header
 /// and participants) or where the plan stands (its status). Such a fragment is written at once,
@@ -315,8 +326,9 @@ impl Staged {
 /// flush for the whole push before any of it is acknowledged, then watchers and the delivery
 /// and lease tasks are told. One result per envelope, each accepted one with a signed receipt.
 ///
-/// Plain fragments (the bulk of a push) are written together: their plans' stripes are taken
-/// at once, each is judged as before, and their records and ops go to the store in one batch.
+/// Plain fragments (the bulk of a push) are written together: the stripes of the plans they
+/// name, of the plans held here only, are taken for up to [`CHUNK`] of them at a time, each is
+/// judged as before, and their records and ops go to the store in one batch per chunk.
 /// A fragment that changes who takes part, or one already staged in this push, first writes
 /// what is staged, so every judgement reads what the ones before it stored.
 pub async fn receive(
@@ -342,21 +354,28 @@ pub async fn receive(
         }
     }
     let mut staged = Staged::default();
-    if !fragments.is_empty() {
-        let peeks: Vec<_> = fragments
-            .iter()
-            .map(|&i| peek_fragment(&envelopes[i]))
-            .collect();
-        let _stripes = node.stripes(peeks.iter().flatten().map(|(p, _, _)| p.as_str()));
-        let admission = Admission::deferring(node, roster);
-        for (&i, peek) in fragments.iter().zip(&peeks) {
+    let peeked: Vec<(usize, Option<Peek>)> = fragments
+        .iter()
+        .map(|&i| (i, peek_fragment(node, &envelopes[i])))
+        .collect();
+    let (held, other): (Vec<_>, Vec<_>) = peeked.into_iter().partition(|(_, p)| p.is_some());
+    let deferring = Admission::deferring(node, roster);
+    for chunk in held.chunks(CHUNK) {
+        let _stripes = node.stripes(
+            chunk
+                .iter()
+                .flat_map(|(_, p)| p)
+                .map(|(p, _, _)| p.as_str()),
+        );
+        for (i, peek) in chunk {
+            let i = *i;
             results[i].position = i as u32;
             if let Some((plan, fragment, membership)) = peek
                 && (*membership || staged.keys.contains(&(plan.clone(), fragment.clone())))
             {
                 staged.write(node);
             }
-            match admission.admit(peer, &envelopes[i]) {
+            match deferring.admit(peer, &envelopes[i]) {
                 Ok(mut a) => {
                     if let Some(ops) = a.deferred.take() {
                         if let Some((plan, fragment, _)) = peek {
@@ -373,6 +392,15 @@ pub async fn receive(
         }
         staged.write(node);
     }
+    // The rest (fragments that do not decode, or of plans not here when the push was read) one
+    // by one, each admission taking its own plan's stripe: most are refused.
+    for (i, _) in other {
+        results[i].position = i as u32;
+        match admission.admit(peer, &envelopes[i]) {
+            Ok(a) => accepted.push((i, a)),
+            Err(refusal) => refuse(&mut results[i], peer, &refusal),
+        }
+    }
     let failed: std::collections::HashSet<usize> = staged.failed.into_iter().collect();
     let mut events = Vec::new();
     for (i, a) in accepted {
@@ -388,10 +416,12 @@ pub async fn receive(
         results[i].receipt = Some(node.sign(PayloadKind::AccessRecord, a.record.encode_to_vec()));
         events.push((a.plan_id, a.event));
     }
-    // A push that stored nothing (everything already held, or refused) needs no flush; one
-    // that stored anything is flushed once, before any of it is acknowledged. (Another task's
-    // write in the meantime only makes this flush one that was not needed.)
-    if node.work().read().log_batches != batches_before {
+    // Nothing is acknowledged before it is durable: one flush for the whole push. That holds
+    // for "already held" too, and for a write that rode in another task's batch (which this
+    // push's batch count does not see): the fragment may have been stored by a pull or another
+    // push that has not flushed yet. Only a push that was refused whole and stored nothing
+    // skips the flush.
+    if results.iter().any(|r| r.accepted) || node.work().read().log_batches != batches_before {
         node.durable().await?;
     }
     node.outbox_notify().notify_waiters();

@@ -3,7 +3,7 @@
 
 use kronobarn_gateway::Backend;
 use kronobarn_proto::federation::RefusalCode;
-use kronobarn_proto::v1::{Category, PayloadKind, Revocation};
+use kronobarn_proto::v1::{Category, PayloadKind, Revocation, SignedEnvelope};
 use prost::Message;
 
 use crate::testkit::{County, actor, add_participant, consent, create_plan};
@@ -238,4 +238,135 @@ async fn a_push_of_plain_fragments_is_written_in_one_batch_and_each_gets_its_rec
             "intervention {n} held"
         );
     }
+}
+
+/// A plan of the home shared with the region (participants and interventions), settled, and an
+/// intervention written at the home since: its envelope, waiting in the home's outbox.
+async fn shared_with_an_intervention(county: &County) -> (String, String, SignedEnvelope) {
+    use crate::testkit::write_intervention;
+    let home = county.node("vaxjo");
+    let plan = create_plan(home, "skola").await.plan_id;
+    add_participant(home, "skola", &plan, "region", "bup").await;
+    consent(
+        home,
+        "skola",
+        &plan,
+        &[("region", &[Category::Participants, Category::Interventions])],
+    )
+    .await;
+    county.settle_all(4).await;
+    let id = write_intervention(home, "skola", &plan, "Stöd").await;
+    let env = county
+        .outbox("vaxjo", "region")
+        .into_iter()
+        .find(|e| e.kind == PayloadKind::Fragment as i32)
+        .expect("the intervention queued");
+    (plan, id, env)
+}
+
+#[tokio::test]
+async fn a_receipt_for_what_was_already_held_waits_until_it_is_durable() {
+    // Another task (a pull, or a push riding in someone else's batch) has stored the fragment
+    // but not yet flushed it when the push of the same fragment arrives: answering "already
+    // held" with a signed receipt before the flush would let a crash lose what the sender was
+    // told is held, and the sender drops its copy on the receipt.
+    let county = County::new(&["vaxjo", "region"]);
+    let (plan, id, env) = shared_with_an_intervention(&county).await;
+    let region = county.node("region");
+    super::Admission::new(region, &county.roster)
+        .admit("vaxjo", &env)
+        .expect("stored, not yet flushed");
+    let results = county
+        .push("vaxjo", "region", std::slice::from_ref(&env))
+        .await;
+    assert!(
+        results[0].accepted && results[0].receipt.is_some(),
+        "{results:?}"
+    );
+    let after_crash = county.nodes["region"].store.crash();
+    assert!(
+        crate::store::Store::get(after_crash.as_ref(), &crate::keys::fragment(&plan, &id))
+            .unwrap()
+            .is_some(),
+        "a receipt went out for a fragment a crash then lost"
+    );
+}
+
+#[tokio::test]
+async fn a_received_fragment_cannot_change_its_kind() {
+    // The home may rewrite its own fragments, but a participant fragment rewritten as an
+    // intervention would leave the membership index naming a participant that is gone, and the
+    // rest of a push judged against it. The local write path refuses this; so must a receiver.
+    use kronobarn_proto::v1::fragment::Body;
+    let county = County::new(&["vaxjo", "region"]);
+    let (plan, _, _) = shared_with_an_intervention(&county).await;
+    county.settle_all(4).await;
+    let region = county.node("region");
+    let participant = region
+        .load_plan(&plan)
+        .unwrap()
+        .unwrap()
+        .fragments
+        .into_iter()
+        .find(|f| matches!(&f.fragment.body, Some(Body::Participant(p)) if p.unit == "bup"))
+        .expect("BUP's participant fragment held")
+        .fragment;
+    let mut forged = crate::testkit::intervention(&plan, "Ersätter BUP");
+    forged.fragment_id = participant.fragment_id.clone();
+    forged.home_organization = participant.home_organization.clone();
+    forged.home_authority = participant.home_authority.clone();
+    forged.category = Category::Interventions as i32;
+    forged.written_at_unix_ms = participant.written_at_unix_ms + 1;
+    let v = participant.version.unwrap();
+    forged.version = Some(kronobarn_proto::v1::Version {
+        physical_ms: v.physical_ms + 1,
+        logical: 0,
+    });
+    let env = county
+        .node("vaxjo")
+        .sign(PayloadKind::Fragment, forged.encode_to_vec());
+    let results = county.push("vaxjo", "region", &[env]).await;
+    assert!(!results[0].accepted, "{results:?}");
+    assert_eq!(results[0].code(), RefusalCode::Invalid, "{results:?}");
+    let held = region
+        .stored_fragment(&plan, &participant.fragment_id)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(held.fragment.body, Some(Body::Participant(_))));
+}
+
+#[test]
+fn a_push_naming_plans_the_node_does_not_hold_takes_no_lock() {
+    // Plan ids in a push are read before any signature is checked: a member naming plans this
+    // node does not hold must not take their locks (64 such ids would take every stripe and
+    // stall every local write for as long as the push is judged).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let county = rt.block_on(async { County::new(&["vaxjo", "region"]) });
+    let mut f = crate::testkit::intervention("0123456789abcdef0123456789abcdef", "Stöd");
+    f.fragment_id = "f-1".into();
+    f.home_organization = "vaxjo".into();
+    f.category = Category::Interventions as i32;
+    f.written_at_unix_ms = crate::testkit::START_MS;
+    f.version = Some(kronobarn_proto::v1::Version {
+        physical_ms: crate::testkit::START_MS as u64,
+        logical: 0,
+    });
+    let env = county
+        .node("vaxjo")
+        .sign(PayloadKind::Fragment, f.encode_to_vec());
+    let holder = county.nodes["region"].node.clone();
+    let _held = holder.stripe("0123456789abcdef0123456789abcdef");
+    let region = county.nodes["region"].node.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let roster = county.roster.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let r = rt.block_on(super::receive(&region, &roster, "vaxjo", &[env]));
+        let _ = tx.send(r.map(|r| r[0].clone()));
+    });
+    let answer = rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("the push waited for a lock of a plan the node does not hold");
+    let answer = answer.unwrap();
+    assert_eq!(answer.code(), RefusalCode::UnknownPlan, "{answer:?}");
 }
