@@ -144,17 +144,11 @@ async fn renew_all(node: &Node, tls: &PeerTls, clients: &mut Clients) {
         let Some(plan_id) = keys::wanted_lease_plan(k) else {
             continue;
         };
-        let view = kronobarn_gateway::Backend::load_plan_facts(node, plan_id)
-            .ok()
-            .flatten();
-        let lease = view.as_ref().and_then(|v| v.lease.as_ref());
+        let (lease, consent) = node.lease_and_consent(plan_id).unwrap_or((None, None));
+        let lease = lease.as_ref();
         if lease.is_some_and(|l| l.expires_at_unix_ms > now) {
             valid += 1;
         }
-        let consent = view
-            .as_ref()
-            .and_then(|v| v.consent.as_ref())
-            .map(|c| c.consent_version);
         if lease_due(lease, consent, now) {
             due.push((plan_id.to_string(), home.clone()));
         }

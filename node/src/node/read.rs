@@ -185,6 +185,27 @@ impl Node {
         }))
     }
 
+    /// What the lease task judges a plan by: the lease held for it as it binds now, and the
+    /// version of the consent held. Reads those two values only (the task asks this of every
+    /// plan it leases, on every wake-up, so loading whole plans made it grow with them).
+    /// `(None, None)` for a plan not held.
+    pub(crate) fn lease_and_consent(
+        &self,
+        plan_id: &str,
+    ) -> BackendResult<(Option<Lease>, Option<u64>)> {
+        if self.plan_record_if_any(plan_id)?.is_none() {
+            return Ok((None, None));
+        }
+        let lease = match self.store.get(&keys::lease(plan_id)).map_err(internal)? {
+            Some(v) => Some(self.lease_in_force(&v)?),
+            None => None,
+        };
+        let consent = self
+            .current_consent(plan_id)?
+            .map(|(c, _)| c.consent_version);
+        Ok((lease, consent))
+    }
+
     /// The lease as it binds this node now: it expires at the earlier of the home's expiry and
     /// this node's own receipt plus the lease's lifetime, whatever either wall clock says.
     fn lease_in_force(&self, stored: &[u8]) -> BackendResult<Lease> {
