@@ -243,37 +243,6 @@ async fn wait(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool 
 
 /// Removes answered entries from the outbox, records each crossing and keeps the receipts, in
 /// one batch. Returns how many were answered.
-/// Each accepted envelope's receipt, checked ([`verified_receipt`]); `None` where there is no
-/// valid one. A long batch is checked on two threads: a catch-up settles pushes of 256, and
-/// checking their signatures one after another was an eighth of its time while the receiver
-/// waited for the next push.
-fn checked_receipts(
-    node: &Node,
-    peer: &str,
-    batch: &[(Vec<u8>, SignedEnvelope)],
-    by_position: &std::collections::HashMap<usize, &PushResult>,
-    now: i64,
-) -> Vec<Option<(AccessRecord, SignedEnvelope)>> {
-    let check = |i: usize| {
-        let r = by_position.get(&i)?;
-        if !r.accepted {
-            return None;
-        }
-        let receipt = r.receipt.as_ref()?;
-        verified_receipt(node, peer, &batch[i].1, receipt, now)
-    };
-    if batch.len() < 64 {
-        return (0..batch.len()).map(check).collect();
-    }
-    let half = batch.len() / 2;
-    std::thread::scope(|s| {
-        let second = s.spawn(|| (half..batch.len()).map(check).collect::<Vec<_>>());
-        let mut all: Vec<_> = (0..half).map(check).collect();
-        all.extend(second.join().expect("checking receipts"));
-        all
-    })
-}
-
 pub(crate) async fn settle(
     node: &Node,
     peer: &str,
@@ -283,11 +252,8 @@ pub(crate) async fn settle(
     let mut ops = Vec::new();
     let mut records = Vec::new();
     let now = node.now_ms();
-    let by_position: std::collections::HashMap<usize, &PushResult> =
-        results.iter().map(|r| (r.position as usize, r)).collect();
-    let receipts = checked_receipts(node, peer, batch, &by_position, now);
     for (i, (key, env)) in batch.iter().enumerate() {
-        let Some(r) = by_position.get(&i).copied() else {
+        let Some(r) = results.iter().find(|r| r.position as usize == i) else {
             continue;
         };
         if !answered(r) {
@@ -302,7 +268,14 @@ pub(crate) async fn settle(
         }
         let (plan_id, fragment_id, version, consent_version) = about(env);
         // An answer counts only with the peer's signed receipt of exactly what was sent.
-        let receipt = receipts[i].clone();
+        let receipt = r
+            .accepted
+            .then(|| {
+                r.receipt
+                    .as_ref()
+                    .and_then(|rc| verified_receipt(node, peer, env, rc, now))
+            })
+            .flatten();
         if r.accepted && receipt.is_none() {
             tracing::warn!(
                 peer,
