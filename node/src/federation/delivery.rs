@@ -13,7 +13,7 @@ use kronobarn_proto::v1::{
     SignedEnvelope,
 };
 use prost::Message;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tonic::transport::Channel;
 
 use super::connect::{PeerTls, connect};
@@ -152,6 +152,7 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
     let name = peer.entry.organization.clone();
     let mut client: Option<FederationServiceClient<Channel>> = None;
     let mut backoff = BACKOFF_MIN;
+    let heard = node.heard_from(&name);
     let mut counted: Option<std::time::Instant> = None;
     loop {
         if *stop.borrow() {
@@ -192,7 +193,7 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
                 Ok(c) => client = Some(c),
                 Err(e) => {
                     tracing::debug!(peer = %name, error = %e, "peer unreachable");
-                    if wait(&mut backoff, &mut stop).await {
+                    if wait(&mut backoff, &heard, &mut stop).await {
                         return;
                     }
                     continue;
@@ -208,13 +209,13 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
                 // The peer answered but could not take anything (e.g. its storage failed): wait
                 // rather than send the same batch again at once.
                 Ok(_) => {
-                    if wait(&mut backoff, &mut stop).await {
+                    if wait(&mut backoff, &heard, &mut stop).await {
                         return;
                     }
                 }
                 Err(e) => {
                     tracing::error!(peer = %name, error = %e, "cannot record deliveries");
-                    if wait(&mut backoff, &mut stop).await {
+                    if wait(&mut backoff, &heard, &mut stop).await {
                         return;
                     }
                 }
@@ -222,7 +223,7 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
             Err(status) => {
                 tracing::debug!(peer = %name, code = ?status.code(), "push failed");
                 client = None;
-                if wait(&mut backoff, &mut stop).await {
+                if wait(&mut backoff, &heard, &mut stop).await {
                     return;
                 }
             }
@@ -230,13 +231,20 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
     }
 }
 
-/// Sleeps for the current backoff with jitter, then doubles it. True when told to stop.
-async fn wait(backoff: &mut Duration, stop: &mut watch::Receiver<bool>) -> bool {
+/// Sleeps for the current backoff with jitter, then doubles it; or, when the peer calls this
+/// node meanwhile (`heard`), stops waiting and starts the backoff over: a node back from an
+/// outage renews its leases and pulls at once, and its deliveries should not wait up to
+/// [`BACKOFF_MAX`] behind them. True when told to stop.
+async fn wait(backoff: &mut Duration, heard: &Notify, stop: &mut watch::Receiver<bool>) -> bool {
     let jitter = rand::random::<f64>() * 0.5 + 0.75;
     let d = backoff.mul_f64(jitter);
     *backoff = (*backoff * 2).min(BACKOFF_MAX);
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
+        _ = heard.notified() => {
+            *backoff = BACKOFF_MIN;
+            false
+        }
         _ = stop.changed() => true,
     }
 }
@@ -347,4 +355,26 @@ pub(crate) async fn settle(
     // store's own flush, or the next durable write, makes it durable meanwhile.
     node.write(&records, ops)?;
     Ok(settled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_calls_ends_the_wait_and_the_backoff_starts_over() {
+        let heard = Notify::new();
+        let (_tx, mut stop) = watch::channel(false);
+        let mut backoff = BACKOFF_MAX;
+        // No call: the whole backoff is waited out (paused time moves on by itself).
+        let start = tokio::time::Instant::now();
+        assert!(!wait(&mut backoff, &heard, &mut stop).await);
+        assert!(start.elapsed() >= BACKOFF_MAX.mul_f64(0.75));
+        // The peer called while this task was busy: the next wait ends at once.
+        heard.notify_one();
+        let start = tokio::time::Instant::now();
+        assert!(!wait(&mut backoff, &heard, &mut stop).await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(backoff, BACKOFF_MIN);
+    }
 }

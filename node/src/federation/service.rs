@@ -55,7 +55,10 @@ impl Federation {
         let member = peer_organization(&self.roster, leaf.as_ref()).ok_or_else(|| {
             Status::permission_denied("the client certificate names no roster member")
         })?;
-        Ok(member.entry.organization.clone())
+        let organization = member.entry.organization.clone();
+        // A member that calls is up: a delivery to it waiting out a backoff goes now.
+        self.node.heard_from(&organization).notify_one();
+        Ok(organization)
     }
 }
 

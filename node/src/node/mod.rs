@@ -95,6 +95,9 @@ pub struct Node {
     federation: OnceLock<Federated>,
     outbox_notify: Notify,
     lease_notify: Notify,
+    /// Per peer: woken when that peer calls this node, so a delivery waiting out its backoff
+    /// tries again at once.
+    heard_from: Mutex<HashMap<String, Arc<Notify>>>,
     plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
     cosigner: OnceLock<Arc<dyn Cosigner>>,
@@ -211,6 +214,7 @@ impl Node {
             federation: OnceLock::new(),
             outbox_notify: Notify::new(),
             lease_notify: Notify::new(),
+            heard_from: Mutex::new(HashMap::new()),
             plan_changes: broadcast::channel(PLAN_CHANGES).0,
             display_name: OnceLock::new(),
             cosigner: OnceLock::new(),
@@ -374,6 +378,17 @@ impl Node {
     /// Woken whenever new deliveries are durable in an outbox.
     pub fn outbox_notify(&self) -> &Notify {
         &self.outbox_notify
+    }
+
+    /// Woken when `peer` calls this node (its push, pull, lease or witness call was
+    /// authenticated): it is up again, so deliveries to it need not wait out their backoff.
+    pub fn heard_from(&self, peer: &str) -> Arc<Notify> {
+        self.heard_from
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(peer.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Woken when a new consent arrives, so its lease is fetched at once.
