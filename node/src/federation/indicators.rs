@@ -502,7 +502,37 @@ pub fn home_figures(home: &crate::node::HomeFacts) -> HomeFigures {
             .collect(),
         closed: CloseReason::ALL.iter().map(|r| (*r, 0)).collect(),
         overdue: 0,
+        last_year: YearFigures::default(),
     };
+    let since = home.today - 365;
+    let y = &mut f.last_year;
+    let mut days_to_agreed = Vec::new();
+    for p in &home.plans {
+        if let Some(agreed) = p.agreed.filter(|d| *d > since && *d <= home.today) {
+            days_to_agreed.push((agreed - p.need_noticed).max(0) as u32);
+            y.agreed += 1;
+            y.given += u64::from(p.plan_given.is_some_and(|g| g <= home.today));
+        }
+        for m in p
+            .meetings
+            .iter()
+            .filter(|m| m.day > since && m.day <= home.today)
+        {
+            y.meetings += 1;
+            y.child_view += u64::from(m.child_view_recorded);
+            y.guardians_present += u64::from(m.guardians_present);
+        }
+        y.handovers += p.handovers.iter().filter(|h| h.day > since).count() as u64;
+        y.revocations += p.revocations.iter().filter(|d| **d > since).count() as u64;
+    }
+    days_to_agreed.sort_unstable();
+    // Nearest rank, as the indicator sets count it.
+    let rank = |q: usize| {
+        (!days_to_agreed.is_empty())
+            .then(|| days_to_agreed[(days_to_agreed.len() * q).div_ceil(100).max(1) - 1])
+    };
+    f.last_year.days_to_agreed_median = rank(50);
+    f.last_year.days_to_agreed_p90 = rank(90);
     for p in &home.plans {
         match p.closed {
             Some(c) => *f.closed.entry(c.reason).or_default() += 1,
@@ -528,6 +558,32 @@ pub struct HomeFigures {
     pub closed: std::collections::BTreeMap<kronobarn_indicators::CloseReason, u64>,
     /// Follow-ups of open plans whose day has passed without a follow-up record.
     pub overdue: u64,
+    /// The last 365 days.
+    pub last_year: YearFigures,
+}
+
+/// The node's own figures of the last 365 days (up to the facts' today), unsuppressed: they stay
+/// in the organisation, like the rest of its metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct YearFigures {
+    /// Plans agreed.
+    pub agreed: u64,
+    /// Of those, plans whose family was given the plan document.
+    pub given: u64,
+    /// Days from the need noticed to the agreed plan, median and 90th percentile (nearest rank).
+    pub days_to_agreed_median: Option<u32>,
+    /// See `days_to_agreed_median`.
+    pub days_to_agreed_p90: Option<u32>,
+    /// Coordination meetings held.
+    pub meetings: u64,
+    /// Of those, with the child's own view recorded.
+    pub child_view: u64,
+    /// Of those, with a guardian present.
+    pub guardians_present: u64,
+    /// Handovers of responsibility to this node's plans' new homes (counted at the new home).
+    pub handovers: u64,
+    /// Revocations recorded.
+    pub revocations: u64,
 }
 
 fn publish(home: &crate::node::HomeFacts, took: Duration) {
@@ -539,6 +595,23 @@ fn publish(home: &crate::node::HomeFacts, took: Duration) {
         metrics::gauge!("kronobarn_plans_closed", "reason" => reason.slug()).set(*n as f64);
     }
     metrics::gauge!("kronobarn_follow_ups_overdue").set(f.overdue as f64);
+    let y = &f.last_year;
+    metrics::gauge!("kronobarn_plans_agreed_last_year").set(y.agreed as f64);
+    metrics::gauge!("kronobarn_plans_given_last_year").set(y.given as f64);
+    for (q, v) in [
+        ("0.5", y.days_to_agreed_median),
+        ("0.9", y.days_to_agreed_p90),
+    ] {
+        // No plan agreed: no figure (NaN, which Prometheus shows as missing), never a made-up 0.
+        metrics::gauge!("kronobarn_days_to_agreed_plan_last_year", "quantile" => q)
+            .set(v.map_or(f64::NAN, f64::from));
+    }
+    metrics::gauge!("kronobarn_meetings_last_year").set(y.meetings as f64);
+    metrics::gauge!("kronobarn_meetings_child_view_last_year").set(y.child_view as f64);
+    metrics::gauge!("kronobarn_meetings_guardians_present_last_year")
+        .set(y.guardians_present as f64);
+    metrics::gauge!("kronobarn_handovers_last_year").set(y.handovers as f64);
+    metrics::gauge!("kronobarn_revocations_last_year").set(y.revocations as f64);
     metrics::gauge!("kronobarn_indicator_facts_seconds").set(took.as_secs_f64());
 }
 

@@ -256,3 +256,71 @@ fn home_figures_count_open_plans_by_stage_and_overdue_follow_ups() {
         "only the open plans' passed, undone follow-ups"
     );
 }
+
+#[test]
+fn home_figures_of_the_last_year_count_only_its_days() {
+    use kronobarn_indicators::{AgeBand, AuthorityKind, Handover, Meeting, PlanFacts};
+    let plan = |noticed: i32, agreed: Option<i32>, given: Option<i32>| PlanFacts {
+        authority: "a".into(),
+        authority_kind: AuthorityKind::School,
+        municipality: "m".into(),
+        age_band: AgeBand::Age6To12,
+        need_noticed: noticed,
+        consent: None,
+        agreed,
+        stage_changes: vec![],
+        closed: None,
+        meetings: vec![],
+        plan_given: given,
+        follow_ups: vec![],
+        handovers: vec![],
+        revocations: vec![],
+        grants: vec![],
+    };
+    let today = 1000;
+    let mut plans: Vec<PlanFacts> = (0..10)
+        .map(|n| plan(800, Some(800 + 10 * (n + 1)), (n % 2 == 0).then_some(900)))
+        .collect();
+    // Agreed 400 days ago: not in the last year.
+    plans.push(plan(500, Some(600), Some(600)));
+    plans[0].meetings = vec![
+        Meeting {
+            day: 950,
+            child_view_recorded: true,
+            guardians_present: false,
+        },
+        Meeting {
+            day: 960,
+            child_view_recorded: false,
+            guardians_present: true,
+        },
+        Meeting {
+            day: 100,
+            child_view_recorded: true,
+            guardians_present: true,
+        },
+    ];
+    plans[1].handovers = vec![Handover {
+        day: 990,
+        from: AuthorityKind::Preschool,
+        to: AuthorityKind::School,
+    }];
+    plans[1].revocations = vec![999, 10];
+    let home = crate::node::HomeFacts {
+        plans,
+        today,
+        ..Default::default()
+    };
+    let y = home_figures(&home).last_year;
+    assert_eq!((y.agreed, y.given), (10, 5));
+    // Days to agreed: 10, 20, ..., 100.
+    assert_eq!(y.days_to_agreed_median, Some(50));
+    assert_eq!(y.days_to_agreed_p90, Some(90));
+    assert_eq!((y.meetings, y.child_view, y.guardians_present), (2, 1, 1));
+    assert_eq!((y.handovers, y.revocations), (1, 1));
+    let none = home_figures(&crate::node::HomeFacts {
+        today,
+        ..Default::default()
+    });
+    assert_eq!(none.last_year.days_to_agreed_median, None);
+}
