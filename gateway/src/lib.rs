@@ -186,6 +186,9 @@ impl Conflict {
 pub enum Precondition {
     /// The responsible unit's kind of authority may not be the child's Barnens bästa-ansvarig.
     ResponsibleKind,
+    /// The node does not hold the plan's header (the child's identity and age), which it needs
+    /// to judge who may be responsible: the consent must share identity with it first.
+    ChildFactsNotHeld,
 }
 
 impl Precondition {
@@ -193,6 +196,7 @@ impl Precondition {
     pub fn slug(self) -> &'static str {
         match self {
             Precondition::ResponsibleKind => "responsible-kind",
+            Precondition::ChildFactsNotHeld => "child-facts-not-held",
         }
     }
 }

@@ -149,14 +149,24 @@ impl Node {
     /// rules, whatever the offering node checked. Its kind must let it be the child's Barnens
     /// bästa-ansvarig (or this node's operator allows it), and the child must have no other open
     /// plan here that the unit takes part in or that its authority holds, exactly as for a new
-    /// plan. `header` is the plan's header where this node holds it; without it only whether the
-    /// kind can ever be responsible is checked. Returns whether only an exception allows it.
+    /// plan. `header` is the plan's header where this node holds it; without it (a consent that
+    /// shares no identity) nothing can be judged, so nothing is taken over. The caller holds the
+    /// child lock, as a header write does. Returns whether only an exception allows it.
     pub(crate) fn check_taking_over(
         &self,
         actor: &Actor,
         plan_id: &str,
         header: Option<&PlanHeader>,
     ) -> BackendResult<Fits> {
+        let Some(header) = header else {
+            return Err(BackendError::Precondition(
+                Precondition::ChildFactsNotHeld,
+                format!(
+                    "this node does not hold plan {plan_id}'s header (the child's identity and age), so it cannot judge who may be the child's Barnens bästa-ansvarig; the consent must share identity with this organisation before it takes the plan over"
+                ),
+            ));
+        };
+        let header = Some(header);
         let facts = header.and_then(|h| h.child.as_ref()).and_then(child_facts);
         let fits = self.may_be_responsible(plan_id, &self.organization, &actor.unit, facts)?;
         if let Some(tag) = header.and_then(|h| self.child_tag(h)) {

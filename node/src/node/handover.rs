@@ -318,7 +318,10 @@ impl Node {
                 .load(plan_id, false)?
                 .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
             // By this node's own rules, whatever the offering node checked: a hostile or
-            // outdated one must not make a unit responsible that may not be.
+            // outdated one must not make a unit responsible that may not be. Under the child
+            // lock, as a header write: two plans for one child cannot both pass the one-open-plan
+            // rule at once.
+            let _child = self.child_lock.lock().unwrap_or_else(|p| p.into_inner());
             let fits = self.check_taking_over(actor, plan_id, view.header.as_ref())?;
             let acceptance = HandoverAcceptance {
                 offer: Some(env),

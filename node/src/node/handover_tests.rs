@@ -342,3 +342,44 @@ async fn the_models_handovers_go_through() {
         .expect("preschool to school");
     assert_eq!(home_at(&county, "vaxjo", &pre), "alvesta");
 }
+
+#[tokio::test]
+async fn a_unit_cannot_take_over_a_plan_whose_child_it_cannot_see() {
+    // The receiver judges who may be responsible by the child's age and schooling, in the
+    // header; a consent that shares no identity leaves it without one, and a school child's
+    // plan must not go to BVC because nobody could see it was a school child's.
+    let county = county(&["vaxjo", "region"]);
+    let vaxjo = county.node("vaxjo");
+    let plan = create(
+        vaxjo,
+        "skola",
+        child("skola", "2012-03-01", Schooling::Compulsory),
+    )
+    .await;
+    add_participant(vaxjo, "skola", &plan, "region", "bvc").await;
+    consent(
+        vaxjo,
+        "skola",
+        &plan,
+        &[("region", &[Category::Participants])],
+    )
+    .await;
+    county.settle_all(6).await;
+    assert!(
+        county
+            .node("region")
+            .load_plan_facts(&plan)
+            .unwrap()
+            .unwrap()
+            .header
+            .is_none(),
+        "no identity was shared"
+    );
+    let taken = county
+        .node("region")
+        .check_taking_over(&actor("region", "bvc"), &plan, None);
+    let Err(BackendError::Precondition(p, why)) = taken else {
+        panic!("taken over without the child's facts: {taken:?}");
+    };
+    assert_eq!(p, Precondition::ChildFactsNotHeld, "{why}");
+}
