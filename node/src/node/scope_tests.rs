@@ -20,7 +20,8 @@ async fn responsibility_is_accepted_only_by_the_unit_it_is_offered_to() {
         home,
         "skola",
         &plan,
-        &[("region", &[Category::Participants])],
+        // Identity too: the unit taking over judges by the child's facts (child-facts-not-held).
+        &[("region", &[Category::Identity, Category::Participants])],
     )
     .await;
     county.settle_all(4).await;
