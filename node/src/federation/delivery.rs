@@ -153,6 +153,8 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
     let mut client: Option<FederationServiceClient<Channel>> = None;
     let mut backoff = BACKOFF_MIN;
     let heard = node.heard_from(&name);
+    // Never woken: the wait after an answer that took nothing.
+    let answered_anyway = Notify::new();
     let mut counted: Option<std::time::Instant> = None;
     loop {
         if *stop.borrow() {
@@ -208,14 +210,16 @@ async fn deliver(node: Arc<Node>, peer: Member, tls: PeerTls, mut stop: watch::R
                 Ok(n) if n > 0 => backoff = BACKOFF_MIN,
                 // The peer answered but could not take anything (e.g. its storage failed): wait
                 // rather than send the same batch again at once.
+                // (The peer answered: its calling us says nothing new, so it does not cut the
+                // wait short.)
                 Ok(_) => {
-                    if wait(&mut backoff, &heard, &mut stop).await {
+                    if wait(&mut backoff, &answered_anyway, &mut stop).await {
                         return;
                     }
                 }
                 Err(e) => {
                     tracing::error!(peer = %name, error = %e, "cannot record deliveries");
-                    if wait(&mut backoff, &heard, &mut stop).await {
+                    if wait(&mut backoff, &answered_anyway, &mut stop).await {
                         return;
                     }
                 }

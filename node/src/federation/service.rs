@@ -57,7 +57,7 @@ impl Federation {
         })?;
         let organization = member.entry.organization.clone();
         // A member that calls is up: a delivery to it waiting out a backoff goes now.
-        self.node.heard_from(&organization).notify_one();
+        self.node.peer_called(&organization);
         Ok(organization)
     }
 }

@@ -66,6 +66,9 @@ pub use protected::leaks_protected_contacts;
 pub(crate) use purge::Purge;
 pub use read::{HeldLease, PlanRecord, PurgeState};
 
+/// A peer's wake-up for its delivery task, and when it was last rung.
+type Heard = (Arc<Notify>, Option<std::time::Instant>);
+
 fn stripe_of(plan_id: &str) -> usize {
     plan_id
         .bytes()
@@ -97,7 +100,7 @@ pub struct Node {
     lease_notify: Notify,
     /// Per peer: woken when that peer calls this node, so a delivery waiting out its backoff
     /// tries again at once.
-    heard_from: Mutex<HashMap<String, Arc<Notify>>>,
+    heard_from: Mutex<HashMap<String, Heard>>,
     plan_changes: broadcast::Sender<String>,
     display_name: OnceLock<String>,
     cosigner: OnceLock<Arc<dyn Cosigner>>,
@@ -388,7 +391,19 @@ impl Node {
             .unwrap_or_else(|p| p.into_inner())
             .entry(peer.to_string())
             .or_default()
+            .0
             .clone()
+    }
+
+    /// `peer` called: wakes a delivery to it that waits out a backoff, at most once a second (a
+    /// member calling steadily must not turn its own backoff into a tight retry loop).
+    pub fn peer_called(&self, peer: &str) {
+        let mut heard = self.heard_from.lock().unwrap_or_else(|p| p.into_inner());
+        let (notify, last) = heard.entry(peer.to_string()).or_default();
+        if last.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1)) {
+            *last = Some(std::time::Instant::now());
+            notify.notify_one();
+        }
     }
 
     /// Woken when a new consent arrives, so its lease is fetched at once.
