@@ -290,20 +290,15 @@ impl Doc<'_> {
                 let units = self.units_among(&g.organization, Some(&units));
                 format!("{} {may_know} {what}", self.named(&g.organization, units))
             }
-            OrganizationGrant::NoneTakesPart => match self.lang {
+            // Whether none of the organisation's authorities takes part or several do, the
+            // copy says the same: which of them take part may be more than its reader may know
+            // (a participant withheld from the guardians, or a reader without the participants).
+            OrganizationGrant::NoneTakesPart | OrganizationGrant::Ambiguous => match self.lang {
                 Lang::Sv => format!(
-                    "Samtycket nämner {org}, men ingen av dess myndigheter är med i planen, så ingen av dem får veta {what}"
+                    "Samtycket nämner bara {org}, inte vilken av dess myndigheter, så ingen där får veta {what} genom det"
                 ),
                 Lang::En => format!(
-                    "The consent names {org}, but none of its authorities takes part in the plan, so none of them may know {what}"
-                ),
-            },
-            OrganizationGrant::Ambiguous => match self.lang {
-                Lang::Sv => format!(
-                    "Samtycket nämner {org} men inte vilken av dess myndigheter i planen, så ingen av dem får veta {what}"
-                ),
-                Lang::En => format!(
-                    "The consent names {org} but not which of its authorities in the plan, so none of them may know {what}"
+                    "The consent names only {org}, not which of its authorities, so nobody there may know {what} through it"
                 ),
             },
         }

@@ -679,7 +679,7 @@ fn an_organisation_grant_names_only_whom_the_policy_lets_know() {
     let (sv, fhir) = doc(&ambiguous, Lang::Sv);
     has(
         &sv,
-        "Samtycket nämner Region Kronoberg men inte vilken av dess myndigheter i planen, så ingen av dem får veta vem barnet är",
+        "Samtycket nämner bara Region Kronoberg, inte vilken av dess myndigheter, så ingen där får veta vem barnet är",
     );
     lacks(&sv, "Region Kronoberg får veta");
     // Who takes part is still said where the document says so.
@@ -687,7 +687,7 @@ fn an_organisation_grant_names_only_whom_the_policy_lets_know() {
     let (en, _) = doc(&ambiguous, Lang::En);
     has(
         &en,
-        "The consent names Region Kronoberg but not which of its authorities in the plan, so none of them may know",
+        "The consent names only Region Kronoberg, not which of its authorities, so nobody there may know",
     );
     // The FHIR Consent permits the association alone: no provision names the region.
     let consent = consent_of(&fhir);
@@ -712,6 +712,6 @@ fn an_organisation_grant_names_only_whom_the_policy_lets_know() {
     let (sv, _) = doc(&none, Lang::Sv);
     has(
         &sv,
-        "Samtycket nämner Region Kronoberg, men ingen av dess myndigheter är med i planen, så ingen av dem får veta",
+        "Samtycket nämner bara Region Kronoberg, inte vilken av dess myndigheter, så ingen där får veta",
     );
 }

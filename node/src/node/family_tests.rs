@@ -431,7 +431,7 @@ async fn the_familys_copy_names_whom_an_organisation_grant_reaches_as_the_policy
     );
     assert!(
         doc.contains(
-            "<li>Samtycket nämner region (test) men inte vilken av dess myndigheter i planen, så ingen av dem får veta vem barnet är"
+            "<li>Samtycket nämner bara region (test), inte vilken av dess myndigheter, så ingen där får veta vem barnet är"
         ),
         "{doc}"
     );
