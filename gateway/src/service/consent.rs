@@ -40,14 +40,39 @@ fn known_grantees(
     let directory = &state.directory;
     for (i, g) in consent.grants.iter().enumerate() {
         let field = format!("consent.grants[{i}]");
-        if !g.unit.is_empty() && directory.authority_of(&g.organization, &g.unit).is_none() {
-            return Err(FieldError::new(
-                format!("{field}.unit"),
-                format!(
-                    "\"{}\" of {} is neither in the directory nor taking part in the plan",
-                    g.unit, g.organization
-                ),
-            ));
+        if !g.unit.is_empty() {
+            // Listed by the directory or taking part: an organisation that is one authority
+            // answers for any unit name, so a misspelt unit would pass and reach no user.
+            let listed = directory
+                .units()
+                .any(|u| u.organization == g.organization && u.unit == g.unit);
+            let taking_part = state
+                .participants
+                .iter()
+                .any(|u| u.organization == g.organization && u.unit == g.unit);
+            if !listed && !taking_part {
+                return Err(FieldError::new(
+                    format!("{field}.unit"),
+                    format!(
+                        "\"{}\" of {} is neither in the directory nor taking part in the plan",
+                        g.unit, g.organization
+                    ),
+                ));
+            }
+            // The policy reads a unit grant by its unit; an authority beside it must agree.
+            if !g.authority.is_empty()
+                && directory
+                    .authority_of(&g.organization, &g.unit)
+                    .is_none_or(|a| a.id != g.authority)
+            {
+                return Err(FieldError::new(
+                    format!("{field}.authority"),
+                    format!(
+                        "\"{}\" is not the authority of unit \"{}\"; name the unit or its authority",
+                        g.authority, g.unit
+                    ),
+                ));
+            }
         }
         if g.authority.is_empty() {
             continue;

@@ -80,6 +80,12 @@ async fn a_grant_naming_an_unknown_authority_or_unit_is_refused_and_nothing_is_s
             ],
             "consent.grants[1].unit: \"elevhalsan\" of region is neither in the directory nor taking part in the plan",
         ),
+        (
+            // The policy reads a unit grant by its unit: an authority beside it that is not the
+            // unit's would be silently ignored.
+            vec![grant("region", "region-skola", "bup")],
+            "consent.grants[0].authority: \"region-skola\" is not the authority of unit \"bup\"; name the unit or its authority",
+        ),
     ] {
         let e = record(grants).await.unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
@@ -95,6 +101,7 @@ async fn a_grant_naming_an_unknown_authority_or_unit_is_refused_and_nothing_is_s
         grant("region", "region/bup", ""),
         grant("region", "", "bup"),
         grant("vaxjo", "", "skola"),
+        grant("vaxjo", "vaxjo-skola", "skola"),
     ])
     .await
     .expect("recorded");
