@@ -263,6 +263,7 @@ pub(crate) async fn settle(
 ) -> Result<usize, SettleError> {
     let mut ops = Vec::new();
     let mut records = Vec::new();
+    let mut refused_offers = Vec::new();
     let now = node.now_ms();
     for (i, (key, env)) in batch.iter().enumerate() {
         let Some(r) = results.iter().find(|r| r.position as usize == i) else {
@@ -293,6 +294,17 @@ pub(crate) async fn settle(
                 peer,
                 "peer accepted a delivery without a valid signed receipt"
             );
+        }
+        // An offer its addressee refused for good is closed here (after this batch), not left
+        // open to block the plan until it expires.
+        if env.kind == PayloadKind::HandoverOffer as i32
+            && !r.accepted
+            && matches!(
+                r.code(),
+                RefusalCode::ResponsibleKind | RefusalCode::OfferNotOpen
+            )
+        {
+            refused_offers.push((env, refusal_slug(r)));
         }
         if env.kind == PayloadKind::Revocation as i32
             && let Ok(rev) = Revocation::decode(env.payload.as_slice())
@@ -358,6 +370,12 @@ pub(crate) async fn settle(
     // peer answers "already held" with a fresh receipt, and the crossing is recorded then. The
     // store's own flush, or the next durable write, makes it durable meanwhile.
     node.write(&records, ops)?;
+    for (env, why) in refused_offers {
+        if let Err(e) = node.close_refused_offer(peer, env, why) {
+            // Left open, as before: it expires, or a user withdraws it.
+            tracing::error!(peer, error = %e, "cannot close a refused handover offer");
+        }
+    }
     Ok(settled)
 }
 

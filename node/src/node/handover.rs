@@ -279,6 +279,60 @@ impl Node {
         Ok(offer)
     }
 
+    /// Closes this node's open offer `offer_env` that its addressee `peer` refused for good
+    /// (`why`: its rules do not let the unit take the plan over, or the offer is not open to
+    /// it), as a withdrawal would: otherwise the offer stays open until it expires, and the plan's
+    /// consent and any new offer wait behind it for two weeks with nobody told. Recorded, with
+    /// the signed withdrawal kept as for one a user makes; nothing is sent, since the addressee
+    /// holds no offer. False when that offer is not the open one (already withdrawn, replaced,
+    /// or accepted).
+    pub(crate) fn close_refused_offer(
+        &self,
+        peer: &str,
+        offer_env: &SignedEnvelope,
+        why: &str,
+    ) -> BackendResult<bool> {
+        let Some(plan_id) = handover_plan(offer_env) else {
+            return Ok(false);
+        };
+        let _g = self.stripe(&plan_id);
+        let Some(b) = self.get(&keys::handover(&plan_id)).map_err(internal)? else {
+            return Ok(false);
+        };
+        let (offer, env) = decode_env::<Handover>(&b)?;
+        if env.payload != offer_env.payload
+            || offer.from_organization != self.organization_id()
+            || offer.to_organization != peer
+        {
+            return Ok(false);
+        }
+        let withdrawal = HandoverWithdrawal {
+            offer: Some(env),
+            withdrawn_at_unix_ms: self.now_ms(),
+        };
+        let w = self.sign(PayloadKind::HandoverWithdrawal, withdrawal.encode_to_vec());
+        let (_, clock_op) = self.tick();
+        let record = AccessRecord {
+            content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&w.payload)),
+            ..crate::records::by_peer(
+                peer,
+                self.now_ms(),
+                &plan_id,
+                "responsibility",
+                kronobarn_proto::v1::AccessAction::Write,
+                kronobarn_proto::v1::Decision::Deny,
+                &format!("handover-refused:{why}"),
+            )
+        };
+        self.write(
+            &[record],
+            vec![clock_op, Op::Delete(keys::handover(&plan_id))],
+        )
+        .map_err(internal)?;
+        tracing::info!(plan = %plan_id, peer, reason = why, "an offer refused by its addressee is closed");
+        Ok(true)
+    }
+
     pub(crate) async fn accept_handover_durably(
         &self,
         actor: &Actor,

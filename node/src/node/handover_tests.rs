@@ -219,10 +219,22 @@ async fn the_receiver_checks_the_unit_taking_over_by_its_own_rules() {
             .await
             .is_err()
     );
-    vaxjo
-        .withdraw_handover(&actor("vaxjo", "skola"), &plan)
-        .await
-        .unwrap();
+    // The refusal is final: the home closes its offer at once (recorded), rather than leave it
+    // open for 14 days with consents and new offers blocked behind it.
+    assert!(
+        !vaxjo.offer_is_open(&plan).unwrap(),
+        "the refused offer still blocks the plan at its home"
+    );
+    let closed: Vec<String> = vaxjo
+        .access_log(&plan, None, 1000)
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| AccessRecord::decode(e.record.as_slice()).unwrap())
+        .filter(|r| r.reason.starts_with("handover-refused"))
+        .map(|r| r.reason)
+        .collect();
+    assert_eq!(closed, ["handover-refused:responsible-kind"]);
     county.settle_all(6).await;
     assert_eq!(home_at(&county, "alvesta", &plan), "vaxjo");
     // The region's rules do: it takes over by its operator's exception, which is logged and
