@@ -1,8 +1,10 @@
 //! Handing the plan's responsibility over, as this node's users do it: an offer signed by the
 //! responsible organisation, an acceptance signed by the organisation taking over that carries
-//! the offer, or the offer's withdrawal. The acceptance is the single fact that moves the
-//! responsibility and the consent home, so there is never none and never two; an offer counts
-//! only as the next in the plan's chain of handovers, only once, and only until it expires.
+//! the offer, or the offer's withdrawal. The acceptance, once the home that made the offer has
+//! confirmed it, is the single fact that moves the responsibility and the consent home, so there
+//! is never none and never two; an offer counts only as the next in the plan's chain of
+//! handovers, only once, and only while it is open at the home that made it (not withdrawn, not
+//! expired by that home's clock).
 //! Admitting the same from peers is the federation's (`federation::admission`), by the same rule
 //! ([`acceptance_problem`]). The unit taking over must be one the responsibility rule (or the
 //! operator's exception) lets be the child's Barnens bästa-ansvarig, and the child must have no
@@ -340,7 +342,7 @@ impl Node {
     ) -> BackendResult<Handover> {
         let offer = {
             let _g = self.stripe(plan_id);
-            let mut record = self.plan_record(plan_id)?;
+            let record = self.plan_record(plan_id)?;
             let Some((offer, env)) = self.open_offer(plan_id)? else {
                 return Err(BackendError::NotFound(format!(
                     "an open offer of plan {plan_id} (none was made, it was withdrawn, or it expired)"
@@ -382,60 +384,20 @@ impl Node {
                 accepted_at_unix_ms: now,
             };
             let acc = self.sign(PayloadKind::HandoverAcceptance, acceptance.encode_to_vec());
-            record.home_organization = self.organization_id().to_string();
-            record.updated_at_unix_ms = now;
+            // The acceptance goes to the home that made the offer, which alone decides, by its
+            // own open offer and clock, whether it still stood; it then sends it on to every
+            // organisation of the plan, this one included, and only then does the plan move
+            // ([`Node::handover_confirmed_ops`]). An acceptance's own date is its signer's word.
             let (version, clock_op) = self.tick();
-            let mut ops = vec![
-                clock_op,
-                Op::Delete(keys::handover(plan_id)),
-                Op::Delete(keys::wanted_lease(plan_id)),
-                Op::Put(keys::handed(plan_id, offer.sequence), acc.encode_to_vec()),
-                Op::Put(keys::plan(plan_id), record.encode_to_vec()),
-                Op::Put(keys::own_unit(plan_id, &offer.to_unit), Vec::new()),
-                Op::Put(keys::own_unit(plan_id, &actor.unit), Vec::new()),
-                Op::Put(
-                    keys::unit_plan(self.organization_id(), &offer.to_unit, plan_id),
-                    Vec::new(),
-                ),
-                Op::Put(
-                    keys::feed(version.key()),
-                    keys::handed(plan_id, offer.sequence),
-                ),
-            ];
-            let known = known_organizations(&view);
+            let mut ops = vec![clock_op];
             if let Some(outbox) = self.outbox() {
-                let mut n = 0;
-                ops.extend(outbox.ops(&acc, URGENT, known.clone(), version, &mut n));
-                // The old home's pending purge confirmations move here: every revocation in
-                // force is sent again to every organisation of the plan, and this node grants
-                // no lease to one until its signed receipt is back.
-                let state = view.policy_state();
-                for r in state.revocations_in_force() {
-                    let Some(b) = self
-                        .get(&keys::revocation(plan_id, &r.id))
-                        .map_err(internal)?
-                    else {
-                        continue;
-                    };
-                    let renv = SignedEnvelope::decode(b.as_slice()).map_err(internal)?;
-                    let to: Vec<String> = known
-                        .iter()
-                        .filter(|o| *o != self.organization_id())
-                        .cloned()
-                        .collect();
-                    for o in &to {
-                        let pending = PurgeState {
-                            recorded_at_unix_ms: now,
-                            confirmed_at_unix_ms: 0,
-                            answer: String::new(),
-                        };
-                        ops.push(Op::Put(
-                            keys::purge(plan_id, &r.id, o),
-                            pending.encode_to_vec(),
-                        ));
-                    }
-                    ops.extend(outbox.ops(&renv, URGENT, to, version, &mut n));
-                }
+                ops.extend(outbox.ops(
+                    &acc,
+                    URGENT,
+                    [offer.from_organization.clone()],
+                    version,
+                    &mut 0,
+                ));
             }
             let reason = match fits {
                 Fits::Rule => "handover-accepted",
@@ -448,6 +410,97 @@ impl Node {
         self.durable().await?;
         self.outbox_notify().notify_waiters();
         Ok(offer)
+    }
+
+    /// What the unit taking the plan over does once the old home has confirmed its acceptance
+    /// (the caller moves the plan's home and keeps the acceptance): it takes part as the plan's
+    /// responsible unit, leases no longer bind it, and the old home's pending purge
+    /// confirmations move here: every revocation in force is sent again to every organisation
+    /// of the plan, and this node grants no lease to one until its signed receipt is back.
+    pub(crate) fn handover_confirmed_ops(
+        &self,
+        plan_id: &str,
+        offer: &Handover,
+    ) -> BackendResult<Vec<Op>> {
+        let view = self
+            .load(plan_id, false)?
+            .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+        let now = self.now_ms();
+        let (version, clock_op) = self.tick();
+        let mut ops = vec![
+            clock_op,
+            Op::Delete(keys::wanted_lease(plan_id)),
+            Op::Delete(keys::lease(plan_id)),
+            Op::Put(keys::own_unit(plan_id, &offer.to_unit), Vec::new()),
+            Op::Put(
+                keys::unit_plan(self.organization_id(), &offer.to_unit, plan_id),
+                Vec::new(),
+            ),
+            Op::Put(
+                keys::feed(version.key()),
+                keys::handed(plan_id, offer.sequence),
+            ),
+        ];
+        let known = known_organizations(&view);
+        if let Some(outbox) = self.outbox() {
+            let mut n = 0;
+            let state = view.policy_state();
+            let to: Vec<String> = known
+                .iter()
+                .filter(|o| *o != self.organization_id())
+                .cloned()
+                .collect();
+            for r in state.revocations_in_force() {
+                let Some(b) = self
+                    .get(&keys::revocation(plan_id, &r.id))
+                    .map_err(internal)?
+                else {
+                    continue;
+                };
+                let renv = SignedEnvelope::decode(b.as_slice()).map_err(internal)?;
+                for o in &to {
+                    let pending = PurgeState {
+                        recorded_at_unix_ms: now,
+                        confirmed_at_unix_ms: 0,
+                        answer: String::new(),
+                    };
+                    ops.push(Op::Put(
+                        keys::purge(plan_id, &r.id, o),
+                        pending.encode_to_vec(),
+                    ));
+                }
+                ops.extend(outbox.ops(&renv, URGENT, to.clone(), version, &mut n));
+            }
+        }
+        Ok(ops)
+    }
+
+    /// The home's relay of an acceptance it confirmed: to every organisation of the plan but
+    /// itself, the one taking over included.
+    pub(crate) fn handover_relay_ops(
+        &self,
+        plan_id: &str,
+        acceptance: &SignedEnvelope,
+        sequence: u64,
+    ) -> BackendResult<Vec<Op>> {
+        let view = self
+            .load(plan_id, false)?
+            .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
+        let to: Vec<String> = known_organizations(&view)
+            .into_iter()
+            .filter(|o| o != self.organization_id())
+            .collect();
+        let (version, clock_op) = self.tick();
+        // In the change feed too, so a node that missed the push learns it by pulling from here
+        // (it takes an acceptance from this home alone).
+        let mut ops = vec![
+            clock_op,
+            Op::Put(keys::feed(version.key()), keys::handed(plan_id, sequence)),
+        ];
+        if let Some(outbox) = self.outbox() {
+            ops.extend(outbox.ops(acceptance, URGENT, to, version, &mut 0));
+        }
+        Ok(ops)
     }
 
     pub(crate) fn pending_handover_here(&self, plan_id: &str) -> BackendResult<Option<Handover>> {

@@ -863,7 +863,8 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
 
-    // The region accepts: it is responsible and the consent home from now on.
+    // The region accepts; once Växjö, which made the offer, has confirmed it (by its own open
+    // offer and clock), the region is responsible and the consent home.
     at_region
         .accept_responsibility(rektor2.req(AcceptResponsibilityRequest {
             plan_id: plan_id.clone(),
@@ -876,16 +877,23 @@ async fn responsibility_moves_with_both_signatures_and_the_consent_home_with_it(
         categories: vec![Category::Identity as i32, Category::Participants as i32],
         ..Default::default()
     }];
-    let recorded = at_region
-        .record_consent(psykolog.req(RecordConsentRequest {
-            consent: Some(c2),
-            expected_previous_version: 1,
-        }))
-        .await
-        .unwrap()
-        .into_inner()
-        .consent
-        .unwrap();
+    let recorded = eventually(
+        Duration::from_secs(20),
+        "the region to be the consent home once Växjö confirmed",
+        || {
+            let (mut api, who, c2) = (at_region.clone(), psykolog.clone(), c2.clone());
+            async move {
+                api.record_consent(who.req(RecordConsentRequest {
+                    consent: Some(c2),
+                    expected_previous_version: 1,
+                }))
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().consent)
+            }
+        },
+    )
+    .await;
     assert_eq!(
         (recorded.consent_version, recorded.consent_home.as_str()),
         (2, "region-kronoberg")

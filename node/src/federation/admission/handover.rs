@@ -1,8 +1,9 @@
 //! Admitting who a plan's home is: the signed creation record (which binds a plan id to the
 //! organisation that created it), and handovers of the responsibility: an offer (kept only by its
-//! addressee), its withdrawal, or an acceptance carrying the offer (applied by everyone, by the
-//! same rule as at the acceptor: exactly the next handover, from the organisation responsible
-//! now, before the offer expired). Offers and creations are checked against their own signers,
+//! addressee), its withdrawal, or an acceptance carrying the offer: decided by the home that made
+//! the offer (by its own open offer and clock), which then relays it, and taken by every other
+//! node from that home alone, by the same rule: exactly the next handover, from the organisation
+//! responsible now. Offers and creations are checked against their own signers,
 //! whoever relays them. The addressee of an offer judges the unit it names by its own rules.
 
 use kronobarn_gateway::PlanEvent;
@@ -226,7 +227,37 @@ impl Admission<'_> {
                 {
                     return Ok(admitted("already-held"));
                 }
-                match acceptance_problem(chain, &record.home_organization, &offer, accepted_at) {
+                // Who decides is the home that made the offer, by its own open offer and its
+                // own clock: the acceptance's date is only its signer's word, and a withdrawn
+                // or expired offer would otherwise be taken by backdating it. The home then
+                // sends the acceptance on, and every other node of the plan takes it from the
+                // home alone. (A node that only notes the plan's provenance follows the chain as
+                // the current home relays it.)
+                let me = n.organization_id();
+                let home_decides = known.is_some() && me == offer.from_organization;
+                let judged_at = if home_decides {
+                    let open = n
+                        .get(&keys::handover(&plan_id))
+                        .map_err(internal)?
+                        .and_then(|b| SignedEnvelope::decode(b.as_slice()).ok())
+                        .is_some_and(|h| h.payload == offer_env.payload);
+                    if !open {
+                        return Err(Refusal::OfferNotOpen);
+                    }
+                    now
+                } else if known.is_some() {
+                    if peer != offer.from_organization {
+                        return Err(Refusal::PeerNotSigner {
+                            peer: peer.into(),
+                            signer: offer.from_organization.clone(),
+                        });
+                    }
+                    // Confirmed by the home, on its clock.
+                    offer.expires_at_unix_ms
+                } else {
+                    accepted_at
+                };
+                match acceptance_problem(chain, &record.home_organization, &offer, judged_at) {
                     None => {}
                     Some(AcceptanceProblem::Early) => {
                         return Err(Refusal::NotYet(format!(
@@ -258,6 +289,17 @@ impl Admission<'_> {
                     n.write(std::slice::from_ref(&a.record), ops)
                         .map_err(internal)?;
                     return Ok(a);
+                }
+                if home_decides {
+                    ops.extend(
+                        n.handover_relay_ops(&plan_id, env, offer.sequence)
+                            .map_err(internal)?,
+                    );
+                } else if me == offer.to_organization {
+                    ops.extend(
+                        n.handover_confirmed_ops(&plan_id, &offer)
+                            .map_err(internal)?,
+                    );
                 }
                 record.home_organization = offer.to_organization.clone();
                 record.updated_at_unix_ms = now;

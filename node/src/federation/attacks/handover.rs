@@ -310,3 +310,66 @@ async fn the_receiver_judges_the_child_by_its_own_rules_when_it_accepts() {
     );
     assert_eq!(home_at(&county, "region", &plan), "vaxjo");
 }
+
+/// The region signs an acceptance of `offer` dated `accepted_at`, as a hostile node would,
+/// and pushes it to every other member.
+async fn backdated_acceptance(county: &County, offer: SignedEnvelope, accepted_at: i64) {
+    let acceptance = HandoverAcceptance {
+        offer: Some(offer),
+        accepted_at_unix_ms: accepted_at,
+    };
+    let env = county
+        .node("region")
+        .sign(PayloadKind::HandoverAcceptance, acceptance.encode_to_vec());
+    for to in ["vaxjo", "polisen"] {
+        county.push("region", to, std::slice::from_ref(&env)).await;
+    }
+    county.settle_all(6).await;
+}
+
+#[tokio::test]
+async fn a_withdrawn_offer_cannot_be_accepted_by_backdating_the_acceptance() {
+    // The region keeps the offer it was sent; Växjö withdraws it; the region then signs an
+    // acceptance dated before the withdrawal. Its own clock is its word only: the home that
+    // made the offer decides whether it was still open.
+    let (county, plan) = county_with_plan().await;
+    let offered_at = county.node("vaxjo").now_ms();
+    offer(county.node("vaxjo"), "skola", &plan, "region", "skola").await;
+    county.settle_all(6).await;
+    let kept = county
+        .node("region")
+        .get(&keys::handover(&plan))
+        .unwrap()
+        .expect("the region holds the offer");
+    let kept = SignedEnvelope::decode(kept.as_slice()).unwrap();
+    county.advance(60_000);
+    county
+        .node("vaxjo")
+        .withdraw_handover(&actor("vaxjo", "skola"), &plan)
+        .await
+        .expect("withdraw");
+    county.settle_all(6).await;
+    backdated_acceptance(&county, kept, offered_at + 1_000).await;
+    for org in ["vaxjo", "polisen", "region"] {
+        assert_eq!(home_at(&county, org, &plan), "vaxjo", "at {org}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_offer_cannot_be_accepted_by_backdating_the_acceptance() {
+    let (county, plan) = county_with_plan().await;
+    let offered_at = county.node("vaxjo").now_ms();
+    offer(county.node("vaxjo"), "skola", &plan, "region", "skola").await;
+    county.settle_all(6).await;
+    let kept = county
+        .node("region")
+        .get(&keys::handover(&plan))
+        .unwrap()
+        .expect("the region holds the offer");
+    let kept = SignedEnvelope::decode(kept.as_slice()).unwrap();
+    county.advance(30 * 86_400_000);
+    backdated_acceptance(&county, kept, offered_at + 1_000).await;
+    for org in ["vaxjo", "polisen", "region"] {
+        assert_eq!(home_at(&county, org, &plan), "vaxjo", "at {org}");
+    }
+}
