@@ -84,6 +84,14 @@ pub(crate) fn handover_plan(env: &SignedEnvelope) -> Option<String> {
     }
 }
 
+/// The offer an acceptance envelope answers.
+pub(crate) fn acceptance_offer(env: &SignedEnvelope) -> Option<Handover> {
+    HandoverAcceptance::decode(env.payload.as_slice())
+        .ok()?
+        .offer
+        .and_then(|o| offer_of(&o))
+}
+
 /// The offer inside a signed offer envelope.
 pub(crate) fn offer_of(env: &SignedEnvelope) -> Option<Handover> {
     Handover::decode(env.payload.as_slice()).ok()
@@ -486,7 +494,13 @@ impl Node {
         let view = self
             .load(plan_id, false)?
             .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
-        let to: Vec<String> = known_organizations(&view)
+        // Every organisation of the plan, and the one taking over by name (it is one of them
+        // as a grantee, but its completion must not hang on that).
+        let mut to = known_organizations(&view);
+        if let Some(offer) = acceptance_offer(acceptance) {
+            to.insert(offer.to_organization);
+        }
+        let to: Vec<String> = to
             .into_iter()
             .filter(|o| o != self.organization_id())
             .collect();
