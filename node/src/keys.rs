@@ -251,6 +251,16 @@ pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
 
+/// `confirmed/{plan_id}/{sequence BE}`: the offering home's signed confirmation of the accepted
+/// handover with that sequence, which is what moves a plan and what its provenance carries.
+pub fn confirmed(plan_id: &str, sequence: u64) -> Vec<u8> {
+    [
+        format!("confirmed/{plan_id}/").as_bytes(),
+        &sequence.to_be_bytes(),
+    ]
+    .concat()
+}
+
 /// `homeonly/{plan_id}`: what the plan's home keeps out of the signed header of a plan with
 /// protected personal data (the guardians' contact details), at this node only: never signed,
 /// queued, fed or exported.

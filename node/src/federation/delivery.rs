@@ -50,6 +50,7 @@ fn about(env: &SignedEnvelope) -> (String, String, Option<kronobarn_proto::v1::V
         Ok(
             PayloadKind::HandoverOffer
             | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverConfirmation
             | PayloadKind::HandoverWithdrawal,
         ) => {
             let plan_id = crate::node::handover_plan(env).unwrap_or_default();

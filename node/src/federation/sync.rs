@@ -108,13 +108,8 @@ fn may_receive(node: &Node, peer: &str, env: &SignedEnvelope) -> Result<bool, St
         Ok(PayloadKind::Revocation) => {
             Revocation::decode(env.payload.as_slice()).map(|r| r.plan_id)
         }
-        Ok(PayloadKind::HandoverAcceptance) => {
-            kronobarn_proto::v1::HandoverAcceptance::decode(env.payload.as_slice()).map(|a| {
-                a.offer
-                    .and_then(|o| kronobarn_proto::v1::Handover::decode(o.payload.as_slice()).ok())
-                    .map(|h| h.plan_id)
-                    .unwrap_or_default()
-            })
+        Ok(PayloadKind::HandoverAcceptance | PayloadKind::HandoverConfirmation) => {
+            Ok(crate::node::handover_plan(env).unwrap_or_default())
         }
         _ => return Ok(false),
     }

@@ -14,7 +14,8 @@
 use kronobarn_gateway::{Actor, BackendError, BackendResult, Conflict, Denial};
 use kronobarn_policy::responsibility::Fits;
 use kronobarn_proto::v1::{
-    AccessRecord, Handover, HandoverAcceptance, HandoverWithdrawal, PayloadKind, SignedEnvelope,
+    AccessRecord, Handover, HandoverAcceptance, HandoverConfirmation, HandoverWithdrawal,
+    PayloadKind, SignedEnvelope,
 };
 use prost::Message;
 
@@ -80,6 +81,12 @@ pub(crate) fn handover_plan(env: &SignedEnvelope) -> Option<String> {
                 .ok()?
                 .offer,
         ),
+        PayloadKind::HandoverConfirmation => {
+            let acceptance = HandoverConfirmation::decode(env.payload.as_slice())
+                .ok()?
+                .acceptance?;
+            acceptance_offer(&acceptance).map(|o| o.plan_id)
+        }
         _ => None,
     }
 }
@@ -120,8 +127,11 @@ impl Node {
         if let Some(b) = self.get(&keys::creation(plan_id)).map_err(internal)? {
             out.push(SignedEnvelope::decode(b.as_slice()).map_err(internal)?);
         }
-        for (_, v) in self.scan_all(&keys::handeds(plan_id)).map_err(internal)? {
-            out.push(SignedEnvelope::decode(v.as_slice()).map_err(internal)?);
+        // Each handover as its home's signed confirmation, which is all another node takes.
+        for (seq, _) in (1..).zip(self.scan_all(&keys::handeds(plan_id)).map_err(internal)?) {
+            if let Some(c) = self.get(&keys::confirmed(plan_id, seq)).map_err(internal)? {
+                out.push(SignedEnvelope::decode(c.as_slice()).map_err(internal)?);
+            }
         }
         Ok(out)
     }
@@ -446,7 +456,7 @@ impl Node {
             ),
             Op::Put(
                 keys::feed(version.key()),
-                keys::handed(plan_id, offer.sequence),
+                keys::confirmed(plan_id, offer.sequence),
             ),
         ];
         let known = known_organizations(&view);
@@ -490,7 +500,7 @@ impl Node {
         plan_id: &str,
         acceptance: &SignedEnvelope,
         sequence: u64,
-    ) -> BackendResult<Vec<Op>> {
+    ) -> BackendResult<(SignedEnvelope, Vec<Op>)> {
         let view = self
             .load(plan_id, false)?
             .ok_or_else(|| BackendError::NotFound(format!("plan {plan_id}")))?;
@@ -504,17 +514,31 @@ impl Node {
             .into_iter()
             .filter(|o| o != self.organization_id())
             .collect();
+        let confirmation = self.sign(
+            PayloadKind::HandoverConfirmation,
+            HandoverConfirmation {
+                acceptance: Some(acceptance.clone()),
+                confirmed_at_unix_ms: self.now_ms(),
+            }
+            .encode_to_vec(),
+        );
         let (version, clock_op) = self.tick();
-        // In the change feed too, so a node that missed the push learns it by pulling from here
-        // (it takes an acceptance from this home alone).
+        // Kept, and in the change feed, so a node that missed the push learns it by pulling.
         let mut ops = vec![
             clock_op,
-            Op::Put(keys::feed(version.key()), keys::handed(plan_id, sequence)),
+            Op::Put(
+                keys::confirmed(plan_id, sequence),
+                confirmation.encode_to_vec(),
+            ),
+            Op::Put(
+                keys::feed(version.key()),
+                keys::confirmed(plan_id, sequence),
+            ),
         ];
         if let Some(outbox) = self.outbox() {
-            ops.extend(outbox.ops(acceptance, URGENT, to, version, &mut 0));
+            ops.extend(outbox.ops(&confirmation, URGENT, to, version, &mut 0));
         }
-        Ok(ops)
+        Ok((confirmation, ops))
     }
 
     pub(crate) fn pending_handover_here(&self, plan_id: &str) -> BackendResult<Option<Handover>> {

@@ -1,9 +1,9 @@
 //! Admitting who a plan's home is: the signed creation record (which binds a plan id to the
 //! organisation that created it), and handovers of the responsibility: an offer (kept only by its
-//! addressee), its withdrawal, or an acceptance carrying the offer: decided by the home that made
-//! the offer (by its own open offer and clock), which then relays it, and taken by every other
-//! node from that home alone, by the same rule: exactly the next handover, from the organisation
-//! responsible now. Offers and creations are checked against their own signers,
+//! addressee), its withdrawal, an acceptance carrying the offer (taken only by the home that made
+//! the offer, by its own open offer and clock), or that home's signed confirmation of it, which
+//! alone moves the plan at every other node, one that only notes the plan's provenance included:
+//! exactly the next handover, from the organisation responsible now. Offers and creations are checked against their own signers,
 //! whoever relays them. The addressee of an offer judges the unit it names by its own rules.
 
 use kronobarn_gateway::PlanEvent;
@@ -11,7 +11,8 @@ use kronobarn_policy::Date;
 use kronobarn_policy::responsibility::responsible_unit;
 use kronobarn_proto::envelope;
 use kronobarn_proto::v1::{
-    AccessRecord, HandoverAcceptance, HandoverWithdrawal, PayloadKind, PlanCreation, SignedEnvelope,
+    AccessRecord, HandoverAcceptance, HandoverConfirmation, HandoverWithdrawal, PayloadKind,
+    PlanCreation, SignedEnvelope,
 };
 use kronobarn_proto::validate;
 use prost::Message;
@@ -96,6 +97,8 @@ impl Admission<'_> {
         env: &SignedEnvelope,
     ) -> Result<Admitted, Refusal> {
         let n = self.node;
+        // The acceptance itself: the envelope, or the one a confirmation carries.
+        let mut acceptance_env: Option<SignedEnvelope> = None;
         let (offer_env, accepted_at) = match kind {
             PayloadKind::HandoverOffer => (env.clone(), None),
             PayloadKind::HandoverWithdrawal => {
@@ -106,12 +109,27 @@ impl Admission<'_> {
                     .ok_or_else(|| Refusal::Invalid("withdrawal without its offer".into()))?;
                 (o, None)
             }
+            PayloadKind::HandoverConfirmation => {
+                let c = HandoverConfirmation::decode(env.payload.as_slice())
+                    .map_err(|e| Refusal::Invalid(format!("confirmation: {e}")))?;
+                let acc_env = c.acceptance.ok_or_else(|| {
+                    Refusal::Invalid("confirmation without its acceptance".into())
+                })?;
+                let a = HandoverAcceptance::decode(acc_env.payload.as_slice())
+                    .map_err(|e| Refusal::Invalid(format!("acceptance: {e}")))?;
+                let o = a
+                    .offer
+                    .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?;
+                acceptance_env = Some(acc_env);
+                (o, Some(a.accepted_at_unix_ms))
+            }
             _ => {
                 let a = HandoverAcceptance::decode(env.payload.as_slice())
                     .map_err(|e| Refusal::Invalid(format!("acceptance: {e}")))?;
                 let o = a
                     .offer
                     .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?;
+                acceptance_env = Some(env.clone());
                 (o, Some(a.accepted_at_unix_ms))
             }
         };
@@ -128,6 +146,18 @@ impl Admission<'_> {
             from.key_for(id, now)
         })
         .map_err(|e| Refusal::BadSignature(format!("offer: {e}")))?;
+        if kind == PayloadKind::HandoverConfirmation {
+            // The acceptance inside must be signed by the organisation taking over.
+            let to = self
+                .roster
+                .member(&offer.to_organization)
+                .ok_or_else(|| Refusal::UnknownSigner(offer.to_organization.clone()))?;
+            let acc = acceptance_env.as_ref().expect("set for a confirmation");
+            envelope::open(acc, PayloadKind::HandoverAcceptance, |id| {
+                to.key_for(id, now)
+            })
+            .map_err(|e| Refusal::BadSignature(format!("acceptance: {e}")))?;
+        }
         let author = match kind {
             PayloadKind::HandoverAcceptance => &offer.to_organization,
             _ => &offer.from_organization,
@@ -220,21 +250,29 @@ impl Admission<'_> {
             (_, accepted_at) => {
                 let accepted_at = accepted_at.unwrap_or_default();
                 let chain = n.handover_chain(&plan_id).map_err(internal)?;
+                let acc_env = acceptance_env.expect("set for an acceptance or a confirmation");
                 if let Some(held) = n
                     .get(&keys::handed(&plan_id, offer.sequence))
                     .map_err(internal)?
-                    && held == env.encode_to_vec()
+                    && held == acc_env.encode_to_vec()
+                    && (kind == PayloadKind::HandoverAcceptance
+                        || n.get(&keys::confirmed(&plan_id, offer.sequence))
+                            .map_err(internal)?
+                            .is_some())
                 {
                     return Ok(admitted("already-held"));
                 }
                 // Who decides is the home that made the offer, by its own open offer and its
                 // own clock: the acceptance's date is only its signer's word, and a withdrawn
-                // or expired offer would otherwise be taken by backdating it. The home then
-                // sends the acceptance on, and every other node of the plan takes it from the
-                // home alone. (A node that only notes the plan's provenance follows the chain as
-                // the current home relays it.)
+                // or expired offer would otherwise be taken by backdating it. The home signs a
+                // confirmation and sends it on; every other node, one that only notes the
+                // plan's provenance included, takes a handover only as that confirmation,
+                // whoever relays it.
                 let me = n.organization_id();
-                let home_decides = known.is_some() && me == offer.from_organization;
+                let home_decides = kind == PayloadKind::HandoverAcceptance
+                    && known.is_some()
+                    && me == offer.from_organization;
+                let _ = accepted_at;
                 let judged_at = if home_decides {
                     let open = n
                         .get(&keys::handover(&plan_id))
@@ -245,17 +283,11 @@ impl Admission<'_> {
                         return Err(Refusal::OfferNotOpen);
                     }
                     now
-                } else if known.is_some() {
-                    if peer != offer.from_organization {
-                        return Err(Refusal::PeerNotSigner {
-                            peer: peer.into(),
-                            signer: offer.from_organization.clone(),
-                        });
-                    }
+                } else if kind == PayloadKind::HandoverConfirmation {
                     // Confirmed by the home, on its clock.
                     offer.expires_at_unix_ms
                 } else {
-                    accepted_at
+                    return Err(Refusal::NotPermitted("unconfirmed-acceptance"));
                 };
                 match acceptance_problem(chain, &record.home_organization, &offer, judged_at) {
                     None => {}
@@ -282,8 +314,14 @@ impl Admission<'_> {
                 }
                 let mut ops = vec![Op::Put(
                     keys::handed(&plan_id, offer.sequence),
-                    env.encode_to_vec(),
+                    acc_env.encode_to_vec(),
                 )];
+                if kind == PayloadKind::HandoverConfirmation {
+                    ops.push(Op::Put(
+                        keys::confirmed(&plan_id, offer.sequence),
+                        env.encode_to_vec(),
+                    ));
+                }
                 if known.is_none() {
                     let a = admitted("handover-noted");
                     n.write(std::slice::from_ref(&a.record), ops)
@@ -291,10 +329,10 @@ impl Admission<'_> {
                     return Ok(a);
                 }
                 if home_decides {
-                    ops.extend(
-                        n.handover_relay_ops(&plan_id, env, offer.sequence)
-                            .map_err(internal)?,
-                    );
+                    let (_, relay) = n
+                        .handover_relay_ops(&plan_id, &acc_env, offer.sequence)
+                        .map_err(internal)?;
+                    ops.extend(relay);
                 } else if me == offer.to_organization {
                     ops.extend(
                         n.handover_confirmed_ops(&plan_id, &offer)

@@ -239,6 +239,7 @@ impl<'a> Admission<'a> {
             }
             PayloadKind::HandoverOffer
             | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverConfirmation
             | PayloadKind::HandoverWithdrawal => self.admit_handover(peer, &signer, kind, env),
             other => Err(Refusal::Invalid(format!(
                 "{} cannot be pushed",
@@ -257,6 +258,7 @@ fn priority(kind: i32) -> u8 {
         Ok(
             PayloadKind::HandoverOffer
             | PayloadKind::HandoverAcceptance
+            | PayloadKind::HandoverConfirmation
             | PayloadKind::HandoverWithdrawal,
         ) => 1,
         Ok(PayloadKind::Revocation) => 2,

@@ -373,3 +373,76 @@ async fn an_expired_offer_cannot_be_accepted_by_backdating_the_acceptance() {
         assert_eq!(home_at(&county, org, &plan), "vaxjo", "at {org}");
     }
 }
+
+#[tokio::test]
+async fn a_node_new_to_a_plan_takes_no_handover_its_home_did_not_confirm() {
+    // Alvesta has never held the plan. The region, offered it and then withdrawn, relays the
+    // plan's creation record with its own backdated acceptance: a node noting a plan's
+    // provenance takes a handover only as the offering home's signed confirmation.
+    let county = County::new(&["vaxjo", "region", "alvesta"]);
+    let home = county.node("vaxjo");
+    let plan = create_plan(home, "skola").await.plan_id;
+    add_participant(home, "skola", &plan, "region", "skola").await;
+    consent(home, "skola", &plan, &[("region", ALL)]).await;
+    county.settle_all(6).await;
+    let offered_at = home.now_ms();
+    offer(home, "skola", &plan, "region", "skola").await;
+    county.settle_all(6).await;
+    let kept = county
+        .node("region")
+        .get(&keys::handover(&plan))
+        .unwrap()
+        .expect("the region holds the offer");
+    let kept = SignedEnvelope::decode(kept.as_slice()).unwrap();
+    home.withdraw_handover(&actor("vaxjo", "skola"), &plan)
+        .await
+        .expect("withdraw");
+    county.settle_all(6).await;
+    let creation = county
+        .node("region")
+        .get(&keys::creation(&plan))
+        .unwrap()
+        .expect("the region holds the creation record");
+    let creation = SignedEnvelope::decode(creation.as_slice()).unwrap();
+    let acceptance = HandoverAcceptance {
+        offer: Some(kept),
+        accepted_at_unix_ms: offered_at + 1_000,
+    };
+    let acc = county
+        .node("region")
+        .sign(PayloadKind::HandoverAcceptance, acceptance.encode_to_vec());
+    let results = county.push("region", "alvesta", &[creation, acc]).await;
+    assert!(
+        results[0].accepted,
+        "a creation record may be relayed: {results:?}"
+    );
+    assert!(!results[1].accepted, "{results:?}");
+    assert_eq!(
+        county.node("alvesta").provisional_home(&plan).unwrap(),
+        Some("vaxjo".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_confirmed_handover_reaches_a_node_new_to_the_plan_through_its_provenance() {
+    // After a handover the new home grants a node that never held the plan: the plan's
+    // provenance it sends first carries the old home's confirmation, which that node takes.
+    let county = County::new(&["vaxjo", "region", "alvesta"]);
+    let home = county.node("vaxjo");
+    let plan = create_plan(home, "skola").await.plan_id;
+    add_participant(home, "skola", &plan, "region", "skola").await;
+    consent(home, "skola", &plan, &[("region", ALL)]).await;
+    county.settle_all(6).await;
+    hand_over(&county, &plan, ("vaxjo", "skola"), ("region", "skola")).await;
+    assert_eq!(home_at(&county, "region", &plan), "region");
+    assert_eq!(home_at(&county, "vaxjo", &plan), "region");
+    consent(
+        county.node("region"),
+        "skola",
+        &plan,
+        &[("vaxjo", ALL), ("alvesta", ALL)],
+    )
+    .await;
+    county.settle_all(6).await;
+    assert_eq!(home_at(&county, "alvesta", &plan), "region");
+}
