@@ -251,6 +251,11 @@ pub fn handeds(plan_id: &str) -> Vec<u8> {
     format!("handed/{plan_id}/").into_bytes()
 }
 
+/// `confirmed/{plan_id}/`.
+pub fn confirmeds(plan_id: &str) -> Vec<u8> {
+    format!("confirmed/{plan_id}/").into_bytes()
+}
+
 /// `confirmed/{plan_id}/{sequence BE}`: the offering home's signed confirmation of the accepted
 /// handover with that sequence, which is what moves a plan and what its provenance carries.
 pub fn confirmed(plan_id: &str, sequence: u64) -> Vec<u8> {
@@ -289,6 +294,7 @@ pub fn plan_prefixes(plan_id: &str) -> Vec<Vec<u8>> {
         purges(plan_id),
         own_units(plan_id),
         handeds(plan_id),
+        confirmeds(plan_id),
     ]
 }
 

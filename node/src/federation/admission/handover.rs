@@ -255,11 +255,26 @@ impl Admission<'_> {
                     .get(&keys::handed(&plan_id, offer.sequence))
                     .map_err(internal)?
                     && held == acc_env.encode_to_vec()
-                    && (kind == PayloadKind::HandoverAcceptance
-                        || n.get(&keys::confirmed(&plan_id, offer.sequence))
-                            .map_err(internal)?
-                            .is_some())
                 {
+                    // Held already; a confirmation of it that is not kept yet (a handover
+                    // taken before confirmations were signed) is kept now, so the plan's
+                    // provenance can carry it.
+                    if kind == PayloadKind::HandoverConfirmation
+                        && n.get(&keys::confirmed(&plan_id, offer.sequence))
+                            .map_err(internal)?
+                            .is_none()
+                    {
+                        let a = admitted("already-held");
+                        n.write(
+                            std::slice::from_ref(&a.record),
+                            vec![Op::Put(
+                                keys::confirmed(&plan_id, offer.sequence),
+                                env.encode_to_vec(),
+                            )],
+                        )
+                        .map_err(internal)?;
+                        return Ok(a);
+                    }
                     return Ok(admitted("already-held"));
                 }
                 // Who decides is the home that made the offer, by its own open offer and its
