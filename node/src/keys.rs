@@ -278,11 +278,6 @@ pub fn tombstone(plan_id: &str) -> Vec<u8> {
     format!("tomb/{plan_id}").into_bytes()
 }
 
-/// The plan id in a `plan/{plan_id}` key.
-pub fn plan_of_key(key: &[u8]) -> Option<&str> {
-    tail(PLAN, key)
-}
-
 /// Every key prefix that holds something of one plan besides its fragments' indexes, the
 /// outbox and the access log: what retention deletes when nothing of the plan may stay.
 pub fn plan_prefixes(plan_id: &str) -> Vec<Vec<u8>> {

@@ -140,7 +140,7 @@ impl Node {
             };
             after = Some(last.clone());
             for (k, _) in &page {
-                let Some(plan_id) = keys::plan_of_key(k) else {
+                let Some(plan_id) = keys::plan_of(k) else {
                     continue;
                 };
                 let _g = self.stripe(plan_id);

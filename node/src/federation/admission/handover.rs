@@ -99,15 +99,13 @@ impl Admission<'_> {
         let n = self.node;
         // The acceptance itself: the envelope, or the one a confirmation carries.
         let mut acceptance_env: Option<SignedEnvelope> = None;
-        let (offer_env, accepted_at) = match kind {
-            PayloadKind::HandoverOffer => (env.clone(), None),
+        let offer_env = match kind {
+            PayloadKind::HandoverOffer => env.clone(),
             PayloadKind::HandoverWithdrawal => {
                 let w = HandoverWithdrawal::decode(env.payload.as_slice())
                     .map_err(|e| Refusal::Invalid(format!("withdrawal: {e}")))?;
-                let o = w
-                    .offer
-                    .ok_or_else(|| Refusal::Invalid("withdrawal without its offer".into()))?;
-                (o, None)
+                w.offer
+                    .ok_or_else(|| Refusal::Invalid("withdrawal without its offer".into()))?
             }
             PayloadKind::HandoverConfirmation => {
                 let c = HandoverConfirmation::decode(env.payload.as_slice())
@@ -121,7 +119,7 @@ impl Admission<'_> {
                     .offer
                     .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?;
                 acceptance_env = Some(acc_env);
-                (o, Some(a.accepted_at_unix_ms))
+                o
             }
             _ => {
                 let a = HandoverAcceptance::decode(env.payload.as_slice())
@@ -130,7 +128,7 @@ impl Admission<'_> {
                     .offer
                     .ok_or_else(|| Refusal::Invalid("acceptance without its offer".into()))?;
                 acceptance_env = Some(env.clone());
-                (o, Some(a.accepted_at_unix_ms))
+                o
             }
         };
         let offer =
@@ -194,8 +192,8 @@ impl Admission<'_> {
                 fragment_id: "header".into(),
             },
         };
-        match (kind, accepted_at) {
-            (PayloadKind::HandoverOffer, _) => {
+        match kind {
+            PayloadKind::HandoverOffer => {
                 if known.is_none() {
                     return Err(Refusal::UnknownPlan(plan_id.clone()));
                 }
@@ -231,7 +229,7 @@ impl Admission<'_> {
                 .map_err(internal)?;
                 Ok(a)
             }
-            (PayloadKind::HandoverWithdrawal, _) => {
+            PayloadKind::HandoverWithdrawal => {
                 // Only the addressee holds the offer; elsewhere there is nothing to undo.
                 let held = n.get(&keys::handover(&plan_id)).map_err(internal)?;
                 let same = held
@@ -247,8 +245,7 @@ impl Admission<'_> {
                     .map_err(internal)?;
                 Ok(a)
             }
-            (_, accepted_at) => {
-                let accepted_at = accepted_at.unwrap_or_default();
+            _ => {
                 let chain = n.handover_chain(&plan_id).map_err(internal)?;
                 let acc_env = acceptance_env.expect("set for an acceptance or a confirmation");
                 if let Some(held) = n
@@ -287,7 +284,6 @@ impl Admission<'_> {
                 let home_decides = kind == PayloadKind::HandoverAcceptance
                     && known.is_some()
                     && me == offer.from_organization;
-                let _ = accepted_at;
                 let judged_at = if home_decides {
                     let open = n
                         .get(&keys::handover(&plan_id))

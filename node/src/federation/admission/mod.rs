@@ -341,7 +341,12 @@ pub async fn receive(
 ) -> Result<Vec<PushResult>, BackendError> {
     let mut order: Vec<usize> = (0..envelopes.len()).collect();
     order.sort_by_key(|&i| priority(envelopes[i].kind));
-    let mut results = vec![PushResult::default(); envelopes.len()];
+    let mut results: Vec<PushResult> = (0..envelopes.len())
+        .map(|i| PushResult {
+            position: i as u32,
+            ..Default::default()
+        })
+        .collect();
     let mut accepted: Vec<(usize, Admitted)> = Vec::new();
     let batches_before = node.work().read().log_batches;
     let (fragments, first): (Vec<usize>, Vec<usize>) = order
@@ -349,7 +354,6 @@ pub async fn receive(
         .partition(|&&i| envelopes[i].kind == PayloadKind::Fragment as i32);
     let admission = Admission::new(node, roster);
     for &i in &first {
-        results[i].position = i as u32;
         match admission.admit(peer, &envelopes[i]) {
             Ok(a) => accepted.push((i, a)),
             Err(refusal) => refuse(&mut results[i], peer, &refusal),
@@ -371,7 +375,6 @@ pub async fn receive(
         );
         for (i, peek) in chunk {
             let i = *i;
-            results[i].position = i as u32;
             if let Some((plan, fragment, membership)) = peek
                 && (*membership || staged.keys.contains(&(plan.clone(), fragment.clone())))
             {
@@ -397,7 +400,6 @@ pub async fn receive(
     // The rest (fragments that do not decode, or of plans not here when the push was read) one
     // by one, each admission taking its own plan's stripe: most are refused.
     for (i, _) in other {
-        results[i].position = i as u32;
         match admission.admit(peer, &envelopes[i]) {
             Ok(a) => accepted.push((i, a)),
             Err(refusal) => refuse(&mut results[i], peer, &refusal),

@@ -2,7 +2,7 @@
 //! anti-entropy and by the lease.
 
 use kronobarn_gateway::Backend;
-use kronobarn_proto::v1::{Category, Consent, PayloadKind, Revocation};
+use kronobarn_proto::v1::{Category, PayloadKind, Revocation};
 use prost::Message;
 
 use crate::federation::sync::changes_for;
@@ -191,6 +191,3 @@ async fn a_lease_names_the_revocations_in_force_so_a_holder_without_one_shows_no
         "a holder that lacks a revocation the home knows must stop showing copies"
     );
 }
-
-#[allow(dead_code)]
-fn unused(_: Consent) {}
