@@ -107,7 +107,8 @@ impl Admission<'_> {
         // A plan this node does not hold is refused before its lock is taken: an envelope
         // naming one (its signature checked, its sender not yet judged) must not hold up the
         // local writes that share that lock.
-        if n.plan_record_if_any(&plan_id).map_err(internal)?.is_none() {
+        // (A deferring admission's caller read the plan record when it took the stripe.)
+        if !self.defer && n.plan_record_if_any(&plan_id).map_err(internal)?.is_none() {
             return Err(Refusal::UnknownPlan(plan_id));
         }
         // A deferring admission's caller holds the stripe already.
