@@ -123,3 +123,10 @@ pub fn consent(plan_id: &str, guardians: &[&str]) -> Consent {
         ..Default::default()
     }
 }
+
+/// The Swedish calendar day `offset_days` from today, as `YYYY-MM-DD`.
+pub fn day(offset_days: i64) -> String {
+    let now = kronobarn_node::clock::system_now_ms();
+    let (y, m, d) = kronobarn_proto::validate::swedish_date(now + offset_days * 86_400_000);
+    format!("{y:04}-{m:02}-{d:02}")
+}

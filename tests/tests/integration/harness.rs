@@ -372,3 +372,17 @@ pub fn roster_member(organization: &str, endpoint: &str, public_key_hex: &str) -
         "[[member]]\norganization = \"{organization}\"\nname = \"{organization}\"\nkind = \"municipality\"\nendpoint = \"{endpoint}\"\nsigning_key = \"{public_key_hex}\"\n\n"
     )
 }
+
+/// The node's Prometheus metrics page (plain HTTP), or `None` when it does not answer.
+pub async fn scrape(port: u16) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.ok()?;
+    Some(body)
+}

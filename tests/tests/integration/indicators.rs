@@ -14,21 +14,8 @@ use prost::Message;
 
 use super::common::*;
 use crate::harness::{
-    TestNode, eventually, free_port, join_county, public_key, read, roster_member,
+    TestNode, eventually, free_port, join_county, public_key, read, roster_member, scrape,
 };
-
-async fn scrape(port: u16) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await.ok()?;
-    Some(body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_county_report_refuses_tampered_sets_and_names_who_is_missing() {

@@ -10,18 +10,11 @@ use kronobarn_proto::v1::{
     ListFollowUpsRequest, PlanStage, PlanStatus, PutFragmentRequest, RecordConsentRequest,
     StageChange, WatchFollowUpsRequest, WheelArea, WheelAssessment, fragment::Body,
 };
-use kronobarn_proto::validate::swedish_date;
 use prost::Message;
 use tonic::Code;
 
-use crate::common::{CHILD_NAME, PIN, consent, create_plan, put, wheel};
+use crate::common::{CHILD_NAME, PIN, consent, create_plan, day, put, wheel};
 use crate::harness::TestNode;
-
-fn day(offset_days: i64) -> String {
-    let now = kronobarn_node::clock::system_now_ms();
-    let (y, m, d) = swedish_date(now + offset_days * 86_400_000);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 fn advance(plan_id: &str, to: PlanStage) -> AdvancePlanRequest {
     AdvancePlanRequest {

@@ -17,7 +17,7 @@ use kronobarn_proto::v1::{
 use prost::Message;
 
 use super::common::*;
-use crate::harness::{TestNode, eventually, join_county, public_key, roster_member};
+use crate::harness::{TestNode, eventually, join_county, public_key, roster_member, scrape};
 
 use crate::harness::free_port;
 
@@ -59,19 +59,6 @@ async fn pair(metrics_port: u16) -> (TestNode, TestNode) {
     }
     let polisen = started.pop().unwrap();
     (started.pop().unwrap(), polisen)
-}
-
-async fn scrape(port: u16) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await.ok()?;
-    Some(body)
 }
 
 #[tokio::test]

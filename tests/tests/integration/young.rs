@@ -10,18 +10,11 @@ use kronobarn_proto::v1::{
     IdentityKind, ListFollowUpsRequest, Participant, PlanHeader, PutFragmentRequest,
     RecordConsentRequest, RevokeConsentRequest, WatchFollowUpsRequest, WheelArea, fragment::Body,
 };
-use kronobarn_proto::validate::swedish_date;
 use tonic::Code;
 
-use crate::common::{consent, create_plan_with, header, put, wheel};
+use crate::common::{consent, create_plan_with, day, header, put, wheel};
 use crate::county::county;
 use crate::harness::{TestNode, eventually};
-
-fn day(offset_days: i64) -> String {
-    let now = kronobarn_node::clock::system_now_ms();
-    let (y, m, d) = swedish_date(now + offset_days * 86_400_000);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 /// A plan header before birth: no number, the month the child is expected, the expectant
 /// parents (who will have custody), maternity care responsible.
