@@ -171,11 +171,10 @@ pub fn may_author_received(
         )
     };
     if fragment.kind.is_plan_level()
-        && plan.responsible.as_ref().is_some_and(|u| {
-            plan.directory
-                .authority_of(&u.organization, &u.unit)
-                .is_none_or(|a| is_implicit(&a.id))
-        })
+        && plan.responsible.is_some()
+        && plan
+            .responsible_authority()
+            .is_none_or(|a| is_implicit(&a.id))
     {
         return check(plan, writer, legacy(fragment), false);
     }

@@ -302,6 +302,14 @@ impl Directory {
         format!("{organization}/{unit}")
     }
 
+    /// The id of the authority `unit` of `organization` belongs to: as this directory lists it,
+    /// or an authority of its own ([`Directory::implicit_id`]).
+    pub fn authority_id(&self, organization: &str, unit: &str) -> String {
+        self.authority_of(organization, unit)
+            .map(|a| a.id.clone())
+            .unwrap_or_else(|| Self::implicit_id(organization, unit))
+    }
+
     /// The `(organisation, unit)` an implicit authority id names.
     pub fn implicit_unit(id: &str) -> Option<(&str, &str)> {
         id.split_once('/')

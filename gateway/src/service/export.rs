@@ -44,13 +44,6 @@ pub(crate) fn protected_identity(view: &PlanView) -> bool {
         || view.consent.as_ref().is_some_and(|c| c.protected_identity)
 }
 
-/// The authority (by directory id) of a unit: as the directory lists it, or one of its own.
-fn authority_id(dir: &Directory, organization: &str, unit: &str) -> String {
-    dir.authority_of(organization, unit)
-        .map(|a| a.id.clone())
-        .unwrap_or_else(|| Directory::implicit_id(organization, unit))
-}
-
 /// How often each authority's users read the plan, from access records (oldest first): reads
 /// permitted to local users, one per user and second (a read of the whole plan logs one record
 /// per fragment).
@@ -72,7 +65,7 @@ pub(crate) fn reads_of(dir: &Directory, records: &[AccessRecord]) -> Vec<Reads> 
             continue;
         }
         let e = by_authority
-            .entry(authority_id(dir, &r.organization, &r.unit))
+            .entry(dir.authority_id(&r.organization, &r.unit))
             .or_insert_with(|| Reads {
                 organization: r.organization.clone(),
                 unit: r.unit.clone(),
@@ -198,14 +191,14 @@ impl<B: Backend> PlanApi<B> {
             LegacyReading::Several => OrganizationGrant::Ambiguous,
         };
         // One authority's copy may hold only part of the plan: any but the responsible one's.
-        let mine = authority_id(&dir, &who.organization, &who.unit);
+        let mine = dir.authority_id(&who.organization, &who.unit);
         let responsible = view.header.as_ref().map(|h| {
             let org = if h.responsible_organization.is_empty() {
                 view.home_organization.as_str()
             } else {
                 h.responsible_organization.as_str()
             };
-            authority_id(&dir, org, &h.responsible_unit)
+            dir.authority_id(org, &h.responsible_unit)
         });
         let copy_for = (responsible.as_deref() != Some(mine.as_str())).then_some(UnitRef {
             organization: &who.organization,

@@ -2,7 +2,6 @@
 //! guardians' contact details, which the home keeps out of the signed header, are given back
 //! only in answers to readers of the header's own authority at the plan's home.
 
-use kronobarn_policy::Directory;
 use kronobarn_proto::v1::{Fragment, fragment::Body};
 use tonic::Status;
 
@@ -21,11 +20,7 @@ impl<B: Backend> PlanApi<B> {
         if view.home_organization != self.backend.organization() {
             return Ok(());
         }
-        let mine = view
-            .directory
-            .authority_of(&who.organization, &who.unit)
-            .map(|a| a.id.clone())
-            .unwrap_or_else(|| Directory::implicit_id(&who.organization, &who.unit));
+        let mine = view.directory.authority_id(&who.organization, &who.unit);
         for f in fragments.iter_mut() {
             let Some(Body::Header(h)) = &mut f.body else {
                 continue;

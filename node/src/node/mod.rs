@@ -309,10 +309,7 @@ impl Node {
     /// The authority (by directory id) a unit of this organisation belongs to: as the directory
     /// lists it, or an authority of its own.
     pub fn authority_of_unit(&self, unit: &str) -> String {
-        let d = self.directory();
-        d.authority_of(&self.organization, unit)
-            .map(|a| a.id.clone())
-            .unwrap_or_else(|| kronobarn_policy::Directory::implicit_id(&self.organization, unit))
+        self.directory().authority_id(&self.organization, unit)
     }
 
     /// Sets how far ahead of this node's clock a received version may be.
