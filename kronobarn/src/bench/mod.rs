@@ -62,20 +62,7 @@ pub async fn run_all(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU time this process has used so far (user and system, every thread, from /proc/self/stat
-/// in clock ticks of 10 ms), so a figure can be judged by the work it cost on a shared machine.
-pub(crate) fn process_cpu() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
-    // Fields after the command name (which may hold spaces, so split after its ')').
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // The state is field 3, the first after ')'; utime and stime are fields 14 and 15.
-    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    let ticks = field(11) + field(12);
-    Duration::from_millis(ticks * 10)
-}
+pub(crate) use kronobarn_node::work::process_cpu;
 
 /// A throughput and what each operation cost in CPU (every thread of this process, so on the
 /// federation figures every node in it).

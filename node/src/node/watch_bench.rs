@@ -12,15 +12,9 @@ use kronobarn_proto::v1::{
 
 use crate::testkit::{County, actor, client_api, create_plan, request};
 
-/// User plus system CPU time of this process, from /proc/self/stat (Linux), in ms.
+/// User plus system CPU time of this process, in ms.
 fn cpu_ms() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
-    // Fields after the command name (which may hold spaces) start at field 3 (state).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    // USER_HZ is 100 on every Linux architecture the project builds for.
-    ticks as f64 * 10.0
+    crate::work::process_cpu().as_secs_f64() * 1e3
 }
 
 fn fragment(plan_id: &str, body: Body) -> Fragment {
