@@ -99,11 +99,11 @@ fn refusal_slug(r: &PushResult) -> &'static str {
 }
 
 /// The access record in `peer`'s receipt, when `peer` signed it (with a key the roster gives it)
-/// and it records the receipt of exactly `env`'s bytes.
+/// and it records the receipt of exactly the sent bytes (their `hash`) about `plan_id`.
 fn verified_receipt(
     node: &Node,
     peer: &str,
-    env: &SignedEnvelope,
+    (plan_id, hash): (&str, &str),
     receipt: &SignedEnvelope,
     now_ms: i64,
 ) -> Option<(AccessRecord, SignedEnvelope)> {
@@ -114,8 +114,6 @@ fn verified_receipt(
     })
     .ok()?;
     let rec = AccessRecord::decode(payload).ok()?;
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload));
-    let (plan_id, _, _, _) = about(env);
     (rec.content_hash == hash
         && rec.plan_id == plan_id
         && rec.action == AccessAction::Receive as i32
@@ -281,13 +279,14 @@ pub(crate) async fn settle(
                 .record(lag);
         }
         let (plan_id, fragment_id, version, consent_version) = about(env);
+        let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload));
         // An answer counts only with the peer's signed receipt of exactly what was sent.
         let receipt = r
             .accepted
             .then(|| {
                 r.receipt
                     .as_ref()
-                    .and_then(|rc| verified_receipt(node, peer, env, rc, now))
+                    .and_then(|rc| verified_receipt(node, peer, (&plan_id, &hash), rc, now))
             })
             .flatten();
         if r.accepted && receipt.is_none() {
@@ -350,7 +349,7 @@ pub(crate) async fn settle(
         };
         records.push(AccessRecord {
             version,
-            content_hash: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&env.payload)),
+            content_hash: hash,
             consent_version,
             withheld_from_guardians: withheld_from_guardians(env),
             ..records::by_peer(
